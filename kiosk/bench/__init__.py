@@ -1,0 +1,1 @@
+"""Benchmarks; helpers shared by them live in ``kiosk.bench._stats``."""

@@ -1,0 +1,25 @@
+"""``kiosk bench NAME``: benchmarks that print figures (medians and ratios).
+
+Each module in ``kiosk.bench`` defines NAME, HELP, ``add_arguments(parser)`` and
+``run(args) -> int``. Speed goals live here, not in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+import kiosk.bench
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="run a benchmark and print its figures")
+    names = parser.add_subparsers(dest="bench", metavar="NAME")
+    for info in sorted(pkgutil.iter_modules(kiosk.bench.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"kiosk.bench.{info.name}")
+        p = names.add_parser(module.NAME, help=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)

@@ -1,0 +1,3 @@
+from kiosk.fonts import main
+
+raise SystemExit(main())
