@@ -1,0 +1,25 @@
+"""Settings every test starts from: no system config, a private state dir, no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ["KIOSK_CONFIG"] = "/nonexistent/kiosk.toml"
+
+PORTRAITS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "portraits"
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("KIOSK_STATE_DIR", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def portraits() -> Path:
+    return PORTRAITS
