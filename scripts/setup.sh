@@ -11,8 +11,8 @@ retry() {  # retry N CMD...: run CMD up to N times with growing pauses
   local n=$1 i=1; shift
   until "$@"; do
     if (( i >= n )); then return 1; fi
-    echo "setup: '$1' failed (try $i/$n), retrying in $((i * 10)) s" >&2
-    sleep $((i * 10)); i=$((i + 1))
+    echo "setup: '$1' failed (try $i/$n), retrying in $((i * 15)) s" >&2
+    sleep $((i * 15)); i=$((i + 1))
   done
 }
 
@@ -24,8 +24,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   done
   if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    retry 4 apt-get -o Acquire::Retries=5 update -q
-    retry 4 apt-get -o Acquire::Retries=5 install -y -q --no-install-recommends "${missing[@]}"
+    retry 6 apt-get -o Acquire::Retries=5 update -q
+    retry 6 apt-get -o Acquire::Retries=5 install -y -q --no-install-recommends "${missing[@]}"
   fi
 fi
 
@@ -36,8 +36,8 @@ stamp="$venv/.kiosk-requirements"
 want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pipargs=(--retries 10 --timeout 60 --disable-pip-version-check -q)
-  retry 4 "$venv/bin/pip" install "${pipargs[@]}" -r requirements/all.txt
-  retry 2 "$venv/bin/pip" install "${pipargs[@]}" --no-deps --no-build-isolation -e .
+  retry 6 "$venv/bin/pip" install "${pipargs[@]}" -r requirements/all.txt
+  retry 2 "$venv/bin/pip" install "${pipargs[@]}" --no-deps -e .
   echo "$want" > "$stamp"
 fi
 "$venv/bin/python" -m kiosk.fonts --ensure
