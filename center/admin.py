@@ -1,0 +1,174 @@
+"""Administration shared by the CLI, the console and the demo: kiosks, reviewers,
+batches and regions, roster import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+
+from center import schema as t
+from center.db import Database
+from center.orders import audit
+from center.security import hash_secret, new_device_token
+from kiosk.errors import KioskError
+
+ROSTER_COLUMNS = ["collection_code", "name", "id_last4", "school", "level", "major", "batch"]
+CODE_RE = re.compile(r"^[A-Za-z0-9]{6,64}$")
+LAST4_RE = re.compile(r"^[0-9]{3}[0-9X]$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class AdminError(KioskError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("center_admin", "操作失败，请检查输入。", "The operation failed.", detail)
+
+
+def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
+    """Register a kiosk (or give an existing one a new token); returns the token once."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AdminError("kiosk name must be 1..100 characters")
+    with db.write() as conn:
+        row = conn.execute(select(t.kiosks.c.id).where(t.kiosks.c.name == name)).first()
+        if row is None:
+            kiosk_id = conn.execute(
+                insert(t.kiosks)
+                .values(name=name, token_hash="!", disabled=False, created_at=time.time())
+                .returning(t.kiosks.c.id)
+            ).scalar_one()
+        else:
+            kiosk_id = row.id
+        token = new_device_token(kiosk_id)
+        conn.execute(
+            update(t.kiosks)
+            .where(t.kiosks.c.id == kiosk_id)
+            .values(token_hash=hash_secret(token), disabled=False)
+        )
+        audit(conn, actor, "kiosk_token", None, f"kiosk {name}")
+    return token
+
+
+def add_reviewer(db: Database, name: str, password: str, actor: str = "cli") -> None:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AdminError("reviewer name must be 1..100 characters")
+    if len(password) < 8:
+        raise AdminError("the password must have at least 8 characters")
+    with db.write() as conn:
+        exists = conn.execute(select(t.reviewers.c.id).where(t.reviewers.c.name == name)).first()
+        if exists:
+            conn.execute(
+                update(t.reviewers)
+                .where(t.reviewers.c.id == exists.id)
+                .values(password_hash=hash_secret(password))
+            )
+        else:
+            conn.execute(
+                insert(t.reviewers).values(
+                    name=name, password_hash=hash_secret(password), created_at=time.time()
+                )
+            )
+        audit(conn, actor, "reviewer_password", None, f"reviewer {name}")
+
+
+def put_context(
+    db: Database,
+    kind: str,
+    ident: str,
+    name: str,
+    valid_from: str,
+    valid_to: str,
+    feature_code: str = "",
+) -> None:
+    """Create or update a batch (with its feature code) or a region."""
+    if kind not in ("batch", "region"):
+        raise AdminError("kind must be batch or region")
+    if not DATE_RE.match(valid_from) or not DATE_RE.match(valid_to) or valid_from > valid_to:
+        raise AdminError("validity must be YYYY-MM-DD with valid_from <= valid_to")
+    if kind == "batch" and not re.match(r"^[A-Za-z0-9]{4}$", feature_code):
+        raise AdminError("a batch needs a 4-character feature code (letters and digits)")
+    table = t.batches if kind == "batch" else t.regions
+    values = {"name": name, "valid_from": valid_from, "valid_to": valid_to}
+    if kind == "batch":
+        values["feature_code"] = feature_code.upper()
+    with db.write() as conn:
+        if conn.execute(select(table.c.id).where(table.c.id == ident)).first():
+            conn.execute(update(table).where(table.c.id == ident).values(**values))
+        else:
+            conn.execute(insert(table).values(id=ident, created_at=time.time(), **values))
+        audit(conn, "cli", f"{kind}_saved", None, ident)
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def import_roster(db: Database, data: bytes | str, actor: str = "cli") -> ImportResult:
+    """Import a roster CSV; any bad line refuses the whole file (nothing half-imported).
+
+    Error messages name line and column, never the values (they are personal data).
+    """
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise AdminError(f"roster lacks columns: {', '.join(missing)}")
+    with db.read() as conn:
+        batches = {r[0] for r in conn.execute(select(t.batches.c.id))}
+    rows, errors, seen = [], [], set()
+    for line_no, raw in enumerate(reader, start=2):
+        row = {k: (raw.get(k) or "").strip() for k in ROSTER_COLUMNS}
+        row["id_last4"] = row["id_last4"].upper()
+        if not CODE_RE.match(row["collection_code"]):
+            errors.append(f"line {line_no}: collection_code is not 6-64 letters/digits")
+        elif row["collection_code"] in seen:
+            errors.append(f"line {line_no}: collection_code repeats an earlier line")
+        seen.add(row["collection_code"])
+        if not LAST4_RE.match(row["id_last4"]):
+            errors.append(f"line {line_no}: id_last4 must be 3 digits and a digit or X")
+        for col in ("name", "school", "level", "major"):
+            if not row[col] or len(row[col]) > 100:
+                errors.append(f"line {line_no}: {col} is empty or too long")
+        if row["batch"] not in batches:
+            errors.append(f"line {line_no}: unknown batch (create it first)")
+        rows.append(row)
+    if errors:
+        raise AdminError("; ".join(errors[:20]) + (" ..." if len(errors) > 20 else ""))
+    result = ImportResult()
+    with db.write() as conn:
+        existing = {
+            code: sid
+            for code, sid in conn.execute(select(t.students.c.collection_code, t.students.c.id))
+        }
+        new = []
+        for row in rows:
+            values = {
+                "name": row["name"],
+                "id_last4": row["id_last4"],
+                "school": row["school"],
+                "level": row["level"],
+                "major": row["major"],
+                "batch_id": row["batch"],
+            }
+            if row["collection_code"] in existing:
+                conn.execute(
+                    update(t.students)
+                    .where(t.students.c.id == existing[row["collection_code"]])
+                    .values(**values)
+                )
+                result.updated += 1
+            else:
+                new.append({"collection_code": row["collection_code"], **values})
+        if new:
+            conn.execute(insert(t.students), new)
+        result.added = len(new)
+        audit(conn, actor, "roster_import", None, f"{result.added} added, {result.updated} updated")
+    return result

@@ -1,0 +1,455 @@
+"""API v1 for kiosks (docs/architecture.md, "Center API v1").
+
+Handlers are plain functions: FastAPI runs them in its thread pool, so the
+database calls and the fsync of photo files never block the event loop. An
+upload costs one read (idempotency replay), one file write and one write
+transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from center import links, orders
+from center import schema as t
+from center.checks import OFF, QUEUED
+from center.errors import ApiError, bad_request, not_found, order_locked, unauthorized, unknown_code
+from center.identify import check_identity
+from center.models import (
+    CODE_PATTERN,
+    CodeIn,
+    EmailIn,
+    EmailOut,
+    Error,
+    HeartbeatIn,
+    HeartbeatOut,
+    IdentifyIn,
+    IdentifyOut,
+    KeysOut,
+    LinkOut,
+    OrderOut,
+    ReprintIn,
+    ReprintOut,
+    ReprintPrintedIn,
+)
+from center.photos import photo_path, quick_report, store
+from center.service import Center
+from kiosk.redact import code_ref, mask_name
+
+log = logging.getLogger("center.api")
+bearer = HTTPBearer(auto_error=False, description="Device token from `kiosk center add-kiosk`")
+
+
+def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {401: {"model": Error, "description": "No or bad token"}}
+    for code in codes:
+        out[code] = {"model": Error}
+    return out
+
+
+def get_center(request: Request) -> Center:
+    return request.app.state.center
+
+
+CenterDep = Annotated[Center, Depends(get_center)]
+
+
+def require_kiosk(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> tuple[int, str]:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise unauthorized()
+    kiosk = get_center(request).authenticate(creds.credentials)
+    if kiosk is None:
+        raise unauthorized()
+    return kiosk
+
+
+Kiosk = Annotated[tuple[int, str], Depends(require_kiosk)]
+router = APIRouter(prefix="/api/v1", tags=["kiosk"])
+
+
+def _student_order(conn: Connection, code: str, lock: bool = False) -> tuple[Any, Any]:
+    """(student row, order row) for a code; the order is created on first contact."""
+    student = conn.execute(
+        select(t.students.c.id).where(t.students.c.collection_code == code)
+    ).first()
+    if student is None:
+        raise unknown_code()
+    query = select(t.orders).where(t.orders.c.student_id == student.id)
+    order = conn.execute(query.with_for_update() if lock else query).first()
+    if order is None:
+        order = orders.ensure_order(conn, student.id)
+    return student, order
+
+
+def _actor(kiosk: tuple[int, str]) -> str:
+    return f"kiosk:{kiosk[1]}"
+
+
+@router.post("/identify", response_model=IdentifyOut, responses=_err(403, 404, 423, 429))
+def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    """Resolve a collection code + last 4 ID characters to the masked record and order."""
+    with center.db.write() as conn:
+        outcome = check_identity(
+            conn,
+            center.limits,
+            kiosk[0],
+            body.collection_code,
+            body.id_last4,
+            body.feature_code,
+            body.context.model_dump(),
+        )
+        if outcome.error is None:
+            student = conn.execute(
+                select(t.students).where(t.students.c.id == outcome.student.id)
+            ).one()
+            order = orders.ensure_order(conn, student.id)
+    if outcome.error is not None:
+        log.info("identify %s refused: %s", code_ref(body.collection_code), outcome.error.code)
+        raise outcome.error
+    return {
+        "student": {
+            "masked_name": mask_name(student.name),
+            "school": student.school,
+            "level": student.level,
+            "major": student.major,
+        },
+        "order": orders.order_view(order),
+    }
+
+
+def _replay(center: Center, key: str, fingerprint: str) -> JSONResponse | None:
+    with center.db.read() as conn:
+        row = conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "上传标识重复，请重新提交。",
+            "This idempotency key was used for a different upload.",
+        )
+    return JSONResponse(json.loads(row.response), status_code=row.status_code)
+
+
+@router.post(
+    "/photos",
+    status_code=201,
+    response_model=OrderOut,
+    responses=_err(404, 409, 413, 422),
+)
+def upload_photo(
+    center: CenterDep,
+    kiosk: Kiosk,
+    collection_code: Annotated[str, Form(pattern=CODE_PATTERN)],
+    idempotency_key: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:\-]{8,100}$")],
+    photo: Annotated[UploadFile, File(description="image/jpeg, 480×640")],
+) -> Any:
+    """Take a photo version; a retry with the same key returns the first answer."""
+    max_bytes = int(center.conf("upload.max_bytes"))
+    data = photo.file.read(max_bytes + 1)
+    fingerprint = hashlib.sha256(
+        collection_code.encode() + b"\0" + hashlib.sha256(data).digest()
+    ).hexdigest()
+    replay = _replay(center, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
+    report = quick_report(
+        data,
+        int(center.conf("upload.width")),
+        int(center.conf("upload.height")),
+        int(center.conf("upload.min_bytes")),
+        max_bytes,
+    )
+    if not report["ok"]:
+        raise bad_request(
+            "photo_noncompliant",
+            "照片不符合要求，请重新拍摄。",
+            "The photo does not meet the standard; take it again.",
+            report=report,
+        )
+    sha = store(center.settings.photos_dir, data)
+    now = time.time()
+    try:
+        with center.db.write() as conn:
+            _, order = _student_order(conn, collection_code, lock=True)
+            if order.state not in orders.UPLOADABLE:
+                raise order_locked(orders.LABELS[order.state])
+            version = order.version + 1
+            conn.execute(
+                insert(t.photo_versions).values(
+                    order_id=order.id,
+                    version_no=version,
+                    sha256=sha,
+                    size=len(data),
+                    kiosk_id=kiosk[0],
+                    created_at=now,
+                    check_state=QUEUED if center.checks.enabled else OFF,
+                )
+            )
+            conn.execute(
+                update(t.orders)
+                .where(t.orders.c.id == order.id)
+                .values(
+                    state=orders.PENDING,
+                    version=version,
+                    reason_code=None,
+                    reason_text=None,
+                    updated_at=now,
+                )
+            )
+            body = {"order": orders.order_view(order, state=orders.PENDING, version=version)}
+            conn.execute(
+                insert(t.idempotency).values(
+                    key=idempotency_key,
+                    kiosk_id=kiosk[0],
+                    fingerprint=fingerprint,
+                    status_code=201,
+                    response=json.dumps(body, ensure_ascii=False),
+                    created_at=now,
+                )
+            )
+            orders.audit(conn, _actor(kiosk), "upload", order.order_no, f"version {version}")
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer as it did.
+        replay = _replay(center, idempotency_key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+    center.checks.poke()
+    log.info("upload %s version %s", code_ref(collection_code), version)
+    return JSONResponse(body, status_code=201)
+
+
+@router.post("/orders/status", response_model=OrderOut, responses=_err(404))
+def order_status(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    with center.db.read() as conn:
+        row = conn.execute(
+            select(t.orders)
+            .join(t.students, t.students.c.id == t.orders.c.student_id)
+            .where(t.students.c.collection_code == body.collection_code)
+        ).first()
+    if row is None:
+        with center.db.write() as conn:
+            _, row = _student_order(conn, body.collection_code)
+    return {"order": orders.order_view(row)}
+
+
+@router.post("/orders/withdraw", response_model=OrderOut, responses=_err(404, 409))
+def withdraw(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    """撤回审核: a pending photo goes back to 待上传 so the student can retake it."""
+    with center.db.write() as conn:
+        _, order = _student_order(conn, body.collection_code, lock=True)
+        if order.state != orders.PENDING:
+            raise order_locked(orders.LABELS[order.state])
+        conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order.id)
+            .values(state=orders.AWAITING, updated_at=time.time())
+        )
+        orders.audit(conn, _actor(kiosk), "withdraw", order.order_no, f"version {order.version}")
+    return {"order": orders.order_view(order, state=orders.AWAITING)}
+
+
+def _completed(conn: Connection, code: str) -> Any:
+    _, order = _student_order(conn, code)
+    if order.state != orders.COMPLETED:
+        raise order_locked(orders.LABELS[order.state])
+    return order
+
+
+@router.post("/reprints", response_model=ReprintOut, responses=_err(404, 409, 422))
+def create_reprint(body: ReprintIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    """加洗照片: printed at the booth or mailed to an address."""
+    if body.layout not in center.conf("reprint.layouts"):
+        raise bad_request("unknown_layout", "没有这种版式，请重新选择。", "No such layout.")
+    if body.copies > int(center.conf("reprint.max_copies")):
+        raise bad_request("too_many_copies", "份数过多，请减少份数。", "Too many copies.")
+    address = (body.address or "").strip()
+    if body.delivery == "mail" and len(address) < 5:
+        raise bad_request(
+            "address_required", "请填写完整的邮寄地址。", "Enter the full postal address."
+        )
+    now = time.time()
+    with center.db.write() as conn:
+        order = _completed(conn, body.collection_code)
+        for _ in range(5):
+            number = orders.make_number(now)
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(t.reprints).values(
+                            reprint_no=number,
+                            order_id=order.id,
+                            layout=body.layout,
+                            copies=body.copies,
+                            delivery=body.delivery,
+                            address=address if body.delivery == "mail" else None,
+                            state=orders.REPRINT_TO_SHIP,
+                            kiosk_id=kiosk[0],
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                break
+            except IntegrityError:
+                continue
+        orders.audit(
+            conn, _actor(kiosk), "reprint", order.order_no, f"{number} layout {body.layout}"
+        )
+    return {
+        "reprint_no": number,
+        "state": orders.REPRINT_TO_SHIP,
+        "label": orders.REPRINT_LABELS[orders.REPRINT_TO_SHIP],
+    }
+
+
+@router.post("/reprints/printed", response_model=ReprintOut, responses=_err(404, 409))
+def reprint_printed(body: ReprintPrintedIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    """The booth printed a reprint order: 待发货 → 已发货."""
+    with center.db.write() as conn:
+        row = conn.execute(
+            select(t.reprints).where(t.reprints.c.reprint_no == body.reprint_no).with_for_update()
+        ).first()
+        if row is None:
+            raise not_found("reprint order")
+        if row.state == orders.REPRINT_REFUNDED:
+            raise ApiError(
+                409, "reprint_refunded", "该加洗订单已退款。", "This reprint was refunded."
+            )
+        if row.state == orders.REPRINT_TO_SHIP:
+            conn.execute(
+                update(t.reprints)
+                .where(t.reprints.c.id == row.id)
+                .values(state=orders.REPRINT_SHIPPED, updated_at=time.time())
+            )
+            orders.audit(conn, _actor(kiosk), "reprint_printed", None, body.reprint_no)
+    return {
+        "reprint_no": body.reprint_no,
+        "state": orders.REPRINT_SHIPPED,
+        "label": orders.REPRINT_LABELS[orders.REPRINT_SHIPPED],
+    }
+
+
+@router.post("/email", status_code=202, response_model=EmailOut, responses=_err(404, 409))
+def send_email(body: EmailIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    """Queue the photo for e-mail; the sender thread delivers it (state in the console)."""
+    now = time.time()
+    with center.db.write() as conn:
+        order = _completed(conn, body.collection_code)
+        request_id = conn.execute(
+            insert(t.email_requests)
+            .values(
+                order_id=order.id,
+                name=body.name.strip(),
+                email=body.email.strip(),
+                state="queued",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .returning(t.email_requests.c.id)
+        ).scalar_one()
+        orders.audit(
+            conn, _actor(kiosk), "email_requested", order.order_no, f"request {request_id}"
+        )
+    center.mailer.poke()
+    return JSONResponse({"request_id": request_id, "state": "queued"}, status_code=202)
+
+
+@router.post("/download-link", response_model=LinkOut, responses=_err(404, 409))
+def download_link(body: CodeIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
+    with center.db.read() as conn:
+        row = conn.execute(
+            select(t.orders)
+            .join(t.students, t.students.c.id == t.orders.c.student_id)
+            .where(t.students.c.collection_code == body.collection_code)
+        ).first()
+    if row is None:
+        with center.db.read() as conn:
+            if conn.execute(
+                select(t.students.c.id).where(t.students.c.collection_code == body.collection_code)
+            ).first():
+                raise order_locked(orders.LABELS[orders.AWAITING])
+        raise unknown_code()
+    if row.state != orders.COMPLETED:
+        raise order_locked(orders.LABELS[row.state])
+    expires = int(time.time() + 60 * float(center.conf("download_link_minutes")))
+    token = links.make_token(center.link_secret, row.order_no, row.version, expires)
+    base = (center.conf("public_url") or str(request.base_url)).rstrip("/")
+    return {"url": f"{base}/d/{token}", "expires_at": _iso(expires)}
+
+
+@router.post("/heartbeat", response_model=HeartbeatOut, responses=_err())
+def heartbeat(body: HeartbeatIn, center: CenterDep, kiosk: Kiosk) -> Any:
+    now = time.time()
+    with center.db.write() as conn:
+        conn.execute(
+            update(t.kiosks)
+            .where(t.kiosks.c.id == kiosk[0])
+            .values(last_seen=now, heartbeat=json.dumps(body.model_dump(), ensure_ascii=False))
+        )
+    return {"server_time": _iso(now)}
+
+
+@router.get("/keys", response_model=KeysOut, responses=_err())
+def keys(center: CenterDep, kiosk: Kiosk) -> Any:
+    """Public keys that verify batch and region QR posters."""
+    return {"context_public_keys": center.public_keys}
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+public = APIRouter(tags=["public"])
+
+
+@public.get("/healthz")
+def healthz(center: CenterDep) -> dict[str, Any]:
+    with center.db.read() as conn:
+        conn.execute(select(1))
+    return {"ok": True}
+
+
+_EXPIRED = """<!doctype html><meta charset="utf-8"><title>链接已失效</title>
+<p>下载链接已失效，请在自助机上重新获取。</p><p>This link has expired; get a new one at the kiosk.</p>"""
+
+
+@public.get(
+    "/d/{token}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}, 410: {"content": {"text/html": {}}}},
+)
+def download(token: str, center: CenterDep) -> Any:
+    """The student's photo behind a signed, expiring link (no login)."""
+    found = links.read_token(center.link_secret, token)
+    if found is None:
+        return HTMLResponse(_EXPIRED, status_code=410)
+    order_no, version = found
+    with center.db.read() as conn:
+        row = conn.execute(
+            select(t.orders.c.state, t.photo_versions.c.sha256)
+            .join(t.photo_versions, t.photo_versions.c.order_id == t.orders.c.id)
+            .where(t.orders.c.order_no == order_no, t.photo_versions.c.version_no == version)
+        ).first()
+    if row is None or row.state != orders.COMPLETED:
+        return HTMLResponse(_EXPIRED, status_code=410)
+    return FileResponse(
+        photo_path(center.settings.photos_dir, row.sha256),
+        media_type="image/jpeg",
+        filename=f"{order_no}.jpg",
+    )

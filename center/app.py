@@ -1,0 +1,120 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+``create_app`` opens the database (migrating it to the newest schema unless
+told not to), loads or creates the keys, and starts the e-mail sender and the
+compliance-check runner with the application's lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from center.errors import ApiError
+from center.service import Center
+from center.settings import CenterSettings
+
+log = logging.getLogger("center")
+OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
+    center = Center(settings, migrate=migrate)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = int(
+            settings.get("api_threads", 60)
+        )
+        center.start()
+        try:
+            yield
+        finally:
+            center.stop()
+
+    app = FastAPI(
+        title="Diploma-photo collection center",
+        version=API_VERSION,
+        description="Center API v1 for kiosks (docs/architecture.md). Errors are "
+        '`{"error": {"code", "zh", "en", ...}}`.',
+        lifespan=lifespan,
+        docs_url=None,  # the Swagger UI loads scripts from a CDN; booths are offline
+        redoc_url=None,
+    )
+    app.state.center = center
+    _install_error_handlers(app)
+
+    from center.api import public, router
+    from center.console.routes import console
+
+    app.include_router(router)
+    app.include_router(public)
+    app.include_router(console)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # Field locations and messages only: the input may hold a collection code.
+        fields = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        body = ApiError(
+            422,
+            "invalid_request",
+            "请求内容有误，请重试或联系工作人员。",
+            "The request is malformed.",
+            fields=fields[:20],
+        ).body()
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (302, 303):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        body = ApiError(
+            exc.status_code,
+            f"http_{exc.status_code}",
+            "请求无法处理。",
+            str(exc.detail) if exc.detail else "Request refused.",
+        ).body()
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crash(_request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        body = ApiError(
+            500, "internal", "服务器出错，请稍后再试。", "Server error; try again later."
+        )
+        return JSONResponse(body.body(), status_code=500)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes (``kiosk center serve --workers N``)."""
+    settings = CenterSettings.from_json(os.environ["KIOSK_CENTER_SETTINGS"])
+    return create_app(settings, migrate=False)
+
+
+def openapi_text(app: FastAPI) -> str:
+    import json
+
+    return json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"

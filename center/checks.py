@@ -1,0 +1,158 @@
+"""The full compliance check of uploaded versions, off the request path.
+
+Why asynchronous: ``kiosk.photo.check.check_jpeg`` finds the face and measures
+it (face mesh, segmentation): hundreds of CPU milliseconds per photo. A center
+taking 100 uploads/s on two cores cannot run it inside the request, and a
+worker pool inside the request would still make every upload wait for it. The
+kiosk already ran the same check before it let the student submit, so the
+center's run is a second opinion for the reviewer, not the gate: uploads pass
+the cheap inline checks (``center.photos.quick_report``), get committed, and a
+background process (low priority, its own GIL) attaches the full report to the
+version. Queued work lives in the database (``check_state``), so a restart
+picks up where it stopped, and the review console shows "check pending" until
+the report is there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from center import schema as t
+from center.db import Database
+from center.photos import photo_path
+
+log = logging.getLogger("center.checks")
+
+QUEUED, RUNNING, DONE, UNAVAILABLE, OFF = "queued", "running", "done", "unavailable", "off"
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
+def run_check(path: str) -> dict[str, Any]:
+    """In the worker process: the full report of one file, or why there is none."""
+    try:
+        from kiosk.photo.check import check_jpeg
+    except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
+        return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
+    try:
+        report = check_jpeg(Path(path).read_bytes())
+        return {"report": report.as_dict(), "ok": bool(report.ok)}
+    except Exception as exc:  # noqa: BLE001 - a crash in the checker must not lose the version
+        return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
+
+
+class CheckRunner:
+    """Claims queued versions and runs them through a small process pool."""
+
+    def __init__(self, db: Database, photos_dir: Path, workers: int) -> None:
+        self.db = db
+        self.photos_dir = photos_dir
+        self.workers = workers
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.workers > 0
+
+    def start(self) -> None:
+        if not self.enabled:
+            return
+        with self.db.write() as conn:  # a previous run may have died mid-check
+            conn.execute(
+                update(t.photo_versions)
+                .where(t.photo_versions.c.check_state == RUNNING)
+                .values(check_state=QUEUED)
+            )
+        self._thread = threading.Thread(target=self._loop, name="center-checks", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        if self._pool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _claim(self, limit: int) -> list[tuple[int, str]]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.photo_versions.c.id, t.photo_versions.c.sha256)
+                .where(t.photo_versions.c.check_state == QUEUED)
+                .order_by(t.photo_versions.c.id)
+                .limit(limit)
+            ).all()
+        claimed = []
+        for vid, sha in rows:
+            with self.db.write() as conn:
+                res = conn.execute(
+                    update(t.photo_versions)
+                    .where(t.photo_versions.c.id == vid, t.photo_versions.c.check_state == QUEUED)
+                    .values(check_state=RUNNING)
+                )
+            if res.rowcount == 1:
+                claimed.append((vid, sha))
+        return claimed
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=5.0)
+            self._wake.clear()
+            while not self._stop.is_set():
+                batch = self._claim(self.workers * 2)
+                if not batch:
+                    break
+                if self._pool is None:
+                    self._pool = ProcessPoolExecutor(
+                        self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
+                    )
+                futures: list[tuple[int, Future]] = [
+                    (vid, self._pool.submit(run_check, str(photo_path(self.photos_dir, sha))))
+                    for vid, sha in batch
+                ]
+                for vid, fut in futures:
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
+                        result = {"unavailable": f"worker failed: {type(exc).__name__}"}
+                    self._record(vid, result)
+
+    def _record(self, vid: int, result: dict[str, Any]) -> None:
+        if "report" in result:
+            values = {
+                "check_state": DONE,
+                "check_ok": result["ok"],
+                "check_report": json.dumps(result["report"], ensure_ascii=False),
+            }
+        else:
+            log.warning(
+                "compliance check of version %s unavailable: %s", vid, result["unavailable"]
+            )
+            values = {
+                "check_state": UNAVAILABLE,
+                "check_report": json.dumps({"unavailable": result["unavailable"]}),
+            }
+        with self.db.write() as conn:
+            conn.execute(
+                update(t.photo_versions).where(t.photo_versions.c.id == vid).values(**values)
+            )

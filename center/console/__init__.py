@@ -1,0 +1,1 @@
+"""The reviewers' console: server-rendered pages (jinja2), no JavaScript framework."""

@@ -1,0 +1,205 @@
+"""Identify a student, with rate limits and lock-outs kept in the database.
+
+The last 4 ID characters are guessable (about 11 000 values, fewer in
+practice), so wrong answers are counted per collection code and per kiosk and
+lock further attempts for a while. The counters are rows in
+``identify_limits``: a restart of the center does not reset them, and several
+worker processes or hosts share them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from center import schema as t
+from center.errors import ApiError, unknown_code
+
+
+@dataclass
+class Limits:
+    code_max_failures: int
+    code_lockout: float
+    kiosk_max_failures: int
+    kiosk_window: float
+    kiosk_lockout: float
+    kiosk_max_per_minute: int
+
+    @classmethod
+    def from_conf(cls, conf: dict[str, Any]) -> Limits:
+        return cls(
+            code_max_failures=int(conf["code_max_failures"]),
+            code_lockout=float(conf["code_lockout_minutes"]) * 60,
+            kiosk_max_failures=int(conf["kiosk_max_failures"]),
+            kiosk_window=float(conf["kiosk_window_minutes"]) * 60,
+            kiosk_lockout=float(conf["kiosk_lockout_minutes"]) * 60,
+            kiosk_max_per_minute=int(conf["kiosk_max_per_minute"]),
+        )
+
+
+def locked_out(retry_after: float) -> ApiError:
+    return ApiError(
+        423,
+        "locked_out",
+        "输入错误次数过多，已暂时锁定，请稍后再试或联系工作人员。",
+        "Too many wrong entries; locked for a while. Try later or ask the operator.",
+        retry_after=max(1, math.ceil(retry_after)),
+    )
+
+
+def _limit_row(conn: Connection, scope: str, now: float) -> Any:
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        ins(t.identify_limits)
+        .values(
+            scope=scope, failures=0, window_start=now, calls=0, calls_window=now, locked_until=0.0
+        )
+        .on_conflict_do_nothing(index_elements=["scope"])
+    )
+    return conn.execute(
+        select(t.identify_limits).where(t.identify_limits.c.scope == scope).with_for_update()
+    ).one()
+
+
+def _save(conn: Connection, scope: str, **values: Any) -> None:
+    conn.execute(
+        update(t.identify_limits).where(t.identify_limits.c.scope == scope).values(**values)
+    )
+
+
+class Outcome:
+    """What identify decided; the transaction commits the counters either way."""
+
+    def __init__(self, error: ApiError | None = None, student: Any = None) -> None:
+        self.error = error
+        self.student = student
+
+
+def check_identity(
+    conn: Connection,
+    limits: Limits,
+    kiosk_id: int,
+    code: str,
+    last4: str,
+    feature_code: str | None,
+    context: dict[str, str],
+    now: float | None = None,
+) -> Outcome:
+    now = time.time() if now is None else now
+    kscope = f"kiosk:{kiosk_id}"
+    krow = _limit_row(conn, kscope, now)
+    if krow.locked_until > now:
+        return Outcome(locked_out(krow.locked_until - now))
+    calls, window = (
+        (krow.calls + 1, krow.calls_window) if now - krow.calls_window < 60 else (1, now)
+    )
+    _save(conn, kscope, calls=calls, calls_window=window)
+    if calls > limits.kiosk_max_per_minute:
+        return Outcome(
+            ApiError(
+                429,
+                "rate_limited",
+                "操作过于频繁，请稍后再试。",
+                "Too many requests from this kiosk; wait a moment.",
+                retry_after=max(1, math.ceil(window + 60 - now)),
+            )
+        )
+
+    def kiosk_failure() -> ApiError | None:
+        failures, start = (
+            (krow.failures + 1, krow.window_start)
+            if now - krow.window_start < limits.kiosk_window
+            else (1, now)
+        )
+        if failures >= limits.kiosk_max_failures:
+            _save(
+                conn, kscope, failures=0, window_start=now, locked_until=now + limits.kiosk_lockout
+            )
+            return locked_out(limits.kiosk_lockout)
+        _save(conn, kscope, failures=failures, window_start=start)
+        return None
+
+    ctx_error = _check_context(conn, context, now)
+    if ctx_error:
+        return Outcome(ctx_error)
+    student = conn.execute(select(t.students).where(t.students.c.collection_code == code)).first()
+    if student is None:
+        return Outcome(kiosk_failure() or unknown_code())
+    cscope = f"student:{student.id}"
+    crow = _limit_row(conn, cscope, now)
+    if crow.locked_until > now:
+        return Outcome(locked_out(crow.locked_until - now))
+    failures = crow.failures if crow.locked_until == 0 or crow.locked_until > now else 0
+
+    wrong = None
+    if context["kind"] == "batch":
+        if student.batch_id != context["id"]:
+            return Outcome(
+                ApiError(
+                    403,
+                    "wrong_batch",
+                    "该采集码不属于本批次，请到对应采集点拍照。",
+                    "This code is not part of this collection batch.",
+                )
+            )
+        batch_fc = conn.execute(
+            select(t.batches.c.feature_code).where(t.batches.c.id == student.batch_id)
+        ).scalar_one()
+        if (feature_code or "").strip().upper() != batch_fc.upper():
+            wrong = (
+                "wrong_feature_code",
+                "集采特征码不正确，请核对后重新输入。",
+                "Wrong feature code; check it and enter it again.",
+            )
+    if wrong is None and last4.strip().upper() != student.id_last4.upper():
+        wrong = (
+            "wrong_digits",
+            "证件号后四位不正确，请核对后重新输入。",
+            "The last 4 ID characters are wrong; check them and try again.",
+        )
+    if wrong is None:
+        _save(conn, cscope, failures=0, window_start=now, locked_until=0.0)
+        return Outcome(student=student)
+
+    kiosk_error = kiosk_failure()
+    failures += 1
+    if failures >= limits.code_max_failures:
+        _save(conn, cscope, failures=0, window_start=now, locked_until=now + limits.code_lockout)
+        return Outcome(locked_out(limits.code_lockout))
+    _save(conn, cscope, failures=failures, window_start=now, locked_until=0.0)
+    if kiosk_error:
+        return Outcome(kiosk_error)
+    return Outcome(
+        ApiError(
+            403, wrong[0], wrong[1], wrong[2], attempts_left=limits.code_max_failures - failures
+        )
+    )
+
+
+def _check_context(conn: Connection, context: dict[str, str], now: float) -> ApiError | None:
+    table = {"batch": t.batches, "region": t.regions}.get(context.get("kind", ""))
+    row = None
+    if table is not None:
+        row = conn.execute(select(table).where(table.c.id == context.get("id"))).first()
+    if row is None:
+        return ApiError(
+            404,
+            "unknown_context",
+            "本采集点的批次或区域二维码无效，请联系工作人员。",
+            "Unknown batch or region; ask the operator to scan the poster again.",
+        )
+    today = time.strftime("%Y-%m-%d", time.localtime(now))
+    if not (row.valid_from <= today <= row.valid_to):
+        return ApiError(
+            403,
+            "context_expired",
+            "本批次或区域不在采集时间内，请联系工作人员。",
+            "This batch or region is not open for collection today.",
+        )
+    return None

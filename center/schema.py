@@ -1,0 +1,191 @@
+"""Tables of the center's database (SQLAlchemy Core; the migrations mirror them).
+
+Times are UTC epoch seconds (floats): the same on SQLite and PostgreSQL and cheap
+to compare for lock-outs and link expiry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("feature_code", String(16), nullable=False),
+    Column("valid_from", String(10), nullable=False),
+    Column("valid_to", String(10), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("valid_from", String(10), nullable=False),
+    Column("valid_to", String(10), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("collection_code", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("id_last4", String(4), nullable=False),
+    Column("school", String(200), nullable=False),
+    Column("level", String(50), nullable=False),
+    Column("major", String(200), nullable=False),
+    Column("batch_id", String(64), ForeignKey("batches.id"), nullable=False, index=True),
+)
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("token_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float),
+    Column("heartbeat", Text),
+)
+
+reviewers = Table(
+    "reviewers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_no", String(18), nullable=False, unique=True),
+    Column("student_id", Integer, ForeignKey("students.id"), nullable=False, unique=True),
+    Column("state", String(20), nullable=False, index=True),
+    Column("version", Integer, nullable=False, default=0),
+    Column("reason_code", String(50)),
+    Column("reason_text", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+photo_versions = Table(
+    "photo_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("kiosk_id", Integer, ForeignKey("kiosks.id")),
+    Column("created_at", Float, nullable=False),
+    Column("check_state", String(20), nullable=False, index=True),
+    Column("check_ok", Boolean),
+    Column("check_report", Text),
+    UniqueConstraint("order_id", "version_no", name="uq_version_order_no"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version_id", Integer, ForeignKey("photo_versions.id"), nullable=False),
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reason_code", String(50)),
+    Column("reason_text", Text),
+    Column("created_at", Float, nullable=False),
+)
+
+reprints = Table(
+    "reprints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reprint_no", String(18), nullable=False, unique=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("layout", Integer, nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("delivery", String(10), nullable=False),
+    Column("address", Text),
+    Column("state", String(20), nullable=False),
+    Column("kiosk_id", Integer, ForeignKey("kiosks.id")),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+email_requests = Table(
+    "email_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("state", String(10), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("kiosk_id", Integer, ForeignKey("kiosks.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+identify_limits = Table(
+    "identify_limits",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_start", Float, nullable=False),
+    Column("calls", Integer, nullable=False, default=0),
+    Column("calls_window", Float, nullable=False, default=0.0),
+    Column("locked_until", Float, nullable=False, default=0.0),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("order_no", String(18)),
+    Column("detail", Text),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)

@@ -1,0 +1,72 @@
+"""The running center's shared parts: database, keys, caches and background workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from center import schema as t
+from center.checks import CheckRunner
+from center.db import Database
+from center.identify import Limits
+from center.keys import db_secret, load_or_create_signing_key, public_key_b64
+from center.mailer import Mailer
+from center.security import TokenCache, split_token, verify_secret
+from center.settings import CenterSettings
+
+log = logging.getLogger("center")
+
+
+class Center:
+    def __init__(self, settings: CenterSettings, migrate: bool = True) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.photos_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.db_url, pool_size=int(settings.get("api_threads", 60)) // 2)
+        if migrate:
+            self.db.migrate()
+        self.signing_key = load_or_create_signing_key(settings.data_dir)
+        self.public_keys = [public_key_b64(self.signing_key)]
+        self.link_secret = db_secret(self.db, "download_link")
+        self.session_secret = db_secret(self.db, "console_session")
+        self.limits = Limits.from_conf(settings.get("identify"))
+        self.tokens = TokenCache()
+        self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
+        self.checks = CheckRunner(
+            self.db, settings.photos_dir, int(settings.get("upload.check_workers", 1))
+        )
+
+    def start(self) -> None:
+        self.mailer.start()
+        self.checks.start()
+
+    def stop(self) -> None:
+        self.mailer.stop()
+        self.checks.stop()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def authenticate(self, token: str) -> tuple[int, str] | None:
+        """(kiosk id, name) for a valid, enabled device token."""
+        hit, kiosk = self.tokens.get(token)
+        if hit:
+            return kiosk
+        parts = split_token(token)
+        kiosk = None
+        if parts:
+            with self.db.read() as conn:
+                row = conn.execute(
+                    select(
+                        t.kiosks.c.id, t.kiosks.c.name, t.kiosks.c.token_hash, t.kiosks.c.disabled
+                    ).where(t.kiosks.c.id == parts[0])
+                ).first()
+            if row is not None and not row.disabled and verify_secret(token, row.token_hash):
+                kiosk = (row.id, row.name)
+        self.tokens.put(token, kiosk)
+        return kiosk
+
+    def conf(self, dotted: str, default: Any = None) -> Any:
+        return self.settings.get(dotted, default)

@@ -1,0 +1,84 @@
+"""The center's settings: the ``[center_server]`` section plus per-run overrides.
+
+``kiosk center serve`` and the embedded center pass the data directory and the
+database URL explicitly; everything else comes from config/defaults/center_server.toml
+and the booth's overrides.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class CenterSettings:
+    data_dir: Path
+    db_url: str
+    conf: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: str | Path | None = None,
+        db_url: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> CenterSettings:
+        """Settings from the booth configuration; arguments win over the files.
+
+        ``overrides`` is a nested dict in the shape of center_server.toml, e.g.
+        ``{"smtp": {"port": 2525}, "upload": {"check_workers": 0}}``.
+        """
+        from kiosk.settings import load_settings
+
+        conf = _merge(load_settings().section("center_server"), overrides or {})
+        if data_dir is None:
+            if conf.get("data_dir"):
+                data_dir = conf["data_dir"]
+            else:
+                from kiosk.paths import state_dir
+
+                data_dir = state_dir() / "center"
+        data_dir = Path(data_dir)
+        url = db_url or conf.get("db_url") or ""
+        if not url:
+            from center.db import sqlite_url
+
+            url = sqlite_url(data_dir / "center.db")
+        return cls(data_dir=data_dir, db_url=url, conf=conf)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.conf
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    def to_json(self) -> str:
+        """For worker processes (uvicorn --workers), which rebuild settings from env."""
+        return json.dumps(
+            {"data_dir": str(self.data_dir), "db_url": self.db_url, "conf": self.conf}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CenterSettings:
+        raw = json.loads(text)
+        return cls(data_dir=Path(raw["data_dir"]), db_url=raw["db_url"], conf=raw["conf"])
