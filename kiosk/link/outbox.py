@@ -92,7 +92,7 @@ CREATE INDEX IF NOT EXISTS items_due ON items(state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,100}$")  # the center's pattern
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 HOST = socket.gethostname()
 
@@ -296,7 +296,7 @@ class Outbox:
         if not isinstance(jpeg, bytes | bytearray) or not bytes(jpeg[:2]) == b"\xff\xd8":
             raise OutboxError("outbox_bad_item", "photo is not a JPEG")
         if not _KEY_RE.match(idempotency_key or ""):
-            raise OutboxError("outbox_bad_item", "idempotency key must be 8-128 of [A-Za-z0-9._:-]")
+            raise OutboxError("outbox_bad_item", "idempotency key must be 8-100 of [A-Za-z0-9._:-]")
         jpeg = bytes(jpeg)
         digest = hashlib.sha256(jpeg).hexdigest()
         existing = self._by_key(idempotency_key)

@@ -7,15 +7,14 @@ booth's only credential. Order of precedence:
    being able to read the original;
 2. the file named by ``center.token_file`` (default ``/etc/kiosk/device-token``),
    which must not be readable by group or others;
-3. for the embedded center (``center.url`` empty) instead: a token generated on first start and kept in
-   the state dir (``center/kiosk-token``, mode 0600), which the embedded center
-   registers for this kiosk.
+3. for the embedded center (``center.url`` empty) instead: the token the
+   embedded center issued to this kiosk on first start, kept in the state dir
+   (``center/kiosk-token``, mode 0600).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -60,14 +59,17 @@ def credential_token() -> str | None:
     return _read_token(path, check_mode=False)  # systemd already made it private
 
 
-def embedded_token(state_dir: Path) -> str:
-    """This kiosk's token for the embedded center, created on first use."""
+def embedded_token(state_dir: Path) -> str | None:
+    """This kiosk's token for the embedded center, once ``EmbeddedCenter`` registered it."""
     path = Path(state_dir) / EMBEDDED_TOKEN
-    if path.is_file():
-        return _read_token(path, check_mode=False)
-    token = secrets.token_urlsafe(32)
-    write_durable(path, token.encode("ascii"), mode=0o600)
-    return token
+    if not path.is_file():
+        return None
+    return _read_token(path, check_mode=True)
+
+
+def store_embedded_token(state_dir: Path, token: str) -> Path:
+    """Keep the token the embedded center issued (mode 0600, durable)."""
+    return write_durable(Path(state_dir) / EMBEDDED_TOKEN, token.encode("ascii"), mode=0o600)
 
 
 def load_token(token_file: str, state_dir: Path | None = None, embedded: bool = False) -> str:
@@ -77,9 +79,11 @@ def load_token(token_file: str, state_dir: Path | None = None, embedded: bool = 
     one ``EmbeddedCenter`` registers; credentials are for a real center.
     """
     if embedded:
-        if state_dir is None:
-            raise _no_token("embedded center without a state dir")
-        return embedded_token(state_dir)
+        token = embedded_token(state_dir) if state_dir is not None else None
+        if not token:
+            raise _no_token("the embedded center has not registered this kiosk yet "
+                            "(start `kiosk run` or `kiosk demo` once)")
+        return token
     token = credential_token()
     if token:
         return token

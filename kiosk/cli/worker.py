@@ -1,0 +1,75 @@
+"""``kiosk worker``: the upload worker as its own service (systemd ``Type=notify``).
+
+Runs apart from the screen so a crash of the UI never stops uploads. SIGTERM
+finishes the upload in flight (each acknowledgement is committed on its own)
+and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from typing import Any
+
+from kiosk.cli import EXIT_OK
+
+log = logging.getLogger("kiosk.worker")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("worker", help="run the upload worker (outbox drain + heartbeat)")
+    parser.set_defaults(func=cmd_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from kiosk import watchdog
+    from kiosk.link.connect import make_client
+    from kiosk.link.outbox import Outbox
+    from kiosk.link.worker import UploadWorker
+    from kiosk.settings import load_settings
+
+    settings = load_settings()
+    box = Outbox.open_default(settings=settings)
+    idle = float(settings.get("outbox.idle_poll_s"))
+    ping_every = watchdog.watchdog_interval()
+    if ping_every:
+        idle = min(idle, ping_every)
+    last = {"ping": 0.0, "status": ""}
+
+    def tick() -> None:
+        now = time.monotonic()
+        if ping_every and now - last["ping"] >= ping_every * 0.5:
+            watchdog.notify("WATCHDOG=1")
+            last["ping"] = now
+        text = f"outbox depth {box.depth()}"
+        if text != last["status"]:
+            watchdog.status(text)
+            last["status"] = text
+
+    worker = UploadWorker(
+        box,
+        lambda: make_client(settings),
+        heartbeat_interval_s=float(settings.get("center.heartbeat_interval_s")),
+        cleanup_interval_s=float(settings.get("outbox.cleanup_interval_s")),
+        idle_poll_s=idle,
+        on_tick=tick,
+    )
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping after the current upload", signum)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.start()
+    watchdog.ready(f"outbox depth {box.depth()}")
+    try:
+        while worker.thread and worker.thread.is_alive():
+            worker.thread.join(0.5)
+    finally:
+        watchdog.stopping()
+        worker.stop()
+        box.close()
+    return EXIT_OK

@@ -1,0 +1,172 @@
+"""The collection center inside the booth: a standalone kiosk needs no set-up.
+
+When ``center.url`` is empty, ``kiosk run``/``kiosk demo`` start the real
+center (``center.runner.ServerThread``) on loopback with SQLite and files in
+``<state dir>/center``. On first start it loads the demo roster and issues this
+kiosk a device token (kept in the state dir, mode 0600). Its URL is written to
+``<state dir>/center/embedded.url`` so ``kiosk worker``, a separate process,
+can find it; the URL file is removed on a clean stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.fileio import write_durable
+from kiosk.link import token as tokens
+
+log = logging.getLogger(__name__)
+
+URL_FILE = Path("center") / "embedded.url"
+KIOSK_NAME = "embedded-kiosk"
+
+
+def embedded_url(state_dir: Path) -> str | None:
+    """The running embedded center's base URL as last written, or None."""
+    path = Path(state_dir) / URL_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+class EmbeddedCenter:
+    """``start()``/``stop()``; ``base_url`` and ``token`` once started.
+
+    ``port`` 0 picks a free port on first start and keeps it for restarts of
+    the same object (a test can stop and restart the center and the kiosk's
+    client still points at it). ``overrides`` go to the center's settings in
+    the shape of center_server.toml.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        port: int = 0,
+        overrides: dict[str, Any] | None = None,
+        seed_demo: bool = True,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.data_dir = self.state_dir / "center"
+        self.port = port
+        self.overrides = overrides or {}
+        self.seed_demo = seed_demo
+        self.server: Any = None
+        self.token: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("embedded center not started")
+        return self.server.base_url
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
+
+    def start(self) -> EmbeddedCenter:
+        from center.db import sqlite_url
+        from center.runner import ServerThread
+        from center.settings import CenterSettings
+
+        if self.server is not None:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings = CenterSettings.load(
+            data_dir=self.data_dir,
+            db_url=sqlite_url(self.data_dir / "center.db"),  # embedded is always SQLite
+            overrides=self.overrides,
+        )
+        server = self._bind(ServerThread, settings)
+        server.start()
+        self.server = server
+        self.port = server.port
+        try:
+            if self.seed_demo:
+                self._seed(server)
+            self.token = self._kiosk_token(server)
+            write_durable(self.state_dir / URL_FILE, server.base_url.encode("ascii"), mode=0o600)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("embedded center on %s", server.base_url)
+        return self
+
+    def _bind(self, server_cls: Any, settings: Any) -> Any:
+        """Bind the remembered port; right after a stop it may take a moment to free."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                return server_cls(settings, port=self.port)
+            except OSError:
+                if not self.port or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.server is None:
+            return
+        server, self.server = self.server, None
+        (self.state_dir / URL_FILE).unlink(missing_ok=True)
+        server.stop()
+
+    def __enter__(self) -> EmbeddedCenter:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- first start -------------------------------------------------------
+    def _seed(self, server: Any) -> None:
+        try:
+            from center.demo import seed
+        except ImportError:
+            log.warning("center.demo is not available: embedded center has no demo roster")
+            return
+        seed(server.db)
+
+    def _kiosk_token(self, server: Any) -> str:
+        """This kiosk's token, issued by the center on first start and kept in the state dir."""
+        stored = tokens.embedded_token(self.state_dir)
+        if stored and server.center.authenticate(stored):
+            return stored
+        token = register_kiosk(server.db, KIOSK_NAME)
+        tokens.store_embedded_token(self.state_dir, token)
+        return token
+
+
+def register_kiosk(db: Any, name: str) -> str:
+    """Issue a device token for kiosk ``name`` (re-issued if the kiosk exists)."""
+    try:
+        from center.kiosks import register_kiosk as center_register
+    except ImportError:
+        center_register = None
+    if center_register is not None:
+        return center_register(db, name)
+    # The center offers no registration call yet: use its own token scheme and table.
+    from sqlalchemy import insert, select, update
+
+    from center import schema as t
+    from center.security import hash_secret, new_device_token
+
+    with db.write() as conn:
+        row = conn.execute(select(t.kiosks.c.id).where(t.kiosks.c.name == name)).first()
+        if row is None:
+            kiosk_id = conn.execute(
+                insert(t.kiosks).values(
+                    name=name, token_hash="-", disabled=False, created_at=time.time()
+                )
+            ).inserted_primary_key[0]
+        else:
+            kiosk_id = row.id
+        token = new_device_token(int(kiosk_id))
+        conn.execute(
+            update(t.kiosks).where(t.kiosks.c.id == kiosk_id)
+            .values(token_hash=hash_secret(token), disabled=False)
+        )
+    return token
+

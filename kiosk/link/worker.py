@@ -1,0 +1,192 @@
+"""The upload worker: drains the outbox, sweeps old copies, sends heartbeats.
+
+The same loop runs as a background thread of the screen and as its own
+systemd service (``kiosk worker``), so a crash of the screen never stops
+uploads; leases in the outbox keep the two from sending one photo twice. It
+sleeps until the next item is due, the next heartbeat, or a wake-up from
+``Outbox.enqueue`` — whichever comes first — so a new photo leaves at once and
+an idle booth costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kiosk import __version__
+from kiosk.errors import KioskError
+from kiosk.link.client import CenterClient, CenterRefused, CenterUnreachable
+from kiosk.link.outbox import Outbox
+from kiosk.link.wake import Waker
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[], CenterClient]
+
+
+class UploadWorker:
+    """``run()`` in the calling thread, or ``start()`` a daemon thread; ``stop()`` ends it.
+
+    ``client_factory`` is called again after the center was unreachable, so an
+    embedded center that came back on another port is found. ``health`` returns
+    the booth's health for heartbeats (camera, printer...); ``on_tick`` is called
+    once per loop (the systemd watchdog ping).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client_factory: ClientFactory,
+        *,
+        heartbeat_interval_s: float = 60.0,
+        cleanup_interval_s: float = 600.0,
+        idle_poll_s: float = 30.0,
+        health: Callable[[], dict[str, Any]] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        version: str = __version__,
+    ) -> None:
+        self.outbox = outbox
+        self.client_factory = client_factory
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.cleanup_interval_s = cleanup_interval_s
+        self.idle_poll_s = idle_poll_s
+        self.health = health or (lambda: {"upload_worker": "ok"})
+        self.on_tick = on_tick
+        self.version = version
+        self.counters: dict[str, int] = {
+            "uploaded": 0, "retried": 0, "parked": 0,
+            "heartbeats_ok": 0, "heartbeats_failed": 0,
+        }
+        self.last_error: dict[str, str] | None = None
+        self._client: CenterClient | None = None
+        self._streak = 0  # consecutive passes that found the center unreachable
+        self._stop = threading.Event()
+        self._waker: Waker | None = None
+        self._thread: threading.Thread | None = None
+        self._next_heartbeat = 0.0
+        self._next_cleanup = 0.0
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self, name: str = "upload-worker") -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=name, daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def request_stop(self) -> None:
+        """Ask the loop to end after the current upload (safe from a signal handler)."""
+        self._stop.set()
+        if self._waker:
+            self._waker.wake()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """``request_stop`` and wait for the thread ``start`` made."""
+        self.request_stop()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        self._waker = Waker(self.outbox.wake_dir)
+        try:
+            while not self._stop.is_set():
+                delay = self.step()
+                if self.on_tick:
+                    self.on_tick()
+                if self._stop.is_set():
+                    break
+                self._waker.wait(delay)
+        finally:
+            self._waker.close()
+            if self._client:
+                self._client.close()
+                self._client = None
+
+    # -- one pass --------------------------------------------------------
+    def _get_client(self) -> CenterClient | None:
+        if self._client is None:
+            try:
+                self._client = self.client_factory()
+            except KioskError as exc:  # no token yet, embedded center not running...
+                self._note_error(exc)
+                return None
+        return self._client
+
+    def _drop_client(self) -> None:
+        if self._client:
+            self._client.close()
+        self._client = None
+
+    def _note_error(self, exc: KioskError) -> None:
+        self.last_error = {"code": exc.code, "en": exc.en, "zh": exc.zh, "detail": exc.detail}
+        self._streak += 1
+
+    def step(self) -> float:
+        """Sweep, drain, heartbeat as due; returns how long to sleep before the next pass."""
+        now = time.monotonic()
+        if now >= self._next_cleanup:
+            self._next_cleanup = now + self.cleanup_interval_s
+            try:
+                self.outbox.purge()
+                self.outbox.recover()
+            except Exception:  # never let housekeeping stop uploads
+                log.exception("outbox housekeeping failed")
+        client = self._get_client()
+        if client is not None:
+            result = self.outbox.drain_once(client, should_stop=self._stop.is_set)
+            self.counters["uploaded"] += result.uploaded
+            self.counters["retried"] += result.retried
+            self.counters["parked"] += result.parked
+            if result.unreachable:
+                self._streak += 1
+                self.last_error = (self.outbox.status().get("last_error") or {}) or None
+                self._drop_client()  # re-resolve the center next time
+            elif result.attempted:
+                self._streak = 0
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.heartbeat_interval_s
+            self.send_heartbeat()
+        return self._sleep_for()
+
+    def _sleep_for(self) -> float:
+        waits = [self.idle_poll_s, max(0.0, self._next_heartbeat - time.monotonic()),
+                 max(0.0, self._next_cleanup - time.monotonic())]
+        due = self.outbox.next_due_in()
+        if due is not None:
+            waits.append(due)
+        delay = min(waits)
+        if self._streak:
+            # The center is away: wait our own back-off even if items are "due",
+            # otherwise a queue of due items would spin against a dead socket.
+            delay = max(delay, self.outbox.policy.backoff(self._streak))
+        return delay
+
+    def send_heartbeat(self) -> bool:
+        client = self._get_client()
+        if client is None:
+            self.counters["heartbeats_failed"] += 1
+            return False
+        try:
+            health = self.health()
+        except Exception as exc:
+            health = {"upload_worker": "ok", "health_error": type(exc).__name__}
+        counters = dict(self.counters)
+        try:
+            client.heartbeat(health, counters, self.outbox.depth(), self.version)
+        except (CenterUnreachable, CenterRefused) as exc:
+            self.counters["heartbeats_failed"] += 1
+            log.debug("heartbeat failed: %s", exc.code)
+            if isinstance(exc, CenterUnreachable):
+                self._drop_client()
+            return False
+        self.counters["heartbeats_ok"] += 1
+        return True
