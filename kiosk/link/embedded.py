@@ -122,51 +122,18 @@ class EmbeddedCenter:
 
     # -- first start -------------------------------------------------------
     def _seed(self, server: Any) -> None:
-        try:
-            from center.demo import seed
-        except ImportError:
-            log.warning("center.demo is not available: embedded center has no demo roster")
-            return
-        seed(server.db)
+        from center.demo import seed
+
+        seed(server.db)  # loads the roster only into an empty database
 
     def _kiosk_token(self, server: Any) -> str:
         """This kiosk's token, issued by the center on first start and kept in the state dir."""
         stored = tokens.embedded_token(self.state_dir)
         if stored and server.center.authenticate(stored):
             return stored
-        token = register_kiosk(server.db, KIOSK_NAME)
+        from center.admin import add_kiosk
+
+        token = add_kiosk(server.db, KIOSK_NAME, actor="embedded")
         tokens.store_embedded_token(self.state_dir, token)
         return token
-
-
-def register_kiosk(db: Any, name: str) -> str:
-    """Issue a device token for kiosk ``name`` (re-issued if the kiosk exists)."""
-    try:
-        from center.kiosks import register_kiosk as center_register
-    except ImportError:
-        center_register = None
-    if center_register is not None:
-        return center_register(db, name)
-    # The center offers no registration call yet: use its own token scheme and table.
-    from sqlalchemy import insert, select, update
-
-    from center import schema as t
-    from center.security import hash_secret, new_device_token
-
-    with db.write() as conn:
-        row = conn.execute(select(t.kiosks.c.id).where(t.kiosks.c.name == name)).first()
-        if row is None:
-            kiosk_id = conn.execute(
-                insert(t.kiosks).values(
-                    name=name, token_hash="-", disabled=False, created_at=time.time()
-                )
-            ).inserted_primary_key[0]
-        else:
-            kiosk_id = row.id
-        token = new_device_token(int(kiosk_id))
-        conn.execute(
-            update(t.kiosks).where(t.kiosks.c.id == kiosk_id)
-            .values(token_hash=hash_secret(token), disabled=False)
-        )
-    return token
 

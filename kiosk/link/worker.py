@@ -99,7 +99,15 @@ class UploadWorker:
         self._waker = Waker(self.outbox.wake_dir)
         try:
             while not self._stop.is_set():
-                delay = self.step()
+                try:
+                    delay = self.step()
+                except Exception as exc:  # a bug here must not end uploads for good
+                    log.exception("upload worker pass failed")
+                    self._drop_client()
+                    self._note_error(KioskError("worker_error", "上传出错，会自动重试。",
+                                                "Upload error; it will be retried.",
+                                                f"{type(exc).__name__}: {exc}"))
+                    delay = self.outbox.policy.backoff(self._streak)
                 if self.on_tick:
                     self.on_tick()
                 if self._stop.is_set():
@@ -118,6 +126,11 @@ class UploadWorker:
                 self._client = self.client_factory()
             except KioskError as exc:  # no token yet, embedded center not running...
                 self._note_error(exc)
+                return None
+            except Exception as exc:
+                log.exception("cannot build the center client")
+                self._note_error(KioskError("client_error", "暂时连不上采集中心。",
+                                            "Cannot reach the center.", type(exc).__name__))
                 return None
         return self._client
 
