@@ -273,6 +273,12 @@ class Outbox:
             (name, json.dumps(value, ensure_ascii=False)),
         )
 
+    def photo_path(self, item_id: int) -> Path | None:
+        """The queued JPEG of an item (None if the item is unknown)."""
+        with self._lock:
+            row = self._db.execute("SELECT photo FROM items WHERE id = ?", (item_id,)).fetchone()
+        return self._files(row["photo"])[0] if row else None
+
     def _files(self, stem: str) -> tuple[Path, Path]:
         return self.photos / f"{stem}.jpg", self.photos / f"{stem}.json"
 

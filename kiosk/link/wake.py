@@ -28,6 +28,8 @@ class Waker:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"w{os.getpid()}-{secrets.token_hex(3)}.sock"
         self.sock: socket.socket | None = None
+        self._r = self._w = -1
+        self.closed = False
         if len(os.fsencode(self.path)) < MAX_SUN_PATH:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:
@@ -62,7 +64,9 @@ class Waker:
                         return
 
     def wake(self) -> None:
-        """Wake this waiter (from another thread, e.g. on stop)."""
+        """Wake this waiter (from another thread, e.g. on stop); a no-op once closed."""
+        if self.closed:
+            return
         if self.sock:
             with contextlib.suppress(OSError):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -75,6 +79,7 @@ class Waker:
                 os.write(self._w, b"!")
 
     def close(self) -> None:
+        self.closed = True
         if self.sock:
             self.sock.close()
             self.sock = None

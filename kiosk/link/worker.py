@@ -114,7 +114,8 @@ class UploadWorker:
                     break
                 self._waker.wait(delay)
         finally:
-            self._waker.close()
+            waker, self._waker = self._waker, None
+            waker.close()
             if self._client:
                 self._client.close()
                 self._client = None
