@@ -1,0 +1,195 @@
+"""``kiosk center ...``: run and administer the collection center.
+
+serve, import-roster, add-kiosk, add-reviewer, add-batch, add-region,
+seed-demo, poster, openapi. Database and data directory come from
+``[center_server]`` unless ``--db``/``--data`` say otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - CenterSettings, imported lazily
+    from center.settings import CenterSettings
+
+    over = {}
+    for key in ("host", "port", "workers"):
+        value = getattr(args, key, None)
+        if value is not None:
+            over[key] = value
+    return CenterSettings.load(data_dir=args.data, db_url=args.db, overrides=over)
+
+
+def _center(args: argparse.Namespace):  # noqa: ANN202
+    from center.service import Center
+
+    return Center(_settings(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from center.service import Center
+
+    settings = _settings(args)
+    Center(settings).close()  # migrate and create keys once, before any worker starts
+    host, port = settings.get("host"), int(settings.get("port"))
+    workers = int(settings.get("workers"))
+    print(f"center on http://{host}:{port}  data {settings.data_dir}", file=sys.stderr)
+    if workers > 1:
+        os.environ["KIOSK_CENTER_SETTINGS"] = settings.to_json()
+        uvicorn.run(
+            "center.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
+    from center.app import create_app
+
+    uvicorn.run(
+        create_app(settings, migrate=False),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _import_roster(args: argparse.Namespace) -> int:
+    from center.admin import import_roster
+
+    center = _center(args)
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    result = import_roster(center.db, data)
+    print(f"{result.added} students added, {result.updated} updated")
+    return 0
+
+
+def _add_kiosk(args: argparse.Namespace) -> int:
+    from center.admin import add_kiosk
+
+    token = add_kiosk(_center(args).db, args.name)
+    print(token)
+    print("(shown once: put it in /etc/kiosk/device-token on the booth)", file=sys.stderr)
+    return 0
+
+
+def _add_reviewer(args: argparse.Namespace) -> int:
+    from center.admin import add_reviewer
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return 3
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    add_reviewer(_center(args).db, args.name, password)
+    print(f"reviewer {args.name} saved")
+    return 0
+
+
+def _add_context(args: argparse.Namespace) -> int:
+    from center.admin import put_context
+
+    put_context(
+        _center(args).db,
+        args.kind,
+        args.id,
+        args.name,
+        args.valid_from,
+        args.valid_to,
+        getattr(args, "feature_code", ""),
+    )
+    print(f"{args.kind} {args.id} saved")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from center.demo import seed
+
+    token = seed(_center(args).db, args.kiosk)
+    print("demo batch, region and roster loaded")
+    if token:
+        print(token)
+    return 0
+
+
+def _poster(args: argparse.Namespace) -> int:
+    from center.posters import poster_pdf
+
+    pdf = poster_pdf(_center(args), args.kind, args.id)
+    out = Path(args.output or f"poster-{args.kind}-{args.id}.pdf")
+    out.write_bytes(pdf)
+    print(out)
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from center.app import OPENAPI_FILE, create_app, openapi_text
+    from center.settings import CenterSettings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = CenterSettings.load(data_dir=tmp, overrides={"upload": {"check_workers": 0}})
+        app = create_app(settings)
+        text = openapi_text(app)
+        app.state.center.close()
+    if args.write:
+        OPENAPI_FILE.write_text(text, encoding="utf-8")
+        print(OPENAPI_FILE)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("center", help="run and administer the collection center")
+    cmds = parser.add_subparsers(dest="center_command", metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = cmds.add_parser(name, help=help_text)
+        p.add_argument("--db", help="database URL (default: [center_server] db_url, or SQLite)")
+        p.add_argument("--data", help="data directory (photos, keys, SQLite file)")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("serve", _serve, "run the center (HTTP API, review console)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="uvicorn worker processes (PostgreSQL only)")
+    p = add("import-roster", _import_roster, "import students from a roster CSV ('-': stdin)")
+    p.add_argument("file")
+    p = add("add-kiosk", _add_kiosk, "register a kiosk and print its device token once")
+    p.add_argument("name")
+    p = add("add-reviewer", _add_reviewer, "create a reviewer (password from the prompt or stdin)")
+    p.add_argument("name")
+    for kind in ("batch", "region"):
+        p = add(f"add-{kind}", _add_context, f"create or update a collection {kind}")
+        p.set_defaults(kind=kind)
+        p.add_argument("id")
+        p.add_argument("--name", required=True)
+        p.add_argument("--valid-from", required=True, help="YYYY-MM-DD")
+        p.add_argument("--valid-to", required=True, help="YYYY-MM-DD")
+        if kind == "batch":
+            p.add_argument("--feature-code", required=True, help="集采特征码, 4 characters")
+    p = add("seed-demo", _seed_demo, "load the demo batch, region and roster (config/demo)")
+    p.add_argument("--kiosk", help="also issue a device token for this kiosk name")
+    p = add("poster", _poster, "write a batch or region QR poster as PDF")
+    p.add_argument("kind", choices=["batch", "region"])
+    p.add_argument("id")
+    p.add_argument("-o", "--output")
+    p = add("openapi", _openapi, "print the OpenAPI document (--write: center/openapi.json)")
+    p.add_argument("--write", action="store_true")

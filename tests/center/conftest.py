@@ -1,0 +1,146 @@
+"""A real center on loopback (uvicorn in a thread) on SQLite and, when
+KIOSK_TEST_PG_URL is set (scripts/test.d/postgres.sh), on PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from center.demo import seed
+from center.runner import ServerThread
+from center.settings import CenterSettings
+
+PORTRAITS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "portraits"
+PG_URL = os.environ.get("KIOSK_TEST_PG_URL", "")
+BATCH_CTX = {"kind": "batch", "id": "GD2026-01"}
+REGION_CTX = {"kind": "region", "id": "R-GZ-01"}
+# From config/demo/roster.csv
+STUDENT = {"code": "DEMO2026GD000001", "last4": "1234"}
+STUDENT_X = {"code": "DEMO2026GD000003", "last4": "002X"}
+
+
+def reset_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from center.db import normalize_url
+
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+pysqlite:///{tmp_path / 'center.db'}"
+    if not PG_URL:
+        pytest.skip("KIOSK_TEST_PG_URL not set (scripts/test.d/postgres.sh starts PostgreSQL)")
+    reset_pg(PG_URL)
+    return PG_URL
+
+
+class Running:
+    """A started center with a demo roster, a kiosk token and an HTTP client."""
+
+    def __init__(self, data_dir: Path, db_url: str, overrides: dict[str, Any]) -> None:
+        self.data_dir = data_dir
+        self.db_url = db_url
+        self.overrides = overrides
+        self.server: ServerThread | None = None
+        self.token = ""
+
+    def start(self, port: int = 0) -> Running:
+        settings = CenterSettings.load(
+            data_dir=self.data_dir, db_url=self.db_url, overrides=self.overrides
+        )
+        self.server = ServerThread(settings, port=port).start()
+        if not self.token:
+            self.token = seed(self.server.db, "test-kiosk") or ""
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        assert self.server
+        return self.server.base_url
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        tok = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+def base_overrides(**extra: Any) -> dict[str, Any]:
+    over: dict[str, Any] = {"upload": {"check_workers": 0}}
+    for key, value in extra.items():
+        over[key] = {**over.get(key, {}), **value}
+    return over
+
+
+@pytest.fixture
+def center(tmp_path: Path, db_url: str) -> Iterator[Running]:
+    run = Running(tmp_path / "center", db_url, base_overrides()).start()
+    yield run
+    run.stop()
+
+
+@pytest.fixture
+def sqlite_center(tmp_path: Path) -> Iterator[Running]:
+    run = Running(tmp_path / "center", f"sqlite+pysqlite:///{tmp_path / 'c.db'}", base_overrides())
+    run.start()
+    yield run
+    run.stop()
+
+
+def make_jpeg(name: str = "man_suit_office.jpg", quality: int = 85, size=(480, 640)) -> bytes:
+    img = Image.open(PORTRAITS / name).convert("RGB")
+    w, h = img.size
+    # crop to 3:4 around the centre, then scale (a test input, not the kiosk's pipeline)
+    cw = min(w, h * 3 // 4)
+    ch = cw * 4 // 3
+    img = img.crop(((w - cw) // 2, (h - ch) // 2, (w + cw) // 2, (h + ch) // 2)).resize(size)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, dpi=(300, 300))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photo() -> bytes:
+    return make_jpeg()
+
+
+@pytest.fixture(scope="session")
+def photo2() -> bytes:
+    return make_jpeg("asian_woman_suit.jpg")
+
+
+def identify(client: httpx.Client, who: dict[str, str] = STUDENT, **over: Any) -> httpx.Response:
+    body = {
+        "collection_code": who["code"],
+        "id_last4": who["last4"],
+        "feature_code": "EK43",
+        "context": BATCH_CTX,
+    }
+    body.update(over)
+    return client.post("/api/v1/identify", json=body)
+
+
+def upload(client: httpx.Client, code: str, data: bytes, key: str) -> httpx.Response:
+    return client.post(
+        "/api/v1/photos",
+        data={"collection_code": code, "idempotency_key": key},
+        files={"photo": ("photo.jpg", data, "image/jpeg")},
+    )
