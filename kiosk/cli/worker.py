@@ -25,37 +25,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from kiosk import watchdog
-    from kiosk.link.connect import make_client
-    from kiosk.link.outbox import Outbox
     from kiosk.link.worker import UploadWorker
-    from kiosk.settings import load_settings
 
-    settings = load_settings()
-    box = Outbox.open_default(settings=settings)
-    idle = float(settings.get("outbox.idle_poll_s"))
     ping_every = watchdog.watchdog_interval()
-    if ping_every:
-        idle = min(idle, ping_every)
     last = {"ping": 0.0, "status": ""}
+    holder: dict[str, UploadWorker] = {}
 
     def tick() -> None:
         now = time.monotonic()
         if ping_every and now - last["ping"] >= ping_every * 0.5:
             watchdog.notify("WATCHDOG=1")
             last["ping"] = now
-        text = f"outbox depth {box.depth()}"
+        text = f"outbox depth {holder['w'].outbox.depth()}"
         if text != last["status"]:
             watchdog.status(text)
             last["status"] = text
 
-    worker = UploadWorker(
-        box,
-        lambda: make_client(settings),
-        heartbeat_interval_s=float(settings.get("center.heartbeat_interval_s")),
-        cleanup_interval_s=float(settings.get("outbox.cleanup_interval_s")),
-        idle_poll_s=idle,
-        on_tick=tick,
-    )
+    worker = UploadWorker.for_booth(on_tick=tick, max_sleep_s=ping_every)
+    holder["w"] = worker
+    box = worker.outbox
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping after the current upload", signum)

@@ -69,6 +69,35 @@ class UploadWorker:
         self._next_heartbeat = 0.0
         self._next_cleanup = 0.0
 
+    @classmethod
+    def for_booth(
+        cls,
+        settings: Any = None,
+        health: Callable[[], dict[str, Any]] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        max_sleep_s: float | None = None,
+    ) -> UploadWorker:
+        """The booth's worker: its outbox, its center (configured or embedded), its timings.
+
+        Used by the screen's background thread and by ``kiosk worker`` alike.
+        """
+        from kiosk.link.connect import make_client
+        from kiosk.settings import load_settings
+
+        settings = settings or load_settings()
+        idle = float(settings.get("outbox.idle_poll_s"))
+        if max_sleep_s:
+            idle = min(idle, max_sleep_s)
+        return cls(
+            Outbox.open_default(settings=settings),
+            lambda: make_client(settings),
+            heartbeat_interval_s=float(settings.get("center.heartbeat_interval_s")),
+            cleanup_interval_s=float(settings.get("outbox.cleanup_interval_s")),
+            idle_poll_s=idle,
+            health=health,
+            on_tick=on_tick,
+        )
+
     # -- lifecycle -------------------------------------------------------
     def start(self, name: str = "upload-worker") -> threading.Thread:
         self._thread = threading.Thread(target=self.run, name=name, daemon=True)

@@ -111,6 +111,13 @@ def test_center_down_capture_goes_on_then_everything_drains(center, client, outb
     for code in photos:
         assert client.status(code)["order"]["version"] == 1
     assert outbox.status()["acked_kept"] == 3
+    from sqlalchemy import select
+
+    from center import schema as t
+
+    with center.server.db.read() as conn:  # what the review console shows per kiosk
+        beat = json.loads(conn.execute(select(t.kiosks.c.heartbeat)).scalar_one())
+    assert "outbox_depth" in json.dumps(beat) and "uploaded" in json.dumps(beat)
     assert worker.counters["uploaded"] == 3 and worker.counters["heartbeats_ok"] >= 1
 
 
