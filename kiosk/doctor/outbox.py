@@ -1,0 +1,64 @@
+"""Photos waiting for upload: how many, how old, and whether any were set aside."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from kiosk.doctor import FAIL, OK, WARN, CheckResult
+
+
+def _status_read_only(path: Path) -> dict[str, Any]:
+    """Counts without the Outbox class, for a user that does not own the file.
+
+    ``Outbox()`` recovers and may create files; run as root, that would leave
+    root-owned files the kiosk user can no longer write. So read-only here.
+    """
+    uri = f"file:{path}?mode=ro"
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=5)
+        rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
+    except sqlite3.OperationalError:
+        db = sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=5)
+        rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
+    db.close()
+    counts = dict(rows)
+    pending, parked = int(counts.get("pending", 0)), int(counts.get("parked", 0))
+    return {"depth": pending + parked, "parked": parked, "oldest_age_s": None, "last_error": None}
+
+
+def check(settings: Any) -> CheckResult:
+    from kiosk.paths import state_dir
+
+    path = Path(state_dir()) / "outbox" / "outbox.db"
+    if not path.exists():
+        return CheckResult("outbox", OK, "empty (no photo queued on this booth yet)")
+    if path.stat().st_uid == os.geteuid():
+        from kiosk.link.outbox import Outbox
+
+        box = Outbox(path)
+        try:
+            status = box.status()
+        finally:
+            box.close()
+    else:
+        status = _status_read_only(path)
+    depth, parked = int(status["depth"]), int(status.get("parked") or 0)
+    age = status.get("oldest_age_s")
+    detail = f"{depth} photo(s) waiting" + (f", oldest {age / 3600:.1f} h" if age else "")
+    if parked:
+        detail += f", {parked} set aside after errors"
+    error = status.get("last_error")
+    if error and depth:
+        code = error.get("code") if isinstance(error, dict) else str(error)
+        detail += f"; last error: {code}"
+    warn_at = int(settings.get("doctor.outbox.warn_depth", 10))
+    fail_at = int(settings.get("doctor.outbox.fail_depth", 100))
+    hint = "check the center check above and `journalctl -u kiosk-worker`; `kiosk outbox status`"
+    if depth >= fail_at:
+        return CheckResult("outbox", FAIL, detail, hint)
+    if depth >= warn_at or parked:
+        return CheckResult("outbox", WARN, detail, hint)
+    return CheckResult("outbox", OK, detail)
