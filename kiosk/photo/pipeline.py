@@ -1,0 +1,323 @@
+"""From a capture to a compliant photo: swappable steps on one context object.
+
+decode → analyse → frame → plan → matte → compose → encode → verify. Each step
+reads and writes the ``Context``; a booth or a test can replace one step
+(``Pipeline.replace``) without touching the others. The final file is checked
+again with the same checks the center runs; a photo that would be rejected is
+never returned, it raises ``PhotoRefused`` with the report and the instruction
+that would fix it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from kiosk.errors import KioskError
+from kiosk.photo import analysis, check, matting
+from kiosk.photo.analysis import Face
+from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
+from kiosk.photo.encode import Encoded, encode
+from kiosk.photo.imageio import Source, open_source
+from kiosk.photo.master import Master
+from kiosk.photo.report import Report, make_item
+from kiosk.photo.spec import Spec, load_spec
+
+
+class PhotoRefused(KioskError):
+    """The input cannot make a compliant photo; ``report`` says why and what to do."""
+
+    def __init__(self, report: Report) -> None:
+        first = report.failures[0] if report.failures else None
+        super().__init__(
+            first.name if first else "noncompliant",
+            first.zh if first else "照片不合格，请重拍。",
+            first.en if first else "The photo is not compliant; please retake it.",
+            "failed: " + ", ".join(f"{i.name}={i.value}" for i in report.failures),
+        )
+        self.report = report
+
+
+@dataclass
+class PhotoResult:
+    jpeg: bytes
+    report: Report
+    master: Master
+    quality: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Options:
+    model_max_side: int = 640
+    master_height: int = 1600
+    master_source_ratio: float = 0.6
+
+    @classmethod
+    def from_settings(cls) -> Options:
+        from kiosk.settings import load_settings
+
+        s = load_settings()
+        return cls(
+            int(s.get("photo.model_max_side", 640)),
+            int(s.get("photo.master_height", 1600)),
+            float(s.get("photo.master_source_ratio", 0.6)),
+        )
+
+
+@dataclass
+class Context:
+    spec: Spec
+    options: Options
+    raw: bytes | Path
+    source: Source | None = None
+    small: np.ndarray | None = None  # whole picture for the models, <= model_max_side
+    small_scale: float = 1.0  # small px per source px
+    face: Face | None = None  # in source px
+    hi: np.ndarray | None = None  # decoded at reduced DCT scale, enough for the master
+    hi_scale: float = 1.0
+    roi: tuple[int, int, int, int] | None = None  # in hi px
+    roi_alpha: np.ndarray | None = None  # person alpha over the roi, at model size
+    roi_alpha_scale: float = 1.0  # roi_alpha px per hi px
+    head: Head | None = None
+    plan: Plan | None = None
+    master_rgb: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    foreground: np.ndarray | None = None
+    master: Master | None = None
+    output: np.ndarray | None = None
+    encoded: Encoded | None = None
+    report: Report | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    items: list[Any] = field(default_factory=list)  # input-side findings
+
+    def refuse(self) -> PhotoRefused:
+        return PhotoRefused(Report(self.spec.name, list(self.items)))
+
+
+Step = Callable[[Context], None]
+
+
+# --- steps -----------------------------------------------------------------
+
+
+def step_decode(ctx: Context) -> None:
+    ctx.source = src = open_source(ctx.raw)
+    want = min(1.0, ctx.options.model_max_side / max(src.size))
+    rgb, _ = src.decode(want)
+    ctx.small, _ = analysis.resize_max(rgb, ctx.options.model_max_side)
+    ctx.small_scale = ctx.small.shape[1] / src.size[0]
+
+
+def step_analyse(ctx: Context) -> None:
+    a = analysis.analyse(ctx.small)
+    ctx.items.append(check.count_item(a.face_count))
+    if a.face_count != 1 or a.face is None:
+        raise ctx.refuse()
+    h, w = ctx.small.shape[:2]
+    cut = check.face_cut_item(a.face, w, h)
+    ctx.items.append(cut)
+    pose = check.pose_items(a.face, ctx.spec)
+    ctx.items += pose
+    if cut.verdict == "fail" or any(i.verdict == "fail" for i in pose):
+        raise ctx.refuse()
+    ctx.face = a.face.transformed(1 / ctx.small_scale)
+
+
+def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float, float, float]:
+    """Roughly where the crop will be (source px), before the hair top is known exactly."""
+    s = spec.target_face_width / face.face_width
+    mid_hair = (spec.hair_top[0] + spec.hair_top[1]) / 2
+    y0 = hair_top - mid_hair / s
+    x0 = face.face_cx - spec.width / (2 * s)
+    return (x0, y0, x0 + spec.width / s, y0 + spec.height / s)
+
+
+def _segment_roi(ctx: Context, box: tuple[float, float, float, float]) -> None:
+    """Person alpha over ``box`` (source px) grown by a third, from the hi-res decode."""
+    hs = ctx.hi_scale
+    x0, y0, x1, y1 = (v * hs for v in box)
+    gx, gy = 0.35 * (x1 - x0), 0.2 * (y1 - y0)
+    H, W = ctx.hi.shape[:2]
+    roi = (int(max(0, x0 - gx)), int(max(0, y0 - gy)), int(min(W, x1 + gx)), int(min(H, y1 + gy)))
+    crop = ctx.hi[roi[1]:roi[3], roi[0]:roi[2]]
+    small, k = analysis.resize_max(crop, ctx.options.model_max_side)
+    coarse = analysis.segment(small)
+    ctx.roi = roi
+    ctx.roi_alpha = matting.refine_alpha(small, coarse)
+    ctx.roi_alpha_scale = k
+
+
+def step_frame(ctx: Context) -> None:
+    """Decode at the resolution the master needs and segment the region around the head."""
+    face, src = ctx.face, ctx.source
+    box = _expected_box(ctx.spec, face, face.crown_estimate)
+    crop_h = box[3] - box[1]
+    need = ctx.options.master_source_ratio * ctx.options.master_height / max(crop_h, 1.0)
+    ctx.hi, ctx.hi_scale = src.decode(min(1.0, need))
+    _segment_roi(ctx, box)
+
+
+def _head_from_alpha(ctx: Context) -> Head:
+    face, src = ctx.face, ctx.source
+    k = ctx.roi_alpha_scale * ctx.hi_scale  # roi_alpha px per source px
+    rx, ry = ctx.roi[0] / ctx.hi_scale, ctx.roi[1] / ctx.hi_scale  # roi origin, source px
+    local = face.transformed(k, -rx * k, -ry * k)
+    top = hair_top_from_alpha(ctx.roi_alpha, local.face_cx, local.face_width, local.eye_y)
+    hair = ry + (top / k if top is not None else face.crown_estimate - ry)
+    touch_top, left_y, right_y = edge_contacts(ctx.roi_alpha, local.face_cx, local.face_width)
+    H, W = ctx.hi.shape[:2]
+    if top is not None and top <= 1 and ctx.roi[1] > 0:
+        touch_top = False  # the roi, not the picture, cuts the hair: grown and retried by plan
+    return Head(
+        eye_y=face.eye_y,
+        hair_top=hair,
+        face_width=face.face_width,
+        face_cx=face.face_cx,
+        src_w=src.size[0],
+        src_h=src.size[1],
+        touch_top=touch_top and ctx.roi[1] == 0,
+        touch_left_y=ry + left_y / k if left_y is not None and ctx.roi[0] == 0 else None,
+        touch_right_y=ry + right_y / k if right_y is not None and ctx.roi[2] >= W else None,
+    )
+
+
+def _inside_roi(ctx: Context, box: tuple[float, float, float, float]) -> bool:
+    H, W = ctx.hi.shape[:2]
+    x0, y0, x1, y1 = (v * ctx.hi_scale for v in box)
+    rx0, ry0, rx1, ry1 = ctx.roi
+    return (x0 >= rx0 or rx0 == 0) and (y0 >= ry0 or ry0 == 0) and (x1 <= rx1 or rx1 >= W) and (
+        y1 <= ry1 or ry1 >= H
+    )
+
+
+def step_plan(ctx: Context) -> None:
+    for attempt in range(2):
+        ctx.head = _head_from_alpha(ctx)
+        try:
+            ctx.plan = solve(ctx.spec, ctx.head)
+        except FramingError as exc:
+            if attempt == 0 and exc.reason in ("too_close", "shoulders_cut", "head_cut"):
+                # The roi may have been too small to see the edges: look again, wider.
+                box = _expected_box(ctx.spec, ctx.face, ctx.head.hair_top)
+                _segment_roi(ctx, _grow(box, 0.3))
+                continue
+            ctx.items.append(make_item("framing", exc.reason, "", "fail", exc.reason))
+            raise ctx.refuse() from None
+        if _inside_roi(ctx, ctx.plan.box):
+            break
+        _segment_roi(ctx, ctx.plan.box)
+    ctx.items.append(make_item("framing", "ok", "", "pass"))
+
+
+def _grow(box: tuple[float, float, float, float], f: float) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    gx, gy = f * (x1 - x0), f * (y1 - y0)
+    return (x0 - gx, y0 - gy, x1 + gx, y1 + gy)
+
+
+def step_matte(ctx: Context) -> None:
+    spec, plan = ctx.spec, ctx.plan
+    mh = ctx.options.master_height
+    mw = round(mh * spec.width / spec.height)
+    out_scale = mh / spec.height
+    # source -> master, then expressed on the hi-res decode
+    k = plan.scale * out_scale / ctx.hi_scale
+    hi = ctx.hi
+    pre = 1.0
+    if k < 0.7:  # strong reduction: area-average first so the warp does not alias
+        pre = min(1.0, k / 0.9)
+        hi = cv2.resize(hi, None, fx=pre, fy=pre, interpolation=cv2.INTER_AREA)
+    kk = k / pre
+    tx = -plan.x0 * plan.scale * out_scale
+    ty = -plan.y0 * plan.scale * out_scale
+    m_img = np.array([[kk, 0, tx], [0, kk, ty]], np.float64)
+    ctx.master_rgb = cv2.warpAffine(hi, m_img, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The roi alpha, placed into the master frame; outside the picture is background.
+    ka = k / ctx.roi_alpha_scale
+    ax = tx + ctx.roi[0] * k
+    ay = ty + ctx.roi[1] * k
+    m_a = np.array([[ka, 0, ax], [0, ka, ay]], np.float64)
+    coarse = cv2.warpAffine(ctx.roi_alpha, m_a, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ctx.alpha = matting.refine_alpha(ctx.master_rgb, coarse)
+    ctx.foreground = matting.estimate_foreground(ctx.master_rgb, ctx.alpha)
+
+
+def step_compose(ctx: Context) -> None:
+    spec, plan = ctx.spec, ctx.plan
+    img = matting.composite(ctx.foreground, ctx.alpha, spec.bg_rgb)
+    out_scale = img.shape[0] / spec.height
+    face = ctx.face.transformed(plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale)
+    crown = hair_top_from_alpha(ctx.alpha, face.face_cx, face.face_width, face.eye_y)
+    geometry = {
+        "eye_y": face.eye_y,
+        "crown_y": crown if crown is not None else plan.hair_top * out_scale,
+        "chin_y": face.chin_y,
+        "face_cx": face.face_cx,
+        "face_width": face.face_width,
+    }
+    ctx.master = Master(Image.fromarray(img, "RGB"), geometry)
+    ctx.output = cv2.resize(img, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+
+
+def step_encode(ctx: Context) -> None:
+    ctx.encoded = encode(ctx.output, ctx.spec)
+
+
+def step_verify(ctx: Context) -> None:
+    data = ctx.encoded.data
+    im = Image.open(__import__("io").BytesIO(data))
+    report = check.check_rgb(ctx.output_decoded(data) if hasattr(ctx, "output_decoded") else np.asarray(im.convert("RGB")),
+                             ctx.spec, check.file_items(data, im, ctx.spec))  # fmt: skip
+    ctx.report = report
+    if not report.ok:
+        raise PhotoRefused(report)
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("decode", step_decode),
+    ("analyse", step_analyse),
+    ("frame", step_frame),
+    ("plan", step_plan),
+    ("matte", step_matte),
+    ("compose", step_compose),
+    ("encode", step_encode),
+    ("verify", step_verify),
+]
+
+
+class Pipeline:
+    def __init__(self, steps: list[tuple[str, Step]] | None = None, options: Options | None = None) -> None:
+        self.steps = list(steps or STEPS)
+        self.options = options
+
+    def replace(self, name: str, step: Step) -> Pipeline:
+        names = [n for n, _ in self.steps]
+        if name not in names:
+            raise KeyError(f"no step {name!r}; steps: {names}")
+        self.steps[names.index(name)] = (name, step)
+        return self
+
+    def run(self, source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:
+        raw = Path(source) if isinstance(source, str) else source
+        ctx = Context(spec or load_spec(), self.options or Options.from_settings(), raw)
+        for name, step in self.steps:
+            t0 = time.perf_counter()
+            step(ctx)
+            ctx.timings[name] = time.perf_counter() - t0
+        return PhotoResult(ctx.encoded.data, ctx.report, ctx.master, ctx.encoded.quality, ctx.timings)
+
+
+_default = Pipeline()
+
+
+def make_photo(source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:
+    """A compliant 480x640 photo from a capture, or ``PhotoRefused`` / ``UnreadableImage``."""
+    return _default.run(source, spec)
