@@ -1,0 +1,42 @@
+"""The small interface every camera backend offers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from hardware.health import Health, healthy
+
+
+class Camera(ABC):
+    """A camera the booth can preview from and take a still with.
+
+    ``preview`` returns an RGB frame (numpy, H×W×3, uint8) for the screen and the
+    guidance; ``capture`` returns the still as JPEG bytes exactly as the sensor
+    delivered it: never mirrored, rotated or retouched.
+    """
+
+    name = "camera"
+
+    @abstractmethod
+    def preview(self, timeout: float = 1.0) -> np.ndarray: ...
+
+    @abstractmethod
+    def capture(self, timeout: float = 10.0) -> bytes: ...
+
+    def health(self) -> Health:
+        return healthy(self.name)
+
+    def describe(self) -> dict[str, object]:
+        """What ``kiosk camera list`` prints about an open camera."""
+        return {"backend": self.name}
+
+    def close(self) -> None:  # noqa: B027 - optional for backends with nothing to free
+        pass
+
+    def __enter__(self) -> Camera:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

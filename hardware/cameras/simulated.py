@@ -1,0 +1,162 @@
+"""A camera that plays a video file or a set of stills: the demo's and the tests' camera.
+
+It behaves like a live camera (frames at the clip's rate, looping) so the rest
+of the booth cannot tell it apart. The still is the full-resolution original of
+what is on screen: the portrait file behind the current frame of the sample
+clip, the current still file, or the current video frame as a JPEG. Never mirrored.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hardware.cameras.base import Camera
+from hardware.cameras.sample_clip import HEIGHT, WIDTH, ensure_sample_clip, load_segments
+from hardware.cameras.video import VideoClip
+from hardware.errors import DeviceError
+from hardware.health import Health, healthy
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def _letterbox(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = min(WIDTH / w, HEIGHT / h)
+    nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
+    canvas = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
+    x0, y0 = (WIDTH - nw) // 2, (HEIGHT - nh) // 2
+    canvas[y0 : y0 + nh, x0 : x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+class _Stills:
+    """A set of still images shown one after another, ``seconds`` each, looping."""
+
+    def __init__(self, files: list[Path], fps: float, seconds: float) -> None:
+        self.files = files
+        self.fps = fps
+        self.per = max(1, int(round(fps * seconds)))
+        self.frames = []
+        for f in files:
+            bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise DeviceError(
+                    "still_unreadable",
+                    "演示图片无法读取，请联系管理员。",
+                    "A demo picture cannot be read; call the operator.",
+                    f"cannot decode {f}",
+                )
+            self.frames.append(cv2.cvtColor(_letterbox(bgr), cv2.COLOR_BGR2RGB))
+        self.index = -1
+        self._t0 = 0.0
+
+    def read(self) -> np.ndarray:
+        if self.index < 0:
+            self._t0 = time.monotonic()
+        else:
+            delay = self._t0 + (self.index + 1) / self.fps - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        self.index = max(self.index + 1, int((time.monotonic() - self._t0) * self.fps))
+        return self.frames[self.current_still()]
+
+    def current_still(self) -> int:
+        return (max(0, self.index) // self.per) % len(self.files)
+
+    def close(self) -> None:
+        self.frames = []
+
+
+class SimulatedCamera(Camera):
+    name = "simulated"
+
+    def __init__(self, options: dict | None = None) -> None:
+        opts = dict(options or {})
+        source = str(opts.get("source") or "")
+        fps = float(opts.get("fps") or 0.0)
+        self.quality = int(opts.get("jpeg_quality", 95))
+        self._segments: list[dict] = []
+        self._stills: _Stills | None = None
+        self._clip: VideoClip | None = None
+        path = Path(source) if source else None
+        if path is None:
+            clip = ensure_sample_clip(opts.get("cache_dir") or None, opts.get("portraits_dir") or None)
+            self._open_clip(clip, fps)
+        elif path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+            files = (
+                sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+                if path.is_dir()
+                else [path]
+            )
+            if not files:
+                raise DeviceError(
+                    "no_stills",
+                    "演示图片缺失，请联系管理员。",
+                    "The demo pictures are missing; call the operator.",
+                    f"no images in {path}",
+                )
+            self._stills = _Stills(files, fps or 15.0, float(opts.get("still_seconds", 2.0)))
+        else:
+            self._open_clip(path, fps)
+        self.source = str(path) if path else str(self._clip.path if self._clip else "")
+
+    def _open_clip(self, clip: Path, fps: float) -> None:
+        if not clip.exists():
+            raise DeviceError(
+                "video_missing",
+                "演示视频缺失，请联系管理员。",
+                "The demo video is missing; call the operator.",
+                f"no such video {clip}",
+            )
+        self._clip = VideoClip(str(clip), fps=fps, loop=True)
+        self._segments = load_segments(clip)
+
+    @property
+    def fps(self) -> float:
+        return self._clip.fps if self._clip else self._stills.fps  # type: ignore[union-attr]
+
+    def preview(self, timeout: float = 1.0) -> np.ndarray:
+        if self._clip is not None:
+            return self._clip.read()
+        assert self._stills is not None
+        return self._stills.read()
+
+    def current_source(self) -> Path | None:
+        """The original image file behind what is on screen, if there is one."""
+        if self._stills is not None:
+            return self._stills.files[self._stills.current_still()]
+        if self._clip is not None and self._segments:
+            pos = self._clip.position
+            for seg in self._segments:
+                if seg["start"] <= pos <= seg["end"]:
+                    return Path(seg["source"])
+        return None
+
+    def capture(self, timeout: float = 10.0) -> bytes:
+        if (self._clip and self._clip.last is None) or (self._stills and self._stills.index < 0):
+            self.preview(timeout)
+        src = self.current_source()
+        if src is not None and src.exists():
+            return src.read_bytes()
+        assert self._clip is not None and self._clip.last is not None
+        bgr = cv2.cvtColor(self._clip.last, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+        return buf.tobytes()
+
+    def health(self) -> Health:
+        return healthy(f"simulated camera playing {self.source}")
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name, "source": self.source, "fps": self.fps}
+
+    def close(self) -> None:
+        if self._clip:
+            self._clip.close()
+        if self._stills:
+            self._stills.close()
