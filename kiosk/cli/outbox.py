@@ -109,7 +109,8 @@ def cmd_drain(args: argparse.Namespace) -> int:
           f"{total['parked']}; waiting {st['pending']}, parked {st['parked']}")
     if res.unreachable:
         err = st.get("last_error") or {}
-        print(f"center unreachable: {err.get('detail', '')}")
+        print(f"center unreachable or refusing uploads now: {err.get('code')} "
+              f"{err.get('detail', '')}")
         return EXIT_ERROR
     return EXIT_OK
 

@@ -161,7 +161,7 @@ class DrainResult:
     uploaded: int = 0
     retried: int = 0
     parked: int = 0
-    unreachable: bool = False
+    unreachable: bool = False  # the center did not take uploads (down, 5xx, token refused)
     answers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -548,10 +548,11 @@ class Outbox:
         max_items: int | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> DrainResult:
-        """Upload every item that is due now (each at most once); stop early if unreachable.
+        """Upload every item that is due now (each at most once).
 
-        After the first "unreachable" the rest wait for their own back-off:
-        hammering a dead center with the whole queue helps nobody.
+        Stops at the first retryable failure (``result.unreachable``): the rest
+        wait for their own back-off, hammering a dead center with the whole
+        queue helps nobody.
         """
         result = DrainResult()
         seen: set[int] = set()
@@ -571,11 +572,11 @@ class Outbox:
             elif outcome == "parked":
                 result.parked += 1
             else:
+                # Unreachable, overloaded or refusing this device: the center, not the
+                # photo, is the problem, so the others wait for their own back-off.
                 result.retried += 1
-                err = self.item(item_id) or {}
-                if (err.get("last_error") or {}).get("code") == "center_unreachable":
-                    result.unreachable = True
-                    break
+                result.unreachable = True
+                break
         return result
 
     # -- operator actions ------------------------------------------------

@@ -215,3 +215,18 @@ def test_enqueue_cut_before_its_row_committed_is_adopted(outbox, _state_dir: Pat
         assert items[0]["size"] == len(jpeg)
     finally:
         box.close()
+
+
+def test_a_refused_device_token_is_retried_not_parked(center, outbox):
+    """401 is about the booth, not the photo: keep it queued and say why."""
+    item = outbox.enqueue(CODES[2], make_jpeg(80), "bad-token-0001")
+    outbox.enqueue(CODES[3], make_jpeg(81), "bad-token-0002")
+    with CenterClient(center.base_url, "1.revoked-token-xxxxxxxxxxxxxxxxxx") as revoked:
+        res = outbox.drain_once(revoked)
+    assert (res.retried, res.parked, res.unreachable) == (1, 0, True)  # stopped after one
+    st = outbox.status()
+    assert st["pending"] == 2 and st["parked"] == 0
+    assert st["last_error"]["status"] == 401 and st["last_error"]["item"] == item
+    with CenterClient(center.base_url, center.token) as fixed:
+        time.sleep(FAST.backoff_max_s)
+        assert outbox.drain_once(fixed).uploaded == 2
