@@ -21,6 +21,8 @@
 # and /opt/kiosk/previous symlinks, units in /etc/systemd/system, config in
 # /etc/kiosk (kiosk.toml written once, never overwritten; device-token 0600).
 set -euo pipefail
+# The release's Python must import the release's code, never a kiosk/ in the cwd.
+export PYTHONSAFEPATH=1
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 root="" source="$here" version="" python="${KIOSK_PYTHON:-/usr/bin/python3}"

@@ -16,6 +16,8 @@
 # releases/<version>.failed-<time> for the technician, and the exit code is 1.
 # Options are passed on to install.sh (--root, --python, --deps-venv, ...).
 set -euo pipefail
+# The release's Python must import the release's code, never a kiosk/ in the cwd.
+export PYTHONSAFEPATH=1
 
 root="" source="" version="" rollback=0 pass=()
 die() { echo "upgrade: $*" >&2; exit 1; }

@@ -23,8 +23,10 @@ HEADER = """\
 #
 # Every key the kiosk knows is listed below, commented out, at its default
 # value, with what it does. To change one, remove the '#' in front of the key
-# (keep it under its [section] line) and edit the value. Unknown keys and wrong
-# types stop the services with an error naming the line: check your edits with
+# AND in front of its [section] line above it, then edit the value. (Sections
+# stay commented so that an upgrade or a rollback to a release without some
+# section never trips over an empty one.) Unknown keys and wrong types stop
+# the services with an error naming the line: check your edits with
 #     kiosk config check
 # Provisioning and local overrides may also go in kiosk.toml.d/*.toml (applied
 # after this file, in name order). The device token is NOT kept here: it lives
@@ -43,8 +45,8 @@ def _comment_doc(line: str) -> str:
 
 
 def render_section(name: str, text: str) -> str:
-    """One defaults file as part of kiosk.toml: tables prefixed, values commented."""
-    out = [f"[{name}]"]
+    """One defaults file as part of kiosk.toml: tables prefixed, all commented out."""
+    out = [f"#[{name}]"]
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped:
@@ -52,7 +54,7 @@ def render_section(name: str, text: str) -> str:
         elif stripped.startswith("#"):
             out.append(_comment_doc(line))
         elif (m := _TABLE.match(line)) and not line.startswith(" "):
-            out.append(f"[{m.group(1)}{name}.{m.group(2)}{m.group(3)}]")
+            out.append(f"#[{m.group(1)}{name}.{m.group(2)}{m.group(3)}]")
         else:
             out.append("#" + line)
     while out and not out[-1]:
