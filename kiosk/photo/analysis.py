@@ -43,8 +43,12 @@ class Models:
 
         sol = mp.solutions
         self.static = static
-        self.det_short = sol.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
-        self.det_full = sol.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self.det_short = sol.face_detection.FaceDetection(
+            model_selection=0, min_detection_confidence=0.5
+        )
+        self.det_full = sol.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=0.5
+        )
         self.mesh = sol.face_mesh.FaceMesh(
             static_image_mode=static,
             max_num_faces=1,
@@ -56,7 +60,9 @@ class Models:
         self.mesh_crop = (
             self.mesh
             if static
-            else sol.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+            else sol.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True
+            )
         )
         self.seg = sol.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
@@ -197,7 +203,10 @@ class Analysis:
             (round(w * scale), round(h * scale)),
             self.face_count,
             self.face.transformed(scale, dx, dy) if self.face else None,
-            [(x * scale + dx, y * scale + dy, bw * scale, bh * scale) for x, y, bw, bh in self.boxes],
+            [
+                (x * scale + dx, y * scale + dy, bw * scale, bh * scale)
+                for x, y, bw, bh in self.boxes
+            ],
         )
 
 
@@ -247,7 +256,9 @@ def _mesh_face(mesh, rgb: np.ndarray) -> np.ndarray | None:
     return np.array([[p.x * w, p.y * h, p.z * w] for p in lm], np.float32)
 
 
-def _mesh_on_crop(mesh, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
+def _mesh_on_crop(
+    mesh, rgb: np.ndarray, box: tuple[float, float, float, float]
+) -> np.ndarray | None:
     """Second chance: the mesh on a square crop around the detector's box."""
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
@@ -278,7 +289,9 @@ def analyse(rgb: np.ndarray, m: Models | None = None, count: bool = True) -> Ana
     rgb = np.ascontiguousarray(rgb)
     boxes: list[tuple[float, float, float, float]] = []
     if count:
-        boxes = _merge_boxes(_boxes(m.det_short.process(rgb), w, h), _boxes(m.det_full.process(rgb), w, h))
+        boxes = _merge_boxes(
+            _boxes(m.det_short.process(rgb), w, h), _boxes(m.det_full.process(rgb), w, h)
+        )
     pts = _mesh_face(m.mesh, rgb)
     if pts is None and boxes:
         biggest = max(boxes, key=lambda b: b[2] * b[3])
@@ -286,7 +299,12 @@ def analyse(rgb: np.ndarray, m: Models | None = None, count: bool = True) -> Ana
     face = None
     if pts is not None:
         xs, ys = pts[:, 0], pts[:, 1]
-        own = (float(xs.min()), float(ys.min()), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
+        own = (
+            float(xs.min()),
+            float(ys.min()),
+            float(xs.max() - xs.min()),
+            float(ys.max() - ys.min()),
+        )
         box = max(boxes, key=lambda b: _iou(b, own)) if boxes else own
         face = Face(pts, box)
     n = count_faces(boxes) if count else (1 if face else 0)
@@ -311,5 +329,7 @@ def resize_max(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     k = min(1.0, max_side / max(h, w))
     if k >= 1.0:
         return rgb, 1.0
-    out = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    out = cv2.resize(
+        rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA
+    )
     return out, k

@@ -72,8 +72,15 @@ def pose_items(face: Face, spec: Spec, factor: float = 1.0) -> list[Item]:
         at_most("pupil_tilt", face.roll, p["roll_max"] * factor, p["roll_warn"] * factor, "°"),
         at_most("yaw", face.yaw, p["yaw_max"] * factor, p["yaw_warn"] * factor, "°"),
         at_most("pitch", pitch, p["pitch_max"] * factor, p["pitch_warn"] * factor, "°"),
-        at_least("eyes_open", face.eye_open, p["eye_open_min"] / max(factor, 1e-3), p["eye_open_warn"]),
-        at_most("mouth_closed", face.mouth_open, p["mouth_open_max"] * factor, p["mouth_open_warn"] * factor),
+        at_least(
+            "eyes_open", face.eye_open, p["eye_open_min"] / max(factor, 1e-3), p["eye_open_warn"]
+        ),
+        at_most(
+            "mouth_closed",
+            face.mouth_open,
+            p["mouth_open_max"] * factor,
+            p["mouth_open_warn"] * factor,
+        ),
     ]
 
 
@@ -81,12 +88,18 @@ def geometry_items(g: Geometry, spec: Spec, margin: float = 0.0) -> list[Item]:
     m = margin
     items = []
     if g.hair_top is None:
-        items.append(make_item("hair_top", None, f"{spec.hair_top[0]:g}–{spec.hair_top[1]:g} px", "fail", "low"))
+        items.append(
+            make_item(
+                "hair_top", None, f"{spec.hair_top[0]:g}–{spec.hair_top[1]:g} px", "fail", "low"
+            )
+        )
     else:
         items.append(band("hair_top", g.hair_top, spec.hair_top[0] + m, spec.hair_top[1] - m))
     items.append(band("eye_line", g.eye_line, spec.eye_line[0] + m, spec.eye_line[1] - m))
     items.append(band("face_width", g.face_width, spec.face_width[0] + m, spec.face_width[1] - m))
-    items.append(at_most("centring", g.centre_offset, max(0.0, spec.centre_tolerance - m), None, " px"))
+    items.append(
+        at_most("centring", g.centre_offset, max(0.0, spec.centre_tolerance - m), None, " px")
+    )
     return items
 
 
@@ -118,22 +131,32 @@ def light_items(gray: np.ndarray, face: Face, spec: Spec) -> list[Item]:
     x0, y0, x1, y1 = _region(face, w, h)
     if x1 - x0 < 4 or y1 - y0 < 4:
         bx, by, bw, bh = face.box
-        x0, y0, x1, y1 = int(max(0, bx)), int(max(0, by)), int(min(w, bx + bw)), int(min(h, by + bh))
-    roi = gray[y0:max(y0 + 1, y1), x0:max(x0 + 1, x1)]
+        x0, y0, x1, y1 = (
+            int(max(0, bx)),
+            int(max(0, by)),
+            int(min(w, bx + bw)),
+            int(min(h, by + bh)),
+        )
+    roi = gray[y0 : max(y0 + 1, y1), x0 : max(x0 + 1, x1)]
     sharp = float(cv2.Laplacian(roi, cv2.CV_32F).var()) if roi.size else 0.0
     items = [at_least("sharpness", sharp, q["sharpness_min"], q["sharpness_warn"])]
     lum = float(roi.mean()) if roi.size else 0.0
     clipped = float(((roi <= 2) | (roi >= 253)).mean()) if roi.size else 1.0
     lo, hi = q["exposure"]
     if clipped > q["clipped_max"]:
-        items.append(make_item("exposure", lum, f"{lo:g}–{hi:g}", "fail", "high" if lum > 128 else "low"))
+        items.append(
+            make_item("exposure", lum, f"{lo:g}–{hi:g}", "fail", "high" if lum > 128 else "low")
+        )
     else:
         items.append(band("exposure", lum, lo, hi, ""))
     side = max(3, int(0.12 * face.face_width))
     means = []
     for idx in CHEEK_PATCH:
         cx, cy = face.pts[idx, :2]
-        patch = gray[int(max(0, cy - side)):int(max(1, cy + side)), int(max(0, cx - side)):int(max(1, cx + side))]
+        patch = gray[
+            int(max(0, cy - side)) : int(max(1, cy + side)),
+            int(max(0, cx - side)) : int(max(1, cx + side)),
+        ]
         means.append(float(patch.mean()) if patch.size else 0.0)
     bal = abs(means[0] - means[1]) / max(max(means), 1.0)
     items.append(at_most("illumination_balance", bal, q["balance_max"], q["balance_warn"]))
@@ -173,13 +196,15 @@ def background_items(rgb: np.ndarray, face: Face, person: np.ndarray, spec: Spec
             if mk.sum() > 50:
                 patches.append(img[ys, xs][mk].mean(axis=0))
         grad = max(
-            (float(np.linalg.norm(a - b)) for i, a in enumerate(patches) for b in patches[i + 1:]),
+            (float(np.linalg.norm(a - b)) for i, a in enumerate(patches) for b in patches[i + 1 :]),
             default=0.0,
         )
         verdict = "fail" if std > spec.bg_max_std or grad > spec.bg_max_gradient else "pass"
         items.append(make_item("background", round(max(std, grad), 1),
                                f"σ ≤ {spec.bg_max_std:g}, Δ ≤ {spec.bg_max_gradient:g}", verdict))  # fmt: skip
-        dist = min(float(np.linalg.norm(bg_mean - np.array(c, np.float32))) for c in spec.colours.values())
+        dist = min(
+            float(np.linalg.norm(bg_mean - np.array(c, np.float32))) for c in spec.colours.values()
+        )
         items.append(make_item("background_colour", round(dist, 1), _colour_names(spec),
                                "fail" if dist > spec.bg_max_distance else "pass"))  # fmt: skip
     # Clothing: the person below the chin, compared with the background colour.
@@ -208,7 +233,10 @@ def glare_item(rgb: np.ndarray, face: Face, spec: Spec) -> Item:
         xa, xb = sorted((p[outer, 0], p[inner, 0]))
         ya = min(p[up, 1], p[brow, 1])
         yb = p[low, 1] + 0.5 * ew
-        box = rgb[int(max(0, ya)):int(min(h, yb)), int(max(0, xa - 0.3 * ew)):int(min(w, xb + 0.3 * ew))]
+        box = rgb[
+            int(max(0, ya)) : int(min(h, yb)),
+            int(max(0, xa - 0.3 * ew)) : int(min(w, xb + 0.3 * ew)),
+        ]
         if box.size:
             total += box.shape[0] * box.shape[1]
             bright += int((box.min(axis=2) > 235).sum())
@@ -226,7 +254,7 @@ def measure_hair_top(rgb: np.ndarray, person: np.ndarray, face: Face) -> float |
     x0 = int(max(0, face.face_cx - 0.85 * face.face_width))
     x1 = int(min(w, face.face_cx + 0.85 * face.face_width))
     bgm = person < 0.05
-    bgm[int(face.eye_y):] = False
+    bgm[int(face.eye_y) :] = False
     if bgm.sum() < 100:
         return top
     bg = np.median(rgb[bgm].reshape(-1, 3), axis=0).astype(np.float32)
@@ -282,7 +310,9 @@ def file_items(data: bytes, im: Image.Image, spec: Spec) -> list[Item]:
     items.append(make_item("file_format", fmt, "JPEG RGB baseline", "pass" if ok_fmt else "fail"))
     dpi = im.info.get("dpi")
     dpi_v = round(float(dpi[0])) if dpi else None
-    items.append(make_item("resolution", dpi_v, f"{spec.dpi} dpi", "pass" if dpi_v == spec.dpi else "warn"))
+    items.append(
+        make_item("resolution", dpi_v, f"{spec.dpi} dpi", "pass" if dpi_v == spec.dpi else "warn")
+    )
     quality = estimate_quality(im) if im.format == "JPEG" else None
     items.append(
         make_item("jpeg_quality", quality, f"≥ {spec.min_quality}",

@@ -47,7 +47,12 @@ class Plan:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) in source pixels."""
-        return (self.x0, self.y0, self.x0 + self.out_w / self.scale, self.y0 + self.out_h / self.scale)
+        return (
+            self.x0,
+            self.y0,
+            self.x0 + self.out_w / self.scale,
+            self.y0 + self.out_h / self.scale,
+        )
 
     def matrix(self, out_scale: float = 1.0) -> np.ndarray:
         """2x3 affine matrix from source to an output ``out_scale`` times the spec size."""
@@ -76,7 +81,9 @@ class FramingError(Exception):
         return self.GUIDANCE[self.reason]
 
 
-def solve(spec: Spec, head: Head, margin: float | None = None, max_upscale: float | None = None) -> Plan:
+def solve(
+    spec: Spec, head: Head, margin: float | None = None, max_upscale: float | None = None
+) -> Plan:
     """The framing with the most room inside every band that the source can supply.
 
     Candidates over the feasible scales and hair-top positions are scored by
@@ -175,7 +182,9 @@ def hair_top_from_alpha(
     return float(rows[0])
 
 
-def edge_contacts(alpha: np.ndarray, face_cx: float, face_width: float) -> tuple[bool, float | None, float | None]:
+def edge_contacts(
+    alpha: np.ndarray, face_cx: float, face_width: float
+) -> tuple[bool, float | None, float | None]:
     """Whether the person reaches the top edge near the head, and the highest
     rows where it reaches the left and right edges (``None``: never)."""
     h, w = alpha.shape

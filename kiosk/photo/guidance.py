@@ -173,7 +173,10 @@ class Guide:
         body = alpha[top::2, ::2] > 0.9
         if body.sum() >= 50:
             px = rgb[top::2, ::2][body].astype(np.float32)
-            far = np.linalg.norm(px - np.array(self.spec.bg_rgb, np.float32), axis=1) > q["clothing_distance"]
+            far = (
+                np.linalg.norm(px - np.array(self.spec.bg_rgb, np.float32), axis=1)
+                > q["clothing_distance"]
+            )
             if far.mean() < q["clothing_min_fraction"] + 0.1:
                 return "clothing"
         return ""
@@ -236,8 +239,10 @@ def letterbox(rgb: np.ndarray, size: tuple[int, int] = (1280, 720)) -> np.ndarra
     """A portrait placed on a grey preview-sized frame (tests and benchmarks)."""
     w, h = size
     k = min(w / rgb.shape[1], h / rgb.shape[0])
-    img = cv2.resize(rgb, (round(rgb.shape[1] * k), round(rgb.shape[0] * k)), interpolation=cv2.INTER_AREA)
+    img = cv2.resize(
+        rgb, (round(rgb.shape[1] * k), round(rgb.shape[0] * k)), interpolation=cv2.INTER_AREA
+    )
     out = np.full((h, w, 3), 128, np.uint8)
     y0, x0 = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
-    out[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+    out[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
     return out

@@ -87,7 +87,10 @@ class Source:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 im = Image.open(io.BytesIO(self.data))
                 if self.format == "JPEG" and min_scale < 1.0:
-                    want = (max(1, int(np.ceil(w * min_scale))), max(1, int(np.ceil(h * min_scale))))
+                    want = (
+                        max(1, int(np.ceil(w * min_scale))),
+                        max(1, int(np.ceil(h * min_scale))),
+                    )
                     im.draft("RGB" if im.mode in ("RGB", "YCbCr") else im.mode, want)
                 im.load()
                 scale = im.size[0] / w

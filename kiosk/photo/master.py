@@ -29,7 +29,9 @@ def save_master(m: Master, path: str | Path) -> Path:
     import io
 
     info = PngImagePlugin.PngInfo()
-    info.add_text(GEOMETRY_KEY, json.dumps({k: round(float(m.geometry[k]), 2) for k in GEOMETRY_FIELDS}))
+    info.add_text(
+        GEOMETRY_KEY, json.dumps({k: round(float(m.geometry[k]), 2) for k in GEOMETRY_FIELDS})
+    )
     buf = io.BytesIO()
     m.image.convert("RGB").save(buf, "PNG", pnginfo=info, compress_level=3)
     return write_durable(path, buf.getvalue())

@@ -21,7 +21,9 @@ def _blur_norm(values: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.nd
     h, w = weight.shape
     k = max(1, int(sigma_px / 4))
     small_w = cv2.resize(weight, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-    small_v = cv2.resize(values * weight[..., None], (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    small_v = cv2.resize(
+        values * weight[..., None], (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA
+    )
     s = max(1.0, sigma_px / k)
     num = cv2.GaussianBlur(small_v, (0, 0), s)
     den = cv2.GaussianBlur(small_w, (0, 0), s)

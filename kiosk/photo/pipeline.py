@@ -147,7 +147,7 @@ def _segment_roi(ctx: Context, box: tuple[float, float, float, float]) -> None:
     gx, gy = 0.35 * (x1 - x0), 0.2 * (y1 - y0)
     H, W = ctx.hi.shape[:2]
     roi = (int(max(0, x0 - gx)), int(max(0, y0 - gy)), int(min(W, x1 + gx)), int(min(H, y1 + gy)))
-    crop = ctx.hi[roi[1]:roi[3], roi[0]:roi[2]]
+    crop = ctx.hi[roi[1] : roi[3], roi[0] : roi[2]]
     small, k = analysis.resize_max(crop, ctx.options.model_max_side)
     coarse = analysis.segment(small)
     ctx.roi = roi
@@ -193,8 +193,11 @@ def _inside_roi(ctx: Context, box: tuple[float, float, float, float]) -> bool:
     H, W = ctx.hi.shape[:2]
     x0, y0, x1, y1 = (v * ctx.hi_scale for v in box)
     rx0, ry0, rx1, ry1 = ctx.roi
-    return (x0 >= rx0 or rx0 == 0) and (y0 >= ry0 or ry0 == 0) and (x1 <= rx1 or rx1 >= W) and (
-        y1 <= ry1 or ry1 >= H
+    return (
+        (x0 >= rx0 or rx0 == 0)
+        and (y0 >= ry0 or ry0 == 0)
+        and (x1 <= rx1 or rx1 >= W)
+        and (y1 <= ry1 or ry1 >= H)
     )
 
 
@@ -239,13 +242,22 @@ def step_matte(ctx: Context) -> None:
     tx = -plan.x0 * plan.scale * out_scale
     ty = -plan.y0 * plan.scale * out_scale
     m_img = np.array([[kk, 0, tx], [0, kk, ty]], np.float64)
-    ctx.master_rgb = cv2.warpAffine(hi, m_img, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    ctx.master_rgb = cv2.warpAffine(
+        hi, m_img, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     # The roi alpha, placed into the master frame; outside the picture is background.
     ka = k / ctx.roi_alpha_scale
     ax = tx + ctx.roi[0] * k
     ay = ty + ctx.roi[1] * k
     m_a = np.array([[ka, 0, ax], [0, ka, ay]], np.float64)
-    coarse = cv2.warpAffine(ctx.roi_alpha, m_a, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    coarse = cv2.warpAffine(
+        ctx.roi_alpha,
+        m_a,
+        (mw, mh),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     ctx.alpha = matting.refine_alpha(ctx.master_rgb, coarse)
     ctx.foreground = matting.estimate_foreground(ctx.master_rgb, ctx.alpha)
 
@@ -254,7 +266,9 @@ def step_compose(ctx: Context) -> None:
     spec, plan = ctx.spec, ctx.plan
     img = matting.composite(ctx.foreground, ctx.alpha, spec.bg_rgb)
     out_scale = img.shape[0] / spec.height
-    face = ctx.face.transformed(plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale)
+    face = ctx.face.transformed(
+        plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale
+    )
     crown = hair_top_from_alpha(ctx.alpha, face.face_cx, face.face_width, face.eye_y)
     geometry = {
         "eye_y": face.eye_y,
@@ -294,7 +308,9 @@ STEPS: list[tuple[str, Step]] = [
 
 
 class Pipeline:
-    def __init__(self, steps: list[tuple[str, Step]] | None = None, options: Options | None = None) -> None:
+    def __init__(
+        self, steps: list[tuple[str, Step]] | None = None, options: Options | None = None
+    ) -> None:
         self.steps = list(steps or STEPS)
         self.options = options
 
@@ -312,7 +328,9 @@ class Pipeline:
             t0 = time.perf_counter()
             step(ctx)
             ctx.timings[name] = time.perf_counter() - t0
-        return PhotoResult(ctx.encoded.data, ctx.report, ctx.master, ctx.encoded.quality, ctx.timings)
+        return PhotoResult(
+            ctx.encoded.data, ctx.report, ctx.master, ctx.encoded.quality, ctx.timings
+        )
 
 
 _default = Pipeline()

@@ -64,8 +64,14 @@ class Report:
         for i in self.items:
             label = item_label(i.name)[0 if lang == "zh" else 1]
             msg = i.zh if lang == "zh" else i.en
-            lines.append(f"{i.verdict.upper():4}  {label:<20} {_fmt(i.value):>10}  [{i.limit}]  {msg}")
-        lines.append(("合格" if lang == "zh" else "COMPLIANT") if self.ok else ("不合格" if lang == "zh" else "NOT COMPLIANT"))
+            lines.append(
+                f"{i.verdict.upper():4}  {label:<20} {_fmt(i.value):>10}  [{i.limit}]  {msg}"
+            )
+        lines.append(
+            ("合格" if lang == "zh" else "COMPLIANT")
+            if self.ok
+            else ("不合格" if lang == "zh" else "NOT COMPLIANT")
+        )
         return "\n".join(lines)
 
 
@@ -97,7 +103,9 @@ def band(name: str, value: float, lo: float, hi: float, unit: str = "px") -> Ite
     return make_item(name, value, limit, "pass")
 
 
-def at_most(name: str, value: float, fail: float, warn: float | None = None, unit: str = "") -> Item:
+def at_most(
+    name: str, value: float, fail: float, warn: float | None = None, unit: str = ""
+) -> Item:
     """``|value|`` must stay under ``fail``; over ``warn`` is a warning."""
     limit = f"≤ {fail:g}{unit}"
     mag = abs(value)
@@ -108,7 +116,9 @@ def at_most(name: str, value: float, fail: float, warn: float | None = None, uni
     return make_item(name, value, limit, "pass")
 
 
-def at_least(name: str, value: float, fail: float, warn: float | None = None, unit: str = "") -> Item:
+def at_least(
+    name: str, value: float, fail: float, warn: float | None = None, unit: str = ""
+) -> Item:
     limit = f"≥ {fail:g}{unit}"
     if value < fail:
         return make_item(name, value, limit, "fail", "low")

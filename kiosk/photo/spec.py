@@ -130,7 +130,9 @@ class _Reader:
         if (
             not isinstance(value, list)
             or len(value) != 3
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)
+            or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value
+            )
         ):
             raise self._fail(key, f"must be [R, G, B] integers 0..255, got {value!r}")
         return (value[0], value[1], value[2])
@@ -185,7 +187,9 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
             raise r._fail(f"pose.{a}", f"must be <= pose.{b}")
     if pose["eye_open_warn"] < pose["eye_open_min"]:
         raise r._fail("pose.eye_open_warn", "must be >= pose.eye_open_min")
-    quality: dict[str, Any] = {k: float(r.num(f"quality.{k}", lo, hi)) for k, lo, hi in QUALITY_KEYS}
+    quality: dict[str, Any] = {
+        k: float(r.num(f"quality.{k}", lo, hi)) for k, lo, hi in QUALITY_KEYS
+    }
     quality["exposure"] = r.band("quality.exposure", 0, 255)
     spec = Spec(
         name=name or path.stem,
@@ -235,7 +239,7 @@ def _apply_settings(spec: Spec) -> Spec:
     return _replace(spec, size_min_kb=lo, size_max_kb=hi)
 
 
-_cache: dict[tuple[str, str], Spec] = {}
+_cache: dict[tuple[str, ...], Spec] = {}
 
 
 def default_spec_name() -> str:
@@ -250,8 +254,12 @@ def load_spec(name: str | None = None, directory: Path | None = None) -> Spec:
     if "/" in name or name.startswith("."):
         raise ConfigError(f"spec name '{name}' must be a file name in {SPECS_DIR}")
     path = (directory or SPECS_DIR) / f"{name}.toml"
+    from kiosk.settings import load_settings
+
+    s = load_settings()
     stamp = str(path.stat().st_mtime_ns) if path.exists() else ""
-    key = (str(path), stamp)
+    booth = tuple(str(s.get(f"photo.{k}", "")) for k in ("background", "size_min_kb", "size_max_kb"))
+    key = (str(path), stamp, *booth)
     if key not in _cache:
         _cache[key] = _apply_settings(parse_spec(path, name))
     return _cache[key]

@@ -1,0 +1,107 @@
+"""Independent re-measurement of a finished photo: its own mediapipe graphs, its own rules.
+
+Nothing here calls the pipeline's analysis or checks, so a bug there cannot
+hide itself: landmarks are found again on the decoded output file.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import mediapipe as mp
+import numpy as np
+from PIL import Image
+
+_mesh = mp.solutions.face_mesh.FaceMesh(
+    static_image_mode=True, max_num_faces=2, refine_landmarks=True
+)
+_seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+
+@dataclass
+class Measured:
+    faces: int
+    eye_y: float
+    face_width: float
+    face_cx: float
+    roll: float
+    hair_top: float
+    landmarks: np.ndarray
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def landmarks(rgb: np.ndarray) -> tuple[int, np.ndarray | None]:
+    res = _mesh.process(np.ascontiguousarray(rgb))
+    if not res.multi_face_landmarks:
+        return 0, None
+    h, w = rgb.shape[:2]
+    pts = np.array([[p.x * w, p.y * h] for p in res.multi_face_landmarks[0].landmark])
+    return len(res.multi_face_landmarks), pts
+
+
+def person_mask(rgb: np.ndarray) -> np.ndarray:
+    return _seg.process(np.ascontiguousarray(rgb)).segmentation_mask
+
+
+def measure(data: bytes, bg_rgb: tuple[int, int, int]) -> Measured:
+    rgb = decode(data)
+    n, pts = landmarks(rgb)
+    assert pts is not None, "no face found again on the output"
+    eye_l, eye_r = pts[468], pts[473]
+    # Hair top: first row, over the head, that clearly differs from the flat background.
+    cx = (pts[234, 0] + pts[454, 0]) / 2
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    x0, x1 = int(max(0, cx - 0.8 * fw)), int(min(rgb.shape[1], cx + 0.8 * fw))
+    dist = np.linalg.norm(rgb[:, x0:x1].astype(np.float32) - np.array(bg_rgb, np.float32), axis=2)
+    rows = np.flatnonzero((dist > 60).sum(axis=1) >= 3)
+    hair = float(rows[0]) if rows.size else float("nan")
+    d = eye_r - eye_l
+    return Measured(
+        faces=n,
+        eye_y=float((eye_l[1] + eye_r[1]) / 2),
+        face_width=fw,
+        face_cx=float(cx),
+        roll=float(np.degrees(np.arctan2(d[1], d[0]))),
+        hair_top=hair,
+        landmarks=pts,
+    )
+
+
+def similarity_to_source(
+    output: np.ndarray, out_pts: np.ndarray, source: np.ndarray, src_pts: np.ndarray
+) -> tuple[float, float]:
+    """Correlation of the output's head with the source head mapped onto it, and with its mirror.
+
+    The map uses the two eye centres and the chin (scale and shift only, as the
+    pipeline may not rotate); the mirrored source is the same map flipped about
+    the face's vertical axis.
+    """
+    ids = [468, 473, 152]
+    so = np.linalg.norm(out_pts[473] - out_pts[468])
+    ss = np.linalg.norm(src_pts[473] - src_pts[468])
+    k = so / ss
+    c_out = out_pts[ids].mean(axis=0)
+    c_src = src_pts[ids].mean(axis=0)
+    h, w = output.shape[:2]
+
+    def warp(flip: bool) -> np.ndarray:
+        sx = -k if flip else k
+        m = np.array([[sx, 0, c_out[0] - sx * c_src[0]], [0, k, c_out[1] - k * c_src[1]]])
+        return cv2.warpAffine(source, m, (w, h), flags=cv2.INTER_AREA)
+
+    fw = np.linalg.norm(out_pts[454] - out_pts[234])
+    x0, x1 = int(max(0, c_out[0] - 0.6 * fw)), int(min(w, c_out[0] + 0.6 * fw))
+    y0, y1 = int(max(0, out_pts[10, 1])), int(min(h, out_pts[152, 1]))
+    g_out = cv2.cvtColor(output, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float32)
+
+    def corr(img: np.ndarray) -> float:
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1].astype(np.float32)
+        a, b = g_out - g_out.mean(), g - g.mean()
+        return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+    return corr(warp(False)), corr(warp(True))
