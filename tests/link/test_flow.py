@@ -230,3 +230,29 @@ def test_a_refused_device_token_is_retried_not_parked(center, outbox):
     with CenterClient(center.base_url, center.token) as fixed:
         time.sleep(FAST.backoff_max_s)
         assert outbox.drain_once(fixed).uploaded == 2
+
+
+def test_upload_to_an_approved_order_is_parked_as_order_locked(center, client, outbox):
+    """The reviewer approved meanwhile (待处理): a late retake is kept for the operator."""
+    from sqlalchemy import select
+
+    from center import review
+    from center import schema as t
+    from center.admin import add_reviewer
+
+    code = CODES[6]
+    outbox.enqueue(code, make_jpeg(90), "approved-0001")
+    assert outbox.drain_once(client).uploaded == 1
+    db = center.server.db
+    add_reviewer(db, "reviewer-test", "correct horse battery", actor="test")
+    with db.read() as conn:
+        reviewer_id = conn.execute(select(t.reviewers.c.id)).scalar_one()
+    review.decide(db, review.next_pending(db).id, (reviewer_id, "reviewer-test"), "approve")
+    assert client.status(code)["order"]["label"] == "待处理"
+
+    late = outbox.enqueue(code, make_jpeg(91), "approved-0002")
+    assert outbox.drain_once(client).parked == 1
+    err = outbox.item(late)["last_error"]
+    assert (err["code"], err["status"]) == ("order_locked", 409) and err["zh"]
+    assert outbox.photo_path(late).exists()
+    assert client.status(code)["order"]["version"] == 1
