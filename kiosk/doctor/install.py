@@ -8,10 +8,12 @@ from typing import Any
 
 from kiosk.doctor import FAIL, OK, CheckResult
 
-# Imported for real (a syntax error or a missing library shows), cheap enough.
-PARTS = ("kiosk.cli", "kiosk.link.client", "kiosk.link.outbox", "kiosk.link.worker",
-         "hardware.cameras", "hardware.printing", "hardware.qr", "kiosk.sheets",
-         "kiosk.qr_payloads", "center")
+# Imported for real (a syntax error or a missing library shows), cheap enough,
+# with the name each must offer by docs/architecture.md (an empty package fails).
+PARTS = {"kiosk.cli": "main", "kiosk.link.client": "CenterClient", "kiosk.link.outbox": "Outbox",
+         "kiosk.link.worker": None, "hardware.cameras": "open_camera",
+         "hardware.printing": "PrintService", "hardware.qr": "make_decoder",
+         "kiosk.sheets": "render_sheet", "kiosk.qr_payloads": "classify", "center": None}
 # Only located: importing them loads big models or a window system.
 LOCATED = ("kiosk.app", "kiosk.photo.pipeline", "kivy", "mediapipe", "cv2", "gphoto2", "cups",
            "zxingcpp")
@@ -31,11 +33,14 @@ def release_info() -> dict[str, str]:
 
 def check(settings: Any) -> CheckResult:
     broken = []
-    for name in PARTS:
+    for name, attr in PARTS.items():
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - any failure means a broken release
             broken.append(f"{name} ({type(exc).__name__}: {exc})")
+            continue
+        if attr and not hasattr(module, attr):
+            broken.append(f"{name} (has no {attr})")
     for name in LOCATED:
         try:
             if importlib.util.find_spec(name) is None:
