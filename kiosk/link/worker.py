@@ -232,4 +232,5 @@ class UploadWorker:
                 self._drop_client()
             return False
         self.counters["heartbeats_ok"] += 1
+        self._streak = 0  # the center is back: new photos go at once again
         return True
