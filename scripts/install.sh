@@ -228,6 +228,14 @@ install_system() {
     say "wrote the commented default /etc/kiosk/kiosk.toml"
   fi
 
+  # Every process (services, and root's `kiosk` over SSH) agrees on the state dir.
+  if [ ! -e "$etc/kiosk/kiosk.toml.d/00-appliance.toml" ]; then
+    printf '%s\n' "# Written by scripts/install.sh: the services' StateDirectory, also for" \
+      "# \`kiosk\` commands a technician runs as root." "[paths]" 'state_dir = "/var/lib/kiosk"' \
+      > "$tmp/00-appliance.toml"
+    put 0644 "$tmp/00-appliance.toml" "$etc/kiosk/kiosk.toml.d/00-appliance.toml"
+  fi
+
   # udev rules and journald settings rendered from the booth's config.
   KIOSK_CONFIG="$etc/kiosk/kiosk.toml" "$py" "$app/scripts/render_appliance.py" udev \
     > "$tmp/70-kiosk-devices.rules"
