@@ -46,7 +46,8 @@ def check(settings: Any) -> CheckResult:
     reasons = _reasons(state)
     label = str(getattr(state, "state", "") or getattr(state, "status", "") or "")
     words = str(getattr(state, "en", "") or getattr(state, "detail", "") or "")
-    detail = f"queue {queue}: {label or 'state unknown'}"
+    code = str(getattr(state, "code", "") or "")
+    detail = f"queue {queue}: {code or label or 'state unknown'}"
     if reasons:
         detail += f"; reasons: {', '.join(reasons)}"
     if words:
@@ -59,6 +60,6 @@ def check(settings: Any) -> CheckResult:
         hint = ("refill paper / ribbon, then resume from the operator panel or "
                 f"`cupsenable {queue}`") if paper else f"`lpstat -p {queue} -l`; `cupsenable {queue}`"
         return CheckResult("printer", FAIL, detail, hint)
-    if paper:
+    if paper or code == "supply_low":
         return CheckResult("printer", WARN, detail, "paper or ribbon is running low")
     return CheckResult("printer", OK, detail)
