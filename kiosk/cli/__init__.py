@@ -22,7 +22,7 @@ EXIT_ERROR = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="kiosk", description="Diploma-photo kiosk: capture, check and submit CHSI graduation photos.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -35,13 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool = False) -> None:
+    """Levels from ``[logging]``; stderr only, which systemd passes to the journal."""
+    level, loggers = "INFO", {}
+    try:
+        from kiosk.settings import load_settings
+
+        section = load_settings().section("logging")
+        level, loggers = section.get("level", level), section.get("loggers", {})
+    except KioskError:
+        pass  # a broken config is reported by the command itself
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, str(level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name, lvl in loggers.items():
+        logging.getLogger(name).setLevel(str(lvl).upper())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
