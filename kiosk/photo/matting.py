@@ -1,104 +1,174 @@
 """From a coarse person mask to a soft alpha and clean foreground colours.
 
-The selfie-segmentation mask is 256x256 and blocky. It is refined at the
-crop's resolution with a colour guided filter (the local linear colour model
-of closed-form matting, solved in closed form per window), restricted to an
-uncertain band around the edge so the solid inside and the clear outside stay
-exactly 1 and 0. Then the foreground colour is estimated in that band, so
-compositing over a new colour leaves no halo of the old background: with a
-smooth local background estimate B, F = (I - (1 - a) B) / a where a is large
-enough, blended with the nearest solid-foreground colour where it is not.
+The selfie-segmentation mask is 256x256 and blocky. Only a band around its
+edge is uncertain; inside stays exactly 1 and outside exactly 0, and all the
+work happens in that band, so cost and memory follow the length of the
+outline, not the picture size:
+
+1. a colour guided filter (the local linear colour model of closed-form
+   matting, solved in closed form per window) snaps the mask to the
+   picture's edges; its coefficients are computed at reduced resolution and
+   applied to the full-resolution colours (the "fast guided filter");
+2. each band pixel is then solved against the local foreground and
+   background colours, least squares on I = aF + (1 - a)B, trusted where
+   those colours differ and the guided value kept where they do not;
+3. the foreground colour is estimated from the same equation,
+   F = (I - (1 - a)B) / a, blended towards the nearest solid foreground
+   where a is small, so compositing over a new colour leaves no halo of the
+   old background (a plain blend would).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
+WORK_SIDE = 400  # guided-filter coefficients and colour statistics are computed at this size
 
-def _blur_norm(values: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Weighted Gaussian average (normalised convolution), computed at low resolution."""
-    h, w = weight.shape
-    k = max(1, int(sigma_px / 4))
-    small_w = cv2.resize(weight, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-    small_v = cv2.resize(
-        values * weight[..., None], (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA
+
+@dataclass
+class Matte:
+    alpha: np.ndarray  # float32 HxW, 0..1
+    ys: np.ndarray  # band pixels (0 < alpha < 1 possible there)
+    xs: np.ndarray
+    fg: np.ndarray  # float32 Nx3 foreground colour of the band pixels
+    inside: np.ndarray  # uint8 HxW, 1 where certainly the person
+
+
+def _box(x: np.ndarray, r: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def _guided_coefficients(
+    img: np.ndarray, p: np.ndarray, r: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour guided filter coefficients (He et al.): q = a . I + b, smoothed."""
+    mean_i = _box(img, r)
+    mean_p = _box(p, r)
+    cov_ip = _box(img * p[..., None], r) - mean_i * mean_p[..., None]
+    rr, gg, bb = img[..., 0], img[..., 1], img[..., 2]
+    mr, mg, mb = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
+    v_rr = _box(rr * rr, r) - mr * mr + eps
+    v_rg = _box(rr * gg, r) - mr * mg
+    v_rb = _box(rr * bb, r) - mr * mb
+    v_gg = _box(gg * gg, r) - mg * mg + eps
+    v_gb = _box(gg * bb, r) - mg * mb
+    v_bb = _box(bb * bb, r) - mb * mb + eps
+    # Inverse of the symmetric 3x3 covariance, by cofactors.
+    i_rr = v_gg * v_bb - v_gb * v_gb
+    i_rg = v_gb * v_rb - v_rg * v_bb
+    i_rb = v_rg * v_gb - v_gg * v_rb
+    i_gg = v_rr * v_bb - v_rb * v_rb
+    i_gb = v_rb * v_rg - v_rr * v_gb
+    i_bb = v_rr * v_gg - v_rg * v_rg
+    det = v_rr * i_rr + v_rg * i_rg + v_rb * i_rb
+    c0, c1, c2 = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
+    a = np.stack(
+        [
+            (i_rr * c0 + i_rg * c1 + i_rb * c2) / det,
+            (i_rg * c0 + i_gg * c1 + i_gb * c2) / det,
+            (i_rb * c0 + i_gb * c1 + i_bb * c2) / det,
+        ],
+        axis=-1,
     )
-    s = max(1.0, sigma_px / k)
-    num = cv2.GaussianBlur(small_v, (0, 0), s)
-    den = cv2.GaussianBlur(small_w, (0, 0), s)
-    avg = num / np.maximum(den, 1e-4)[..., None]
-    return cv2.resize(avg, (w, h), interpolation=cv2.INTER_LINEAR)
+    b = mean_p - (a * mean_i).sum(axis=-1)
+    return _box(a, r), _box(b, r)
 
 
-def _band(p: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-    """Certain inside and certain outside of a coarse mask, ``r`` px away from its edge."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    inside = cv2.erode((p > 0.5).astype(np.uint8), kernel).astype(bool)
-    outside = cv2.erode((p <= 0.5).astype(np.uint8), kernel).astype(bool)
-    return inside, outside
+def _blur_norm(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Weighted Gaussian average (normalised convolution)."""
+    num = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return num / np.maximum(den, 1e-4)[..., None]
+
+
+def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.ndarray:
+    """Bilinear samples of a low-resolution array at full-resolution pixel positions."""
+    n = len(xs)
+    cols = 1024  # remap wants a 2-D map under 32767 on each side
+    rows = -(-n // cols)
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n] = (xs + 0.5) * k - 0.5
+    my[:n] = (ys + 0.5) * k - 0.5
+    out = cv2.remap(arr, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return out.reshape(rows * cols, -1)[:n] if arr.ndim == 3 else out.reshape(-1)[:n]
+
+
+def work_scale(h: int, w: int) -> float:
+    """Work px per full px for an image of this size."""
+    return min(1.0, WORK_SIDE / max(h, w))
+
+
+def matte(rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None) -> Matte:
+    """Soft alpha and band foreground at ``rgb``'s size from a coarse mask at any size.
+
+    The coarse mask is only ever used at work size (it comes from a 256x256
+    model), so callers may pass it at ``work_scale`` to save a full-size warp.
+    """
+    h, w = rgb.shape[:2]
+    k = work_scale(h, w)
+    wh, ww = max(1, round(h * k)), max(1, round(w * k))
+    p_small = (
+        coarse
+        if coarse.shape == (wh, ww)
+        else cv2.resize(coarse, (ww, wh), interpolation=cv2.INTER_AREA)
+    )
+    p_small = np.clip(p_small, 0, 1).astype(np.float32)
+    r_full = radius or max(2, round(max(h, w) / 160))
+    band_s = max(3, 2 * r_full) * k
+    # Certain inside/outside from distance transforms at work size, then to full size.
+    person = (p_small > 0.5).astype(np.uint8)
+    in_s = (cv2.distanceTransform(person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
+    out_s = (cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
+    inside = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
+    outside = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
+    alpha = inside.astype(np.float32)
+    ys, xs = np.nonzero((inside | outside) == 0)
+    if ys.size == 0:
+        return Matte(alpha, ys, xs, np.zeros((0, 3), np.float32), inside)
+    small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    r = max(1, round(r_full * k))
+    a_coef, b_coef = _guided_coefficients(small, p_small, r, 1e-3)
+    img_b = rgb[ys, xs].astype(np.float32)  # band colours, full resolution, 0..255
+    gf = (_sample(a_coef, ys, xs, k) * (img_b / 255.0)).sum(axis=1) + _sample(b_coef, ys, xs, k)
+    a_band = np.clip((gf - 0.08) / 0.84, 0.0, 1.0)
+    # Local background and foreground colours from the certain regions (work size).
+    sigma = max(2.0, max(wh, ww) / 60)
+    back = _sample(_blur_norm(small, out_s.astype(np.float32), sigma), ys, xs, k) * 255.0
+    fore = _sample(_blur_norm(small, in_s.astype(np.float32), sigma / 2), ys, xs, k) * 255.0
+    fb = fore - back
+    norm2 = (fb * fb).sum(axis=1)
+    proj = np.clip(((img_b - back) * fb).sum(axis=1) / np.maximum(norm2, 1.0), 0.0, 1.0)
+    trust = np.clip((np.sqrt(norm2) - 20.0) / 40.0, 0.0, 1.0)
+    a_band = trust * proj + (1.0 - trust) * a_band
+    alpha[ys, xs] = a_band
+    # Light smoothing of the per-pixel solve; the certain regions stay pinned.
+    smooth = cv2.blur(alpha, (3, 3))
+    a_band = smooth[ys, xs]
+    alpha[ys, xs] = a_band
+    a = a_band[:, None]
+    solved = np.clip((img_b - (1.0 - a) * back) / np.maximum(a, 1e-3), 0.0, 255.0)
+    t = np.clip((a - 0.15) / 0.5, 0.0, 1.0)
+    fg = t * solved + (1.0 - t) * fore
+    return Matte(alpha, ys, xs, fg.astype(np.float32), inside)
 
 
 def refine_alpha(rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None) -> np.ndarray:
-    """Soft alpha (float32 0..1) at ``rgb``'s size from a coarse mask at any size.
-
-    The colour guided filter snaps the mask to the picture's edges; the band
-    around the edge is then solved per pixel against local foreground and
-    background colours (least squares on I = aF + (1 - a)B), trusted where
-    those colours differ and the guided value kept where they do not.
-    """
-    h, w = rgb.shape[:2]
-    if coarse.shape != (h, w):
-        coarse = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
-    p = np.clip(coarse, 0.0, 1.0).astype(np.float32)
-    r = radius or max(2, round(max(h, w) / 160))
-    guide = rgb if rgb.dtype == np.uint8 else np.clip(rgb * 255, 0, 255).astype(np.uint8)
-    gf = cv2.ximgproc.guidedFilter(guide, p, r, 1e-3 * 255 * 255, -1)
-    alpha = np.clip((gf - 0.08) / 0.84, 0.0, 1.0)
-    inside, outside = _band(p, max(3, 2 * r))
-    band = ~(inside | outside)
-    img = guide.astype(np.float32)
-    sigma = max(4.0, max(h, w) / 60)
-    back = _blur_norm(img, outside.astype(np.float32), sigma)
-    fore = _blur_norm(img, inside.astype(np.float32), sigma / 2)
-    ys, xs = np.nonzero(band)
-    if ys.size:
-        i_, b_, f_ = img[ys, xs], back[ys, xs], fore[ys, xs]
-        fb = f_ - b_
-        norm2 = (fb * fb).sum(axis=1)
-        proj = np.clip(((i_ - b_) * fb).sum(axis=1) / np.maximum(norm2, 1.0), 0.0, 1.0)
-        trust = np.clip((np.sqrt(norm2) - 20.0) / 40.0, 0.0, 1.0)
-        alpha[ys, xs] = trust * proj + (1.0 - trust) * alpha[ys, xs]
-    alpha[inside] = 1.0
-    alpha[outside] = 0.0
-    # A light edge-aware smoothing removes pixel noise from the per-pixel solve.
-    alpha = cv2.ximgproc.guidedFilter(guide, alpha, 1, 1e-4 * 255 * 255, -1)
-    alpha[inside] = 1.0
-    alpha[outside] = 0.0
-    return np.clip(alpha, 0.0, 1.0)
+    """Only the soft alpha (used for measuring the hair top)."""
+    return matte(rgb, coarse, radius).alpha
 
 
-def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Foreground colours (float32 0..255) with the old background taken out."""
-    img = rgb.astype(np.float32)
-    h, w = alpha.shape
-    sigma = max(4.0, max(h, w) / 60)
-    fg = img.copy()
-    ys, xs = np.nonzero((alpha > 0.0) & (alpha < 0.999))
-    if not ys.size:
-        return fg
-    back = _blur_norm(img, (alpha < 0.02).astype(np.float32), sigma)[ys, xs]
-    near_fg = _blur_norm(img, (alpha > 0.98).astype(np.float32), sigma / 2)[ys, xs]
-    a = alpha[ys, xs][:, None]
-    solved = np.clip((img[ys, xs] - (1.0 - a) * back) / np.maximum(a, 1e-3), 0.0, 255.0)
-    trust = np.clip((a - 0.15) / 0.5, 0.0, 1.0)
-    fg[ys, xs] = trust * solved + (1.0 - trust) * near_fg
-    return fg
-
-
-def composite(fg: np.ndarray, alpha: np.ndarray, bg_rgb: tuple[int, int, int]) -> np.ndarray:
-    """``alpha * F + (1 - alpha) * colour`` as uint8 RGB."""
-    a = alpha[..., None]
-    bg = np.array(bg_rgb, np.float32)
-    out = fg * a + bg * (1.0 - a)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+def composite(rgb: np.ndarray, m: Matte, bg_rgb: tuple[int, int, int]) -> np.ndarray:
+    """``alpha * F + (1 - alpha) * colour`` as uint8 RGB; solid regions copied untouched."""
+    out = np.empty_like(rgb)
+    out[:] = np.array(bg_rgb, np.uint8)
+    cv2.copyTo(rgb, m.inside, out)
+    if m.ys.size:
+        a = m.alpha[m.ys, m.xs][:, None]
+        bg = np.array(bg_rgb, np.float32)
+        out[m.ys, m.xs] = np.clip(m.fg * a + bg * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -89,8 +89,7 @@ class Context:
     head: Head | None = None
     plan: Plan | None = None
     master_rgb: np.ndarray | None = None
-    alpha: np.ndarray | None = None
-    foreground: np.ndarray | None = None
+    matte: matting.Matte | None = None
     master: Master | None = None
     output: np.ndarray | None = None
     encoded: Encoded | None = None
@@ -245,31 +244,27 @@ def step_matte(ctx: Context) -> None:
     ctx.master_rgb = cv2.warpAffine(
         hi, m_img, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    # The roi alpha, placed into the master frame; outside the picture is background.
-    ka = k / ctx.roi_alpha_scale
-    ax = tx + ctx.roi[0] * k
-    ay = ty + ctx.roi[1] * k
+    # The roi alpha, placed into the master frame at matting's work size; outside
+    # the picture is background.
+    ws = matting.work_scale(mh, mw)
+    ka = k / ctx.roi_alpha_scale * ws
+    ax = (tx + ctx.roi[0] * k) * ws
+    ay = (ty + ctx.roi[1] * k) * ws
     m_a = np.array([[ka, 0, ax], [0, ka, ay]], np.float64)
-    coarse = cv2.warpAffine(
-        ctx.roi_alpha,
-        m_a,
-        (mw, mh),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    ctx.alpha = matting.refine_alpha(ctx.master_rgb, coarse)
-    ctx.foreground = matting.estimate_foreground(ctx.master_rgb, ctx.alpha)
+    size_a = (max(1, round(mw * ws)), max(1, round(mh * ws)))
+    coarse = cv2.warpAffine(ctx.roi_alpha, m_a, size_a, flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+    ctx.matte = matting.matte(ctx.master_rgb, coarse)
 
 
 def step_compose(ctx: Context) -> None:
     spec, plan = ctx.spec, ctx.plan
-    img = matting.composite(ctx.foreground, ctx.alpha, spec.bg_rgb)
+    img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
     out_scale = img.shape[0] / spec.height
     face = ctx.face.transformed(
         plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale
     )
-    crown = hair_top_from_alpha(ctx.alpha, face.face_cx, face.face_width, face.eye_y)
+    crown = hair_top_from_alpha(ctx.matte.alpha, face.face_cx, face.face_width, face.eye_y)
     geometry = {
         "eye_y": face.eye_y,
         "crown_y": crown if crown is not None else plan.hair_top * out_scale,

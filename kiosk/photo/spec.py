@@ -258,7 +258,9 @@ def load_spec(name: str | None = None, directory: Path | None = None) -> Spec:
 
     s = load_settings()
     stamp = str(path.stat().st_mtime_ns) if path.exists() else ""
-    booth = tuple(str(s.get(f"photo.{k}", "")) for k in ("background", "size_min_kb", "size_max_kb"))
+    booth = tuple(
+        str(s.get(f"photo.{k}", "")) for k in ("background", "size_min_kb", "size_max_kb")
+    )
     key = (str(path), stamp, *booth)
     if key not in _cache:
         _cache[key] = _apply_settings(parse_spec(path, name))

@@ -1,0 +1,83 @@
+"""``kiosk photo``: exit codes, JSON, and no file left behind on failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_UNREADABLE, main
+
+
+def test_make_writes_a_compliant_photo(portraits: Path, tmp_path: Path, capsys) -> None:
+    out, master = tmp_path / "out.jpg", tmp_path / "master.png"
+    code = main(
+        [
+            "photo",
+            "make",
+            str(portraits / "asian_girl_indoor.jpg"),
+            "-o",
+            str(out),
+            "--master",
+            str(master),
+            "--json",
+        ]
+    )
+    assert code == EXIT_OK
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["ok"] and payload["report"]["ok"] and payload["bytes"] == out.stat().st_size
+    assert master.exists()
+    assert main(["photo", "check", str(out)]) == EXIT_OK
+    assert "COMPLIANT" in capsys.readouterr().out
+
+
+def test_refused_input_exits_1_with_report_and_no_file(
+    portraits: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out.jpg"
+    code = main(["photo", "make", str(portraits / "two_faces_event.jpg"), "-o", str(out), "--json"])
+    assert code == EXIT_NONCOMPLIANT and not out.exists()
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["error"]["code"] == "single_face" and payload["report"]["failed"] == [
+        "single_face"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [b"not an image at all", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"])
+def test_unreadable_input_exits_2_and_no_file(content: bytes, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(content)
+    out = tmp_path / "out.jpg"
+    assert main(["photo", "make", str(bad), "-o", str(out)]) == EXIT_UNREADABLE
+    assert not out.exists()
+    assert main(["photo", "check", str(bad), "--json"]) == EXIT_UNREADABLE
+    text = capsys.readouterr()
+    assert "Traceback" not in text.out + text.err
+    assert main(["photo", "check", str(tmp_path / "missing.jpg")]) == EXIT_UNREADABLE
+
+
+def test_check_of_a_raw_capture_exits_1(portraits: Path, capsys) -> None:
+    assert (
+        main(["photo", "check", str(portraits / "man_beard_grey.jpg"), "--json"])
+        == EXIT_NONCOMPLIANT
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert "dimensions" in payload["report"]["failed"]
+
+
+def test_truncated_jpeg_through_the_real_command(portraits: Path, tmp_path: Path) -> None:
+    data = (portraits / "asian_girl_indoor.jpg").read_bytes()
+    bad = tmp_path / "cut.jpg"
+    bad.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out.jpg"
+    env = os.environ | {"KIOSK_CONFIG": "/nonexistent/kiosk.toml"}
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "photo", "make", str(bad), "-o", str(out)],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == EXIT_UNREADABLE, proc.stderr
+    assert "Traceback" not in proc.stderr and "unreadable" in proc.stdout
+    assert not out.exists()
