@@ -77,6 +77,15 @@ _TRANSITIONS: list[dict[str, Any]] = [
      "unless": "_out_of_service"},
 ]
 
+UNREACHABLE = ("center_unreachable", "unreachable")
+
+
+def _extra(exc: Any, name: str) -> Any:
+    """A field of the center's error body (``CenterRefused.extra``) or of the exception."""
+    extra = getattr(exc, "extra", None) or {}
+    return extra.get(name, getattr(exc, name, None))
+
+
 # Devices whose failure stops the service (no photo can be taken or kept).
 BLOCKING_DEVICES = ("camera", "disk")
 
@@ -322,7 +331,7 @@ class Session:
             d.field = "last4"
         if code == "wrong_digits":
             d.wrong_entries += 1
-            left = getattr(exc, "attempts_left", None)
+            left = _extra(exc, "attempts_left")
             if left is None:
                 left = max(0, self.config.wrong_entries - d.wrong_entries)
             if left <= 0:
@@ -331,10 +340,10 @@ class Session:
             else:
                 self._say("err_wrong_digits", attempts=left)
         elif code == "locked_out":
-            retry = float(getattr(exc, "retry_after", 0) or 15 * 60)
+            retry = float(_extra(exc, "retry_after") or 15 * 60)
             d.locked_until = self.clock() + retry
             self._say_locked(retry)
-        elif code == "unreachable":
+        elif code in UNREACHABLE:
             self._say("err_offline_identify")
         elif code == "unknown_code":
             self._t_end()
@@ -376,7 +385,7 @@ class Session:
         """A center call other than identify/submit failed: say so, stay put."""
         if not self._fresh(ticket):
             return
-        if getattr(exc, "code", "") == "unreachable":
+        if getattr(exc, "code", "") in UNREACHABLE:
             self._say("err_offline")
         else:
             self._say_error(exc)

@@ -1,0 +1,390 @@
+"""The Kivy application: screens, the session, the booth's services, and the clocks.
+
+Everything here runs on the UI thread and stays short: a frame upload, a
+label update, a session call. The booth starts in a background thread so the
+welcome screen is up at once; requests made before it is ready wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.app import screens as sc
+from kiosk.app.i18n import tr
+from kiosk.app.preview import Preview  # noqa: F401  (used by the .kv file)
+from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
+from kiosk.services.post import kivy_post
+from kiosk.services.scanner import WedgeBuffer, classify
+from kiosk.services.status import Status
+from kiosk.session import Context, Notice, Session
+from kiosk.session.config import SessionConfig
+
+log = logging.getLogger(__name__)
+KV = Path(__file__).with_name("screens.kv")
+CONTEXT_FILE = "booth-context.json"
+
+SCREENS = {
+    "welcome": sc.WelcomeScreen, "identify": sc.IdentifyScreen, "confirm": sc.ConfirmScreen,
+    "status": sc.StatusScreen, "capture": sc.CaptureScreen, "processing": sc.ProcessingScreen,
+    "review": sc.ReviewScreen, "submitted": sc.SubmittedScreen, "reprint": sc.ReprintScreen,
+    "operator_pin": sc.OperatorPinScreen, "operator": sc.OperatorScreen,
+    "out_of_service": sc.OutOfServiceScreen,
+}
+CAMERA_MODE = {"welcome": "scan", "operator": "scan", "capture": "guide"}
+
+
+class LazyPorts:
+    """The booth's ports once it has started; requests made earlier wait for it."""
+
+    QUIET = {"forget", "start_preview", "stop_preview"}
+
+    def __init__(self) -> None:
+        self.target: Any = None
+        self.waiting: list[tuple[str, tuple[Any, ...]]] = []
+
+    def attach(self, target: Any) -> None:
+        self.target = target
+        waiting, self.waiting = self.waiting, []
+        for name, args in waiting:
+            getattr(target, name)(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any) -> None:
+            if self.target is not None:
+                getattr(self.target, name)(*args)
+            elif name not in self.QUIET:
+                self.waiting.append((name, args))
+
+        return call
+
+
+class KioskApp(App):
+    lang = StringProperty("zh")
+    mirror = BooleanProperty(True)
+    manual_shutter = BooleanProperty(True)
+    title = "Diploma photo kiosk"
+
+    def __init__(self, settings: Any, make_booth: Any, state_dir: Path, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.settings = settings
+        self.make_booth = make_booth  # (post) -> Booth, not started
+        self.state_dir = Path(state_dir)
+        self.booth: Any = None
+        self.ready = False
+        self.ports = LazyPorts()
+        self.session: Session | None = None
+        self.t_start = time.perf_counter()
+        self.t_first_screen: float | None = None
+        self.stall_max = 0.0
+        self.stall_track = False
+        self.preview_uploads = 0
+        self._countdown_n = 0
+        self._countdown_ev: Any = None
+        self._processing_t = 0.0
+        self._last_screen = ""
+        self.heartbeat: Any = None
+        self.on_booth_ready: list[Any] = []
+
+    # -- words ------------------------------------------------------------------
+    def tr(self, key: str, _lang: str | None = None, **params: Any) -> str:
+        return tr(key, self.lang, **params)
+
+    # -- build ------------------------------------------------------------------
+    def build(self) -> Any:
+        ui = self.settings.section("ui")
+        self.mirror = bool(ui["preview"]["mirror"])
+        self.manual_shutter = bool(ui["capture"]["manual_shutter"])
+        config = SessionConfig.from_settings(self.settings)
+        self.session = Session(self.ports, config)
+        saved = self._load_context()
+        if saved is not None:
+            self.session.context = saved
+        self.lang = self.session.language
+        Builder.load_file(str(KV))
+        self.sm = ScreenManager(transition=NoTransition())
+        self.screens: dict[str, sc.KScreen] = {}
+        for name, cls in SCREENS.items():
+            screen = cls(name=name)
+            self.screens[name] = screen
+            self.sm.add_widget(screen)
+        root = FloatLayout()
+        root.add_widget(self.sm)
+        gesture = ui["gesture"]
+        size = float(gesture["size"])
+        corner = str(gesture["corner"])
+        hotspot = CornerHotspot(self.session.open_operator, size_hint=(None, None),
+                                size=(size, size), hold=float(gesture["hold_seconds"]))
+        hotspot.pos_hint = {
+            "top_left": {"x": 0, "top": 1}, "top_right": {"right": 1, "top": 1},
+            "bottom_left": {"x": 0, "y": 0}, "bottom_right": {"right": 1, "y": 0},
+        }.get(corner, {"right": 1, "top": 1})
+        hotspot.tag = "operator_corner"
+        root.add_widget(hotspot)
+        self.hotspot = hotspot
+        self.session.listeners.append(self._on_session)
+        self.wedge = WedgeBuffer(self._on_wedge)
+        Window.bind(on_key_down=self._on_key_down)
+        Window.bind(on_touch_down=lambda *_a: self.session.touch())
+        self._on_session(self.session)
+        return root
+
+    def on_start(self) -> None:
+        Clock.schedule_interval(self._tick, 0.5)
+        Clock.schedule_interval(self._frame, 1 / 60)
+        Clock.schedule_interval(self._health, 2.0)
+        Clock.schedule_interval(self._meter, 0)
+        Clock.schedule_once(self._first_frame, 0)
+        try:
+            from kiosk.watchdog import Heartbeat
+
+            self.heartbeat = Heartbeat()
+            Clock.schedule_interval(self.heartbeat.tick, 1.0)
+            self.heartbeat.start()
+        except ImportError:
+            self.heartbeat = None
+        threading.Thread(target=self._start_booth, name="booth-start", daemon=True).start()
+
+    def _first_frame(self, _dt: float) -> None:
+        self.t_first_screen = time.perf_counter() - self.t_start
+        try:
+            from kiosk.watchdog import ready
+
+            ready("welcome screen up")
+        except ImportError:
+            pass
+
+    def _start_booth(self) -> None:
+        try:
+            booth = self.make_booth(kivy_post).start()
+        except Exception as exc:
+            log.exception("booth did not start")
+            kivy_post(self._booth_failed, exc)
+            return
+        kivy_post(self._booth_started, booth)
+
+    def _booth_started(self, booth: Any) -> None:
+        self.booth = booth
+        booth.camera.on_qr = self._on_qr
+        booth.camera.on_health = lambda st: self._health(0)
+        booth.ports.bind(self.session)
+        self.ports.attach(booth.ports)
+        self.ready = True
+        self._set_camera_mode(self.session.state)
+        self._health(0)
+        for fn in self.on_booth_ready:
+            fn(booth)
+
+    def _booth_failed(self, exc: Exception) -> None:
+        self.session.device_state("disk", "failed", Notice("oos_disk"))
+
+    def on_stop(self) -> None:
+        if getattr(self, "_stopped", False):
+            return  # on_stop may fire twice
+        self._stopped = True
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+        if self.booth is not None:
+            self.booth.stop()
+
+    # -- session → screens -----------------------------------------------------
+    def _on_session(self, s: Session) -> None:
+        self.lang = s.language
+        name = sc.SCREEN_OF[s.state]
+        if name != self._last_screen:
+            self._leave_screen(self._last_screen)
+            self._last_screen = name
+            self.sm.current = name
+            self._set_camera_mode(s.state)
+            if name == "processing":
+                self._processing_t = time.monotonic()
+        self.screens[name].refresh(s, self)
+
+    def _leave_screen(self, name: str) -> None:
+        if name == "capture":
+            self._cancel_countdown()
+        if name == "operator_pin":
+            self.screens["operator_pin"].entered = ""
+        screen = self.screens.get(name)
+        if screen is not None and "preview" in screen.ids:
+            screen.ids.preview.clear()
+        if name == "status":  # the e-mail form must not keep a student's words
+            st = self.screens["status"]
+            st.ids.email_name.text = ""
+            st.ids.email_address.text = ""
+
+    def _set_camera_mode(self, state: str) -> None:
+        if self.booth is not None and self.booth.camera is not None:
+            self.booth.camera.set_mode(CAMERA_MODE.get(state, "off"))
+
+    # -- clocks ------------------------------------------------------------------
+    def _tick(self, _dt: float) -> None:
+        self.session.tick()
+
+    def _meter(self, dt: float) -> None:
+        if self.stall_track:
+            self.stall_max = max(self.stall_max, dt)
+
+    def _frame(self, _dt: float) -> None:
+        name = self.sm.current
+        if name == "processing":
+            elapsed = time.monotonic() - self._processing_t
+            self.screens[name].progress = min(0.95, 1 - 1 / (1 + elapsed / 2.0))
+            return
+        screen = self.screens[name]
+        if self.booth is None or "preview" not in screen.ids:
+            return
+        frame = self.booth.slot.get()
+        if screen.ids.preview.show(frame):
+            self.preview_uploads += 1
+            if name == "capture":
+                self._advice(screen, frame.advice)
+
+    def _advice(self, screen: sc.CaptureScreen, advice: Any) -> None:
+        if advice is None:
+            return
+        lang = self.lang
+        screen.advice = getattr(advice, lang, "") or getattr(advice, "zh", "")
+        screen.arrow = tr(f"arrow_{getattr(advice, 'arrow', 'none') or 'none'}", lang)
+        screen.progress = float(getattr(advice, "progress", 0.0) or 0.0)
+        auto = bool(self.settings.get("ui.capture.auto", True))
+        if getattr(advice, "ready", False):
+            if auto and self._countdown_ev is None and not self.session.busy:
+                self._start_countdown()
+        elif self._countdown_ev is not None:
+            self._cancel_countdown()
+
+    def _start_countdown(self) -> None:
+        self._countdown_n = int(self.settings.get("ui.capture.countdown", 3))
+        self.screens["capture"].countdown = str(self._countdown_n)
+        self._countdown_ev = Clock.schedule_interval(self._count, 1.0)
+
+    def _count(self, _dt: float) -> None:
+        self._countdown_n -= 1
+        capture = self.screens["capture"]
+        if self._countdown_n > 0:
+            capture.countdown = str(self._countdown_n)
+            return
+        self._cancel_countdown()
+        capture.advice = tr("capture_taking", self.lang)
+        self.session.shutter()
+
+    def _cancel_countdown(self) -> None:
+        if self._countdown_ev is not None:
+            self._countdown_ev.cancel()
+            self._countdown_ev = None
+        self.screens["capture"].countdown = ""
+
+    def _health(self, _dt: float) -> None:
+        if self.booth is None:
+            return
+        health = self.device_health()
+        self.session.device_state("camera", health["camera"].state, Notice("oos_camera"))
+        self.session.device_state("disk", health["disk"].state, Notice("oos_disk"))
+        if self.sm.current == "operator":
+            self.screens["operator"].refresh(self.session, self)
+
+    def device_health(self) -> dict[str, Status]:
+        if self.booth is None:
+            return {}
+        return self.booth.health()
+
+    def outbox_depth(self) -> int:
+        return self.booth.center.depth() if self.booth is not None else 0
+
+    # -- scanning ----------------------------------------------------------------
+    def _on_key_down(self, _win: Any, key: int, _scancode: int, codepoint: str | None,
+                     _mods: list[str]) -> bool:
+        taken = self.wedge.key(codepoint, enter=key in (13, 271))
+        if not taken and self.session.state == "identify" and codepoint:
+            if codepoint.isalnum():
+                self.session.key(codepoint)
+            elif key == 8:
+                self.session.backspace()
+        return False
+
+    def _on_wedge(self, payload: str) -> None:
+        self._on_qr(payload.encode())
+
+    def _on_qr(self, payload: bytes) -> None:
+        keys = self.booth.public_keys if self.booth is not None else []
+        scanned = classify(payload, keys)
+        s = self.session
+        if s.state == "operator":
+            if scanned.kind in ("batch", "region") and scanned.context is not None:
+                c = scanned.context
+                ctx = Context(scanned.kind, str(getattr(c, "id", scanned.value)),
+                              str(getattr(c, "name", "")),
+                              bool(getattr(c, "feature_required", scanned.kind == "batch")))
+                s.set_context(ctx)
+                self._save_context(ctx)
+            return
+        s.scan(scanned.kind, scanned.value, scanned.reason)
+
+    def _load_context(self) -> Context | None:
+        path = self.state_dir / CONTEXT_FILE
+        try:
+            d = json.loads(path.read_text())
+            return Context(d["kind"], d["id"], d.get("name", ""), bool(d.get("feature_required")))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _save_context(self, ctx: Context) -> None:
+        from kiosk.fileio import write_durable
+
+        data = json.dumps(ctx.__dict__, ensure_ascii=False).encode()
+        threading.Thread(target=write_durable, args=(self.state_dir / CONTEXT_FILE, data),
+                         daemon=True).start()
+
+    # -- buttons that are not session events ----------------------------------------
+    def toggle_language(self) -> None:
+        self.session.set_language("en" if self.session.language == "zh" else "zh")
+
+    def op_toggle_default_language(self) -> None:
+        self.session.set_default_language("en" if self.session.config.language == "zh" else "zh")
+
+    def op_retry_outbox(self) -> None:
+        if self.booth is not None:
+            self.booth.center.calls.submit(self.booth.center.kick)
+
+    def op_resume_printer(self) -> None:
+        if self.booth is not None:
+            self.booth.printer.resume()
+
+    def op_reconnect_camera(self) -> None:
+        if self.booth is not None:
+            self.booth.camera.reconnect()
+
+    def op_test_print(self) -> None:
+        if self.booth is None:
+            return
+        from kiosk.app.testpage import test_sheet
+
+        self.booth.printer.test_print(test_sheet, lambda state, detail: None)
+        self.session.notice = Notice("info_test_print", level="info")
+        self.session._changed()
+
+    def op_shutdown(self) -> None:
+        command = str(self.settings.get("operator.shutdown_command", "") or "")
+        if command:
+            import shlex
+            import subprocess
+
+            threading.Thread(target=subprocess.run, args=(shlex.split(command),),
+                             daemon=True).start()
+        self.stop()

@@ -1,0 +1,277 @@
+"""One thin screen per session state: ``refresh`` copies what the session says into
+properties; the ``.kv`` file lays them out; buttons call session methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+
+from kiosk.app.i18n import notice_text, tr
+
+# Which screen shows which session state.
+SCREEN_OF = {
+    "welcome": "welcome", "identify": "identify", "confirm": "confirm", "status": "status",
+    "capture": "capture", "processing": "processing", "submitting": "processing",
+    "review": "review", "submitted": "submitted", "reprint": "reprint", "printing": "reprint",
+    "operator_pin": "operator_pin", "operator": "operator", "out_of_service": "out_of_service",
+}
+
+DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"]
+ALNUM = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + list("0123456789")
+
+
+class KScreen(Screen):
+    notice = StringProperty("")
+    notice_info = BooleanProperty(False)
+
+    def refresh(self, s: Any, app: Any) -> None:
+        self.notice = notice_text(s.notice, s.language)
+        self.notice_info = bool(s.notice and s.notice.level == "info")
+        self.update(s, app)
+
+    def update(self, s: Any, app: Any) -> None:
+        """Screen-specific copying from the session."""
+
+
+class WelcomeScreen(KScreen):
+    context_line = StringProperty("")
+    help_line = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        ctx = s.context
+        if ctx is None:
+            self.context_line = tr("welcome_context_none", lang)
+        else:
+            key = "welcome_context_batch" if ctx.centralized else "welcome_context_region"
+            self.context_line = tr(key, lang, name=ctx.name or ctx.id)
+        booth = app.settings.section("session").get("booth", {})
+        self.help_line = tr("welcome_help", lang, phone=booth.get("help_line", ""),
+                            hours=booth.get("opening_hours", ""))
+
+
+class IdentifyScreen(KScreen):
+    last4 = StringProperty("")
+    feature = StringProperty("")
+    field = StringProperty("last4")
+    feature_required = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    locked = BooleanProperty(False)
+    _keys_for = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        d = s.data
+        self.last4 = " ".join((d.last4 + "____")[:4])
+        self.feature = " ".join((d.feature + "____")[:4])
+        self.field = d.field
+        self.feature_required = s.feature_required
+        self.busy = s.busy
+        self.locked = s.locked_out
+        kind = "digits" if d.field == "last4" else "alnum"
+        if kind != self._keys_for:
+            self._keys_for = kind
+            self.build_keys(kind, app)
+
+    def build_keys(self, kind: str, app: Any) -> None:
+        grid = self.ids.keypad
+        grid.clear_widgets()
+        keys = DIGITS if kind == "digits" else ALNUM
+        grid.cols = 3 if kind == "digits" else 9
+        for ch in keys:
+            btn = Button(text=ch, font_size="30sp" if kind == "digits" else "24sp",
+                         background_normal="", background_color=(0.93, 0.95, 0.98, 1),
+                         color=(0.1, 0.1, 0.1, 1))
+            btn.tag = f"key_{ch}"
+            btn.bind(on_release=lambda _b, c=ch: app.session.key(c))
+            grid.add_widget(btn)
+
+
+class ConfirmScreen(KScreen):
+    name_line = StringProperty("")
+    school_line = StringProperty("")
+    level_line = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        st = s.data.student
+        lang = s.language
+        self.name_line = tr("confirm_name", lang, name=st.masked_name if st else "")
+        self.school_line = tr("confirm_school", lang, school=st.school if st else "")
+        self.level_line = tr("confirm_level", lang, level=st.level if st else "")
+
+
+class StatusScreen(KScreen):
+    order_line = StringProperty("")
+    state_line = StringProperty("")
+    message = StringProperty("")
+    order_state = StringProperty("")
+    busy = BooleanProperty(False)
+    qr_texture = ObjectProperty(None, allownone=True)
+    _qr_for = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        o = s.data.order
+        self.order_state = o.state if o else ""
+        self.order_line = tr("status_order", lang, order_no=o.order_no) if o else ""
+        self.state_line = tr("status_state", lang, label=o.label or o.state) if o else ""
+        messages = {"pending_review": "status_pending", "rejected": "status_rejected",
+                    "processing": "status_processing", "completed": "status_completed",
+                    "awaiting_photo": "status_awaiting"}
+        self.message = tr(messages.get(self.order_state, "status_awaiting"), lang,
+                          reason=(o.reason_text or o.reason_code) if o else "")
+        self.busy = s.busy
+        url = s.data.download_url
+        if url != self._qr_for:
+            self._qr_for = url
+            if url:
+                from kiosk.app.widgets import qr_png, texture_from_bytes
+
+                self.qr_texture = texture_from_bytes(qr_png(url), "png")
+            else:
+                self.qr_texture = None
+
+
+class CaptureScreen(KScreen):
+    advice = StringProperty("")
+    arrow = StringProperty("")
+    countdown = StringProperty("")
+    busy = BooleanProperty(False)
+    progress = NumericProperty(0.0)
+
+    def update(self, s: Any, app: Any) -> None:
+        self.busy = s.busy
+
+
+class ProcessingScreen(KScreen):
+    title = StringProperty("")
+    progress = NumericProperty(0.0)
+
+    def update(self, s: Any, app: Any) -> None:
+        key = "submitting_title" if s.state == "submitting" else "processing_title"
+        self.title = tr(key, s.language)
+
+
+class ReviewScreen(KScreen):
+    ok = BooleanProperty(False)
+    verdict = StringProperty("")
+    items_text = StringProperty("")
+    retake_text = StringProperty("")
+    photo_texture = ObjectProperty(None, allownone=True)
+    _photo_id = NumericProperty(0)
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        d = s.data
+        self.ok = d.photo_ok
+        self.verdict = tr("review_ok" if d.photo_ok else "review_bad", lang)
+        self.retake_text = tr("review_retake", lang, n=s.retakes_left)
+        lines = []
+        for item in getattr(d.report, "items", None) or []:
+            mark = {"pass": "✓", "warn": "⚠", "fail": "×"}.get(getattr(item, "verdict", ""), "•")
+            words = getattr(item, lang, "") or getattr(item, "name", "")
+            lines.append(f"{mark}  {words}")
+        self.items_text = "\n".join(lines)
+        if id(d.photo) != self._photo_id:
+            self._photo_id = id(d.photo)
+            if d.photo:
+                from kiosk.app.widgets import texture_from_bytes
+
+                self.photo_texture = texture_from_bytes(d.photo, "jpg")
+            else:
+                self.photo_texture = None
+
+
+class SubmittedScreen(KScreen):
+    title = StringProperty("")
+    line1 = StringProperty("")
+    line2 = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        d = s.data
+        if d.queued:
+            self.title = tr("submitted_queued_title", lang)
+            self.line1 = tr("submitted_queued", lang)
+            self.line2 = ""
+        else:
+            o = d.submitted_order
+            self.title = tr("submitted_title", lang)
+            self.line1 = tr("submitted_order", lang, order_no=o.order_no if o else "")
+            self.line2 = tr("submitted_next", lang)
+
+
+class ReprintScreen(KScreen):
+    layout = NumericProperty(1)
+    copies = NumericProperty(1)
+    printing = BooleanProperty(False)
+    print_state = StringProperty("")
+    print_line = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        d = s.data
+        self.layout = d.layout
+        self.copies = d.copies
+        self.printing = s.state == "printing"
+        self.print_state = d.print_state
+        if d.print_state == "attention":
+            what = tr(d.print_detail or "printer_other", lang)
+            self.print_line = tr("print_attention", lang, what=what)
+        elif d.print_state:
+            self.print_line = tr(f"print_{d.print_state}", lang)
+        else:
+            self.print_line = ""
+
+
+class OperatorPinScreen(KScreen):
+    dots = StringProperty("")
+    entered = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        self.dots = "● " * len(self.entered)
+
+    def press(self, ch: str, app: Any) -> None:
+        if ch == "del":
+            self.entered = self.entered[:-1]
+        elif ch == "ok":
+            pin, self.entered = self.entered, ""
+            app.session.enter_pin(pin)
+        elif len(self.entered) < 12:
+            self.entered += ch
+        self.dots = "● " * len(self.entered)
+
+
+class OperatorScreen(KScreen):
+    context_line = StringProperty("")
+    devices_text = StringProperty("")
+    counters_line = StringProperty("")
+    outbox_line = StringProperty("")
+    paused = BooleanProperty(False)
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        ctx = s.context
+        self.context_line = tr("operator_context", lang,
+                               name=(f"{ctx.name or ctx.id} ({ctx.kind})" if ctx else "—"))
+        lines = []
+        for device, st in app.device_health().items():
+            word = tr(f"state_{st.state}", lang)
+            detail = st.detail if len(st.detail) < 60 else st.detail[:57] + "..."
+            lines.append(f"{tr('device_' + device, lang)}：{word}  {detail}")
+        self.devices_text = "\n".join(lines)
+        s.counters.roll()
+        self.counters_line = tr("operator_counters", lang, **s.counters.as_dict())
+        self.outbox_line = tr("operator_outbox", lang, n=app.outbox_depth())
+        self.paused = s.paused
+
+
+class OutOfServiceScreen(KScreen):
+    reason = StringProperty("")
+    detail = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        self.reason = notice_text(s.out_of_service_reason, s.language)

@@ -1,0 +1,114 @@
+"""Small widgets the screens share: the hidden operator corner, the sheet schematic, images."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.graphics import Color, Line, Rectangle
+from kivy.properties import NumericProperty
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+# Print sizes in mm (DOMAIN.md §5) and where each layout puts them on the
+# 152.4 × 101.6 mm sheet: (x, y from top-left, w, h).
+SHEET_MM = (152.4, 101.6)
+ONE, TWO = (25.0, 35.0), (35.0, 49.0)
+
+
+def layout_pieces(layout: int) -> list[tuple[float, float, float, float, str]]:
+    pieces = []
+    if layout == 2:
+        gx = (SHEET_MM[0] - 4 * TWO[0]) / 5
+        gy = (SHEET_MM[1] - 2 * TWO[1]) / 3
+        for r in range(2):
+            for c in range(4):
+                pieces.append((gx + c * (TWO[0] + gx), gy + r * (TWO[1] + gy), *TWO, "2寸"))
+    else:
+        g = 1.5
+        for r in range(2):
+            for c in range(2):
+                pieces.append((g + c * (TWO[0] + g), g + r * (TWO[1] + g), *TWO, "2寸"))
+        x0 = 2 * (TWO[0] + g) + g
+        gx = (SHEET_MM[0] - x0 - 4 * ONE[0]) / 4
+        for r in range(2):
+            for c in range(4):
+                pieces.append((x0 + c * (ONE[0] + gx), g + 8 + r * (ONE[1] + 12), *ONE, "1寸"))
+    return pieces
+
+
+class SheetSchematic(Widget):
+    """The chosen layout drawn to scale, each piece labelled with its size in mm."""
+
+    layout = NumericProperty(1)
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)
+        self._labels: list[Label] = []
+        self.bind(pos=self.redraw, size=self.redraw, layout=self.redraw)
+
+    def redraw(self, *_a: object) -> None:
+        for lab in self._labels:
+            self.remove_widget(lab)
+        self._labels = []
+        self.canvas.clear()
+        sw, sh = SHEET_MM
+        k = min(self.width / sw, self.height / sh)
+        ox = self.x + (self.width - sw * k) / 2
+        oy = self.y + (self.height - sh * k) / 2
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            Rectangle(pos=(ox, oy), size=(sw * k, sh * k))
+            for x, y, w, h, _name in layout_pieces(int(self.layout)):
+                Color(0.39, 0.77, 1.0, 1)  # the standard's blue background
+                Rectangle(pos=(ox + x * k, oy + (sh - y - h) * k), size=(w * k, h * k))
+                Color(0.2, 0.2, 0.2, 1)
+                Line(rectangle=(ox + x * k, oy + (sh - y - h) * k, w * k, h * k), width=1)
+        for x, y, w, h, name in layout_pieces(int(self.layout)):
+            lab = Label(text=f"{name}\n{w:.0f}×{h:.0f}\nmm", halign="center",
+                        color=(0.1, 0.1, 0.1, 1), font_size=max(9, k * 4.2),
+                        pos=(ox + x * k, oy + (sh - y - h) * k), size=(w * k, h * k))
+            self._labels.append(lab)
+            self.add_widget(lab)
+
+
+class CornerHotspot(Widget):
+    """The hidden operator gesture: a long press in one corner of the screen."""
+
+    hold = NumericProperty(2.0)
+
+    def __init__(self, on_hold: Callable[[], None], **kw: object) -> None:
+        super().__init__(**kw)
+        self.on_hold = on_hold
+        self._event = None
+
+    def on_touch_down(self, touch: object) -> bool:
+        if self.collide_point(*touch.pos):
+            self._event = Clock.schedule_once(lambda _dt: self.on_hold(), self.hold)
+            touch.grab(self)
+            return True
+        return False
+
+    def on_touch_up(self, touch: object) -> bool:
+        if touch.grab_current is self:
+            touch.ungrab(self)
+            if self._event is not None:
+                self._event.cancel()
+                self._event = None
+            return True
+        return False
+
+
+def texture_from_bytes(data: bytes, ext: str = "jpg") -> object:
+    """A texture from JPEG/PNG bytes (a 480×640 JPEG decodes in a few ms)."""
+    return CoreImage(io.BytesIO(data), ext=ext).texture
+
+
+def qr_png(text: str, scale: int = 6) -> bytes:
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=scale, border=2)
+    return buf.getvalue()

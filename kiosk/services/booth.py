@@ -1,0 +1,210 @@
+"""The booth assembled from its settings: every service the screens use.
+
+``Booth.start()`` brings up the embedded center when no center URL is
+configured, the outbox, the camera thread, the pipeline (warmed up), the
+printer and the QR decoder; ``health()`` is what the operator panel shows.
+Parts another team has not installed yet show as "failed: not installed"
+instead of stopping the booth.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.services.camera import CameraWorker
+from kiosk.services.center import CenterService
+from kiosk.services.frames import LatestFrame
+from kiosk.services.pipeline import PipelineWorker
+from kiosk.services.ports import KioskPorts
+from kiosk.services.post import Post
+from kiosk.services.printer import PrinterWorker
+from kiosk.services.status import OK, Status, missing
+
+log = logging.getLogger(__name__)
+
+# Disk space below which the booth stops taking photos (they could not be kept).
+MIN_FREE_BYTES = 200 * 1024 * 1024
+
+
+class ZxingDecoder:
+    """QR only, through zxing-cpp, when ``hardware.qr`` is not there."""
+
+    def __init__(self) -> None:
+        import zxingcpp
+
+        self._z = zxingcpp
+        self._fmt = zxingcpp.BarcodeFormat.QRCode
+
+    def decode(self, frame: Any) -> list[bytes]:
+        return [r.bytes for r in self._z.read_barcodes(frame, formats=self._fmt)]
+
+
+def make_decoder() -> Any:
+    try:
+        from hardware.qr import make_decoder as hw_make_decoder
+
+        return hw_make_decoder("zxing")
+    except ImportError:
+        return ZxingDecoder()
+
+
+def master_from_photo(jpeg: bytes) -> Any:
+    """A Master from an approved 480×640 photo (reprint of an older order).
+
+    The geometry is the standard's nominal head position; the photo passed
+    the checks, so its head is within those bands.
+    """
+    import io
+
+    from PIL import Image
+
+    from kiosk.photo.master import Master
+
+    image = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    w, h = image.size
+    geometry = {"eye_y": 0.39 * h, "crown_y": 0.125 * h, "chin_y": 0.72 * h,
+                "face_cx": w / 2, "face_width": 0.5 * w}
+    return Master(image, geometry)
+
+
+class Booth:
+    def __init__(self, settings: Any, post: Post, state_dir: Path,
+                 camera_options: dict[str, Any] | None = None,
+                 printer_factory: Callable[[], Any] | None = None,
+                 embedded: bool | None = None) -> None:
+        self.settings = settings
+        self.post = post
+        self.state_dir = Path(state_dir)
+        self.slot = LatestFrame()
+        self.camera_options = camera_options
+        self.printer_factory = printer_factory
+        self.embedded_wanted = embedded
+        self.embedded: Any = None
+        self.outbox: Any = None
+        self.camera: CameraWorker | None = None
+        self.pipeline: PipelineWorker | None = None
+        self.center: CenterService | None = None
+        self.printer: PrinterWorker | None = None
+        self.ports: KioskPorts | None = None
+        self.decoder: Any = None
+        self.public_keys: list[bytes] = []
+        self.scanner_status = Status("unknown")
+
+    # -- start / stop -----------------------------------------------------------
+    def start(self) -> Booth:
+        from kiosk.link.connect import is_embedded, make_client
+        from kiosk.link.outbox import Outbox
+
+        s = self.settings
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        want_embedded = is_embedded(s) if self.embedded_wanted is None else self.embedded_wanted
+        if want_embedded:
+            from kiosk.link.embedded import EmbeddedCenter
+
+            self.embedded = EmbeddedCenter(self.state_dir).start()
+        self.outbox = Outbox.open_default(self.state_dir, s)
+
+        def client() -> Any:
+            return make_client(s, self.state_dir)
+
+        self.make_client = client
+        self.center = CenterService(client, self.outbox, self.post,
+                                    float(s.get("outbox.idle_poll_s", 30.0))).start()
+        self.pipeline = PipelineWorker(self.post)
+        self.pipeline.warm_up()
+        try:
+            self.decoder = make_decoder()
+            self.scanner_status = OK
+        except ImportError:
+            self.scanner_status = missing("QR decoder")
+        self.camera = CameraWorker(
+            self._camera_opener(), self.post, self.slot,
+            preview_width=int(s.get("ui.preview.width", 640)),
+            fps=float(s.get("ui.preview.fps", 30.0)),
+            make_guide=_make_guide, decoder=self.decoder,
+            preview_timeout=float(s.get("camera.preview_timeout", 1.0)),
+            capture_timeout=float(s.get("camera.capture_timeout", 10.0)),
+        ).start()
+        self.printer = PrinterWorker(self.printer_factory, self.post).start()
+        self.ports = KioskPorts(self.camera, self.pipeline, self.center, self.printer,
+                                self.render_sheet)
+        self.center.run(lambda c: c.keys(), self._got_keys, lambda e: None)
+        return self
+
+    def _got_keys(self, keys: list[bytes]) -> None:
+        self.public_keys = list(keys)
+
+    def _camera_opener(self) -> Callable[[], Any]:
+        opts = self.camera_options or self.settings.section("camera")
+        backend = str(opts.get("backend", "simulated"))
+
+        def open_it() -> Any:
+            from hardware.cameras import open_camera
+
+            return open_camera(backend, opts)
+
+        return open_it
+
+    def stop(self) -> None:
+        for part in (self.camera, self.printer, self.pipeline, self.center):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    log.debug("stop failed", exc_info=True)
+        if self.outbox is not None:
+            self.outbox.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    # -- sheets ------------------------------------------------------------------
+    def render_sheet(self, master: Any, layout: int, code: str, copies: int) -> Any:
+        """Runs in the printer thread: fetch the photo when needed, tell the center, render."""
+        from kiosk.sheets import render_sheet
+
+        client = self.make_client()
+        if code:
+            try:
+                client.reprint(code, layout, copies, "booth")
+            except Exception as exc:  # the print matters more than the record
+                log.warning("reprint not recorded at the center: %s", type(exc).__name__)
+        if master is None:
+            import requests
+
+            url = client.download_link(code)["url"]
+            resp = requests.get(url, timeout=15)
+            resp.raise_for_status()
+            master = master_from_photo(resp.content)
+        return render_sheet(master, layout)
+
+    # -- health ------------------------------------------------------------------
+    def disk(self) -> Status:
+        try:
+            free = shutil.disk_usage(self.state_dir).free
+        except OSError as exc:
+            return Status("failed", str(exc))
+        if free < MIN_FREE_BYTES:
+            return Status("failed", f"{free // (1024 * 1024)} MB free")
+        return Status("ok", f"{free // (1024 * 1024)} MB free")
+
+    def health(self) -> dict[str, Status]:
+        unknown = Status("unknown")
+        return {
+            "camera": self.camera.health() if self.camera else unknown,
+            "scanner": self.scanner_status,
+            "printer": self.printer.health() if self.printer else unknown,
+            "network": self.center.network() if self.center else unknown,
+            "disk": self.disk(),
+            "outbox": self.center.outbox_status() if self.center else unknown,
+        }
+
+
+def _make_guide() -> Any:
+    from kiosk.photo.guidance import Guide
+    from kiosk.photo.spec import load_spec
+
+    return Guide(load_spec())

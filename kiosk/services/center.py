@@ -1,0 +1,170 @@
+"""Calls to the collection center and the outbox, in worker threads.
+
+Student-facing calls (identify, withdraw, ...) run in one thread so they keep
+their order; the outbox drain runs in another so a slow upload never delays a
+student at the keypad. A submitted photo always goes through the outbox: it is
+on disk before the student sees "submitted", whether the center answers or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.services.post import Post
+from kiosk.services.status import Status
+from kiosk.services.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class CenterService:
+    def __init__(
+        self,
+        make_client: Callable[[], Any],
+        outbox: Any,
+        post: Post,
+        drain_interval: float = 30.0,
+    ) -> None:
+        self._make_client = make_client
+        self.outbox = outbox
+        self.post = post
+        self.calls = Worker("center")
+        self.drain_interval = drain_interval
+        self._client: Any = None
+        self._drain_client: Any = None
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._network = Status("unknown", "no call yet")
+        self._drainer = threading.Thread(target=self._drain_loop, name="outbox", daemon=True)
+        self.on_uploaded: Callable[[int], None] | None = None
+
+    def start(self) -> CenterService:
+        self._drainer.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        self.calls.stop()
+        self._drainer.join(3.0)
+
+    # -- calls --------------------------------------------------------------
+    def _client_here(self) -> Any:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def call(self, method: str, args: tuple[Any, ...], ok: Callable[[Any], None],
+             err: Callable[[Exception], None]) -> None:
+        """``client.<method>(*args)`` in the center thread; the answer posted to the UI."""
+
+        def job() -> None:
+            try:
+                answer = getattr(self._client_here(), method)(*args)
+            except Exception as exc:
+                self._note(exc)
+                self.post(err, exc)
+                return
+            self._network = Status("ok")
+            self.post(ok, answer)
+
+        self.calls.submit(job)
+
+    def run(self, fn: Callable[[Any], Any], ok: Callable[[Any], None],
+            err: Callable[[Exception], None]) -> None:
+        """Any work with the client in the center thread (several calls in a row)."""
+
+        def job() -> None:
+            try:
+                answer = fn(self._client_here())
+            except Exception as exc:
+                self._note(exc)
+                self.post(err, exc)
+                return
+            self.post(ok, answer)
+
+        self.calls.submit(job)
+
+    def _note(self, exc: Exception) -> None:
+        if getattr(exc, "code", "") == "center_unreachable":
+            self._network = Status("failed", getattr(exc, "detail", str(exc)),
+                                   getattr(exc, "zh", ""), getattr(exc, "en", ""))
+
+    def submit(self, code: str, jpeg: bytes, key: str,
+               done: Callable[[dict[str, Any] | None, bool], None],
+               err: Callable[[Exception], None]) -> None:
+        """Queue durably, then try to send it now; ``done(order, queued)``."""
+
+        def job() -> None:
+            try:
+                item_id = self.outbox.enqueue(code, jpeg, key)
+            except Exception as exc:  # disk full or broken: the student must know
+                self.post(err, exc)
+                return
+            try:
+                result = self.outbox.drain_once(self._client_here())
+            except Exception as exc:
+                log.warning("upload after submit failed: %s", type(exc).__name__)
+                self.post(done, None, True)
+                return
+            answer = result.answers.get(item_id)
+            if answer is not None:
+                self._network = Status("ok")
+                self.post(done, answer.get("order"), False)
+                return
+            item = self.outbox.item(item_id) or {}
+            error = item.get("last_error") or {}
+            if item.get("state") == "parked" and error.get("code") == "order_locked":
+                from kiosk.errors import KioskError
+
+                self.post(err, KioskError("order_locked", error.get("zh", ""),
+                                          error.get("en", ""), "order locked"))
+                return
+            if result.unreachable:
+                self._network = Status("failed", "center unreachable")
+            self.post(done, None, True)
+
+        self.calls.submit(job)
+
+    # -- the outbox ---------------------------------------------------------
+    def kick(self) -> None:
+        """Operator: try the queue now."""
+        try:
+            self.outbox.retry_parked()
+            self.outbox.retry_now()
+        finally:
+            self._kick.set()
+
+    def _drain_loop(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(self.drain_interval)
+            self._kick.clear()
+            if self._stop.is_set():
+                return
+            try:
+                if self._drain_client is None:
+                    self._drain_client = self._make_client()
+                result = self.outbox.drain_once(self._drain_client,
+                                                should_stop=self._stop.is_set)
+                if result.uploaded and self.on_uploaded:
+                    self.post(self.on_uploaded, result.uploaded)
+            except Exception as exc:
+                log.warning("outbox drain failed: %s", type(exc).__name__)
+
+    def depth(self) -> int:
+        try:
+            return int(self.outbox.depth())
+        except Exception:
+            return -1
+
+    def network(self) -> Status:
+        return self._network
+
+    def outbox_status(self) -> Status:
+        n = self.depth()
+        if n < 0:
+            return Status("failed", "outbox unreadable")
+        return Status("ok" if n == 0 else "degraded", f"{n} waiting")

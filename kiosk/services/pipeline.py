@@ -1,0 +1,64 @@
+"""The photo pipeline in its own thread (mediapipe, matting, JPEG encode are slow)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.services.post import Post
+from kiosk.services.status import Status, missing
+from kiosk.services.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class PipelineWorker:
+    def __init__(self, post: Post, make_photo: Callable[[bytes], Any] | None = None) -> None:
+        self.post = post
+        self._make_photo = make_photo
+        self.worker = Worker("pipeline")
+        self._status = Status("unknown", "warming up")
+        self.runs = 0
+
+    def _resolve(self) -> Callable[[bytes], Any]:
+        if self._make_photo is None:
+            from kiosk.photo.pipeline import make_photo
+
+            self._make_photo = make_photo
+        return self._make_photo
+
+    def warm_up(self, sample: bytes | None = None) -> None:
+        """Import and first-run the pipeline now (models, numba), not on the first student."""
+
+        def job() -> None:
+            try:
+                fn = self._resolve()
+                if sample:
+                    try:
+                        fn(sample)
+                    except Exception as exc:  # a refused sample still warmed the models
+                        log.debug("warm-up photo: %s", exc)
+                self._status = Status("ok")
+            except ImportError as exc:
+                self._status = missing(f"photo pipeline ({exc.name})")
+
+        self.worker.submit(job)
+
+    def process(self, jpeg: bytes, ok: Callable[[Any], None], err: Callable[[Exception], None]) -> None:
+        def job() -> None:
+            try:
+                result = self._resolve()(jpeg)
+            except Exception as exc:
+                self.post(err, exc)
+                return
+            self.runs += 1
+            self.post(ok, result)
+
+        self.worker.submit(job)
+
+    def health(self) -> Status:
+        return self._status
+
+    def stop(self) -> None:
+        self.worker.stop()

@@ -1,0 +1,84 @@
+"""QR payloads from the camera and from a keyboard-wedge scanner, classified.
+
+A wedge scanner "types" the payload and presses Enter; when it is the focused
+keyboard its keys reach the Kivy window, so ``WedgeBuffer`` assembles them
+(fast keys ending in Enter; slow typing by a person is not a scan). A wedge
+grabbed through evdev (``hardware.qr.wedge``) calls ``on_payload`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scanned:
+    kind: str  # collection_code | batch | region | rejected | unknown
+    value: str = ""
+    reason: str = ""
+    context: Any = None  # a verified kiosk.qr_payloads Context for batch/region
+
+
+def classify(payload: bytes | str, public_keys: list[bytes] | None = None) -> Scanned:
+    """Through ``kiosk.qr_payloads`` (signed posters verified with the center's keys)."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+    text = text.strip()
+    try:
+        from kiosk import qr_payloads
+    except ImportError:
+        qr_payloads = None
+    if qr_payloads is not None:
+        try:
+            p = qr_payloads.classify(text)
+        except Exception as exc:
+            return Scanned("rejected", reason=str(getattr(exc, "code", exc)))
+        kind = getattr(p, "kind", "unknown")
+        if kind in ("batch", "region"):
+            try:
+                ctx = qr_payloads.verify_context(text, public_keys or [])
+            except Exception as exc:
+                return Scanned("rejected", reason=str(getattr(exc, "code", "bad_signature")))
+            return Scanned(kind, getattr(ctx, "id", ""), context=ctx)
+        if kind == "collection_code":
+            value = getattr(p, "code", None) or getattr(p, "value", None) or text
+            return Scanned(kind, str(value))
+        return Scanned(kind, reason=str(getattr(p, "reason", "")))
+    if text.startswith("KSK1."):
+        return Scanned("rejected", reason="cannot verify booth QR")
+    return Scanned("collection_code", text)
+
+
+class WedgeBuffer:
+    """Keys typed by a wedge scanner, turned into one payload at Enter."""
+
+    def __init__(self, on_payload: Callable[[str], None], max_gap: float = 0.08,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.on_payload = on_payload
+        self.max_gap = max_gap
+        self.clock = clock
+        self._chars: list[str] = []
+        self._last = 0.0
+
+    def key(self, text: str | None, enter: bool = False) -> bool:
+        """Feed one key; True when it was taken as part of a scan."""
+        now = self.clock()
+        if self._chars and now - self._last > self.max_gap:
+            self._chars = []  # a pause: a person typing, not a scanner
+        self._last = now
+        if enter:
+            payload = "".join(self._chars)
+            self._chars = []
+            if len(payload) >= 8:
+                self.on_payload(payload)
+                return True
+            return False
+        if text and len(text) == 1 and text.isprintable():
+            self._chars.append(text)
+            return len(self._chars) > 1
+        return False
