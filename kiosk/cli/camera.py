@@ -1,0 +1,107 @@
+"""``kiosk camera list`` and ``kiosk camera capture -o FILE [--backend NAME]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from kiosk.cli import EXIT_ERROR, EXIT_OK
+from kiosk.errors import KioskError
+
+
+def as_kiosk_error(exc: Exception) -> KioskError:
+    """A ``hardware.errors.DeviceError`` (same fields) as a ``KioskError`` (shared by CLIs)."""
+    return KioskError(getattr(exc, "code", "device"), getattr(exc, "zh", str(exc)),
+                      getattr(exc, "en", str(exc)), getattr(exc, "detail", ""))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("camera", help="list cameras, take a still")
+    cmds = p.add_subparsers(dest="camera_cmd", metavar="CMD")
+    ls = cmds.add_parser("list", help="cameras this machine sees, and the configured one")
+    ls.add_argument("--open", action="store_true", help="open the configured camera and describe it")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_list)
+    cap = cmds.add_parser("capture", help="take one still (JPEG, never mirrored)")
+    cap.add_argument("-o", "--output", required=True, help="JPEG file to write")
+    cap.add_argument("--backend", choices=["simulated", "opencv", "gphoto2", "hybrid"],
+                     help="override camera.backend")
+    cap.set_defaults(func=run_capture)
+    p.set_defaults(func=lambda args: (p.print_help(), EXIT_ERROR)[1])
+
+
+def _settings() -> tuple[str, dict]:
+    from kiosk.settings import load_settings
+
+    s = load_settings()
+    return str(s.get("camera.backend")), s.section("camera")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from hardware.cameras.opencv_cam import list_devices
+
+    backend, options = _settings()
+    out: dict[str, object] = {"configured": backend, "v4l2": list_devices()}
+    try:
+        from hardware.cameras.gphoto2_cam import list_cameras, load_model_settings
+
+        gp = []
+        for model, port in list_cameras():
+            file, settings = load_model_settings(model, options["gphoto2"].get("models_dir"))
+            gp.append({"model": model, "port": port, "model_file": file,
+                       "settings": sorted(settings)})
+        out["gphoto2"] = gp
+    except Exception as exc:  # noqa: BLE001 - listing must show what it can
+        out["gphoto2"] = f"unavailable: {exc}"
+    if args.open:
+        from hardware.cameras import open_camera
+
+        cam = open_camera(backend, options)
+        try:
+            out["open"] = cam.describe()
+        finally:
+            cam.close()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+        return EXIT_OK
+    print(f"configured backend: {backend}")
+    print("V4L2 devices: " + (", ".join(out["v4l2"]) or "none"))  # type: ignore[arg-type]
+    gp = out["gphoto2"]
+    if isinstance(gp, str) or not gp:
+        print(f"gphoto2 cameras: {gp or 'none'}")
+    else:
+        for cam_info in gp:
+            print(f"gphoto2: {cam_info['model']} on {cam_info['port']} "
+                  f"(settings: {cam_info['model_file'] or 'none'})")
+    if "open" in out:
+        print("opened: " + json.dumps(out["open"], ensure_ascii=False, default=str))
+    return EXIT_OK
+
+
+def run_capture(args: argparse.Namespace) -> int:
+    from hardware.cameras import open_camera
+    from hardware.errors import DeviceError
+    from kiosk.fileio import write_durable
+
+    backend, options = _settings()
+    backend = args.backend or backend
+    cam = open_camera(backend, options)
+    try:
+        t0 = time.perf_counter()
+        try:
+            if backend != "gphoto2":
+                cam.preview(float(options.get("preview_timeout", 1.0)) + 2.0)  # live first
+            jpeg = cam.capture(float(options.get("capture_timeout", 10.0)))
+        except DeviceError as exc:
+            raise as_kiosk_error(exc) from None
+        ms = (time.perf_counter() - t0) * 1000
+    finally:
+        cam.close()
+    path = write_durable(args.output, jpeg, mode=0o644)
+    from PIL import Image
+
+    with Image.open(path) as im:
+        size = f"{im.size[0]}x{im.size[1]}"
+    print(f"{path}: {len(jpeg)} bytes, {size}, from {backend} in {ms:.0f} ms")
+    return EXIT_OK
