@@ -88,8 +88,8 @@ class Source:
                 im = Image.open(io.BytesIO(self.data))
                 if self.format == "JPEG" and min_scale < 1.0:
                     want = (
-                        max(1, int(np.ceil(w * min_scale))),
-                        max(1, int(np.ceil(h * min_scale))),
+                        max(1, int(w * min_scale)),
+                        max(1, int(h * min_scale)),
                     )
                     im.draft("RGB" if im.mode in ("RGB", "YCbCr") else im.mode, want)
                 im.load()

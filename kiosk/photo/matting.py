@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WORK_SIDE = 400  # guided-filter coefficients and colour statistics are computed at this size
+WORK_SIDE = 360  # guided-filter coefficients and colour statistics are computed at this size
 
 
 @dataclass
@@ -98,19 +98,21 @@ def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.nda
     return out.reshape(rows * cols, -1)[:n] if arr.ndim == 3 else out.reshape(-1)[:n]
 
 
-def work_scale(h: int, w: int) -> float:
+def work_scale(h: int, w: int, work_side: int = WORK_SIDE) -> float:
     """Work px per full px for an image of this size."""
-    return min(1.0, WORK_SIDE / max(h, w))
+    return min(1.0, work_side / max(h, w))
 
 
-def matte(rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None) -> Matte:
+def matte(
+    rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None, work_side: int = WORK_SIDE
+) -> Matte:
     """Soft alpha and band foreground at ``rgb``'s size from a coarse mask at any size.
 
     The coarse mask is only ever used at work size (it comes from a 256x256
     model), so callers may pass it at ``work_scale`` to save a full-size warp.
     """
     h, w = rgb.shape[:2]
-    k = work_scale(h, w)
+    k = work_scale(h, w, work_side)
     wh, ww = max(1, round(h * k)), max(1, round(w * k))
     p_small = (
         coarse
@@ -157,9 +159,11 @@ def matte(rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None) -> Mat
     return Matte(alpha, ys, xs, fg.astype(np.float32), inside)
 
 
-def refine_alpha(rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None) -> np.ndarray:
-    """Only the soft alpha (used for measuring the hair top)."""
-    return matte(rgb, coarse, radius).alpha
+def refine_alpha(
+    rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None, work_side: int = 256
+) -> np.ndarray:
+    """Only the soft alpha (for measuring the hair top); statistics at the model's size."""
+    return matte(rgb, coarse, radius, work_side).alpha
 
 
 def composite(rgb: np.ndarray, m: Matte, bg_rgb: tuple[int, int, int]) -> np.ndarray:

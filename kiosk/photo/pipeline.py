@@ -10,6 +10,7 @@ that would fix it.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -281,10 +282,11 @@ def step_encode(ctx: Context) -> None:
 
 
 def step_verify(ctx: Context) -> None:
+    """The center's checks on the encoded file itself (decoded again, not our pixels)."""
     data = ctx.encoded.data
-    im = Image.open(__import__("io").BytesIO(data))
-    report = check.check_rgb(ctx.output_decoded(data) if hasattr(ctx, "output_decoded") else np.asarray(im.convert("RGB")),
-                             ctx.spec, check.file_items(data, im, ctx.spec))  # fmt: skip
+    im = Image.open(io.BytesIO(data))
+    head = check.file_items(data, im, ctx.spec)
+    report = check.check_rgb(np.asarray(im.convert("RGB")), ctx.spec, head)
     ctx.report = report
     if not report.ok:
         raise PhotoRefused(report)
