@@ -98,6 +98,48 @@ def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.nda
     return out.reshape(rows * cols, -1)[:n] if arr.ndim == 3 else out.reshape(-1)[:n]
 
 
+def _release_background_blobs(
+    small: np.ndarray, depth: np.ndarray, in_s: np.ndarray, out_s: np.ndarray, band: float
+) -> np.ndarray:
+    """Hand "certain inside" pixels near the edge back to the band when they look like background.
+
+    The segmentation model sometimes swallows a patch of bright wall or sky
+    above the hair; such pixels match the local background colour and not the
+    colour deeper inside the person, so the per-pixel solve should decide them.
+    """
+    near = (in_s > 0) & (depth <= 4 * band)
+    if not near.any():
+        return in_s
+    sigma = max(2.0, max(small.shape[:2]) / 60)
+    deep = (depth > 4 * band).astype(np.float32)
+    if deep.sum() < 10 or out_s.sum() < 10:
+        return in_s
+    back = _blur_norm(small, out_s.astype(np.float32), sigma)[near]
+    fore = _blur_norm(small, deep, sigma)[near]
+    px = small[near]
+    fb = fore - back
+    norm2 = (fb * fb).sum(axis=1)
+    proj = ((px - back) * fb).sum(axis=1) / np.maximum(norm2, 1e-4)
+    close_to_back = np.linalg.norm(px - back, axis=1) < 0.5 * np.sqrt(norm2)
+    suspicious = (np.sqrt(norm2) > 0.25) & (proj < 0.3) & close_to_back
+    mask = np.zeros_like(in_s)
+    ys, xs = np.nonzero(near)
+    mask[ys[suspicious], xs[suspicious]] = 1
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # Only patches that open onto the edge band: a highlight inside the hair stays hair.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return in_s
+    edge = cv2.dilate(1 - in_s, np.ones((3, 3), np.uint8)) & in_s
+    touching = np.unique(labels[(edge > 0) & (mask > 0)])
+    keep = [lab for lab in touching if lab and stats[lab, cv2.CC_STAT_AREA] >= 6]
+    if not keep:
+        return in_s
+    out = in_s.copy()
+    out[np.isin(labels, keep)] = 0
+    return out
+
+
 def work_scale(h: int, w: int, work_side: int = WORK_SIDE) -> float:
     """Work px per full px for an image of this size."""
     return min(1.0, work_side / max(h, w))
@@ -124,15 +166,17 @@ def matte(
     band_s = max(3, 2 * r_full) * k
     # Certain inside/outside from distance transforms at work size, then to full size.
     person = (p_small > 0.5).astype(np.uint8)
-    in_s = (cv2.distanceTransform(person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
+    depth = cv2.distanceTransform(person, cv2.DIST_L2, 3)
+    in_s = (depth > band_s).astype(np.uint8)
     out_s = (cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
+    small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    in_s = _release_background_blobs(small, depth, in_s, out_s, band_s)
     inside = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
     outside = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
     alpha = inside.astype(np.float32)
     ys, xs = np.nonzero((inside | outside) == 0)
     if ys.size == 0:
         return Matte(alpha, ys, xs, np.zeros((0, 3), np.float32), inside)
-    small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     r = max(1, round(r_full * k))
     a_coef, b_coef = _guided_coefficients(small, p_small, r, 1e-3)
     img_b = rgb[ys, xs].astype(np.float32)  # band colours, full resolution, 0..255
