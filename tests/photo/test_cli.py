@@ -81,3 +81,24 @@ def test_truncated_jpeg_through_the_real_command(portraits: Path, tmp_path: Path
     assert proc.returncode == EXIT_UNREADABLE, proc.stderr
     assert "Traceback" not in proc.stderr and "unreadable" in proc.stdout
     assert not out.exists()
+
+
+def test_samples_writes_photos_prints_and_a_report(portraits: Path, tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("asian_girl_indoor.jpg", "two_faces_event.jpg"):
+        (src / name).write_bytes((portraits / name).read_bytes())
+    out = tmp_path / "out"
+    assert main(["photo", "samples", "-o", str(out), "--portraits", str(src)]) == EXIT_OK
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rows = {r["input"]: r for r in report["photos"]}
+    assert rows["asian_girl_indoor.jpg"]["ok"] and (out / "asian_girl_indoor.jpg").exists()
+    assert (out / "asian_girl_indoor_1寸.jpg").exists() and (
+        out / "asian_girl_indoor_master.png"
+    ).exists()
+    assert (
+        not rows["two_faces_event.jpg"]["ok"]
+        and rows["two_faces_event.jpg"]["reason"] == "single_face"
+    )
+    assert not (out / "two_faces_event.jpg").exists()
+    assert "REFUSED single_face" in (out / "report.txt").read_text(encoding="utf-8")

@@ -94,3 +94,18 @@ def test_ready_needs_stable_frames_and_resets_on_movement(guide: Guide, girl: np
     after = guide.update(moved)
     assert not after.ready
     assert after.face_box is not None
+
+
+def test_tilted_head_gets_straighten_with_the_mirrored_direction(
+    guide: Guide, girl: np.ndarray
+) -> None:
+    import cv2
+
+    h, w = girl.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h * 0.4), 9, 1.0)  # the student's left eye rises
+    advice = _settle(guide, cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
+    # In the mirror the raised eye is on the student's left: tilt the head to the left.
+    assert (advice.code, advice.arrow) == ("straighten", "tilt_left")
+    m = cv2.getRotationMatrix2D((w / 2, h * 0.4), -9, 1.0)
+    advice = _settle(guide, cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
+    assert (advice.code, advice.arrow) == ("straighten", "tilt_right")

@@ -102,3 +102,15 @@ def test_report_covers_every_item(made, name: str) -> None:
             and item["en"]
             and "limit" in item
         )
+
+
+def test_white_background_alternative(girl: np.ndarray, spec) -> None:
+    from kiosk.photo.pipeline import make_photo
+
+    from .conftest import jpeg_bytes
+
+    white = spec.with_background("white")
+    result = make_photo(jpeg_bytes(girl), white)
+    out = decode(result.jpeg)
+    assert np.abs(out[:20].astype(int) - 255).max() < 6
+    assert result.report.ok and result.report.get("background_colour").verdict == "pass"

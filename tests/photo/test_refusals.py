@@ -63,3 +63,11 @@ def test_unreadable_inputs_are_not_refusals(portraits) -> None:
     ):
         with pytest.raises(UnreadableImage):
             make_photo(bad)
+
+
+def test_tilted_head_is_refused_never_rotated(girl: np.ndarray) -> None:
+    h, w = girl.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h * 0.4), 9, 1.0)  # counter-clockwise on screen
+    tilted = cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    err = _refusal(jpeg_bytes(tilted))
+    assert err.code == "pupil_tilt" and "摆正" in err.zh
