@@ -26,15 +26,34 @@ def test_master_round_trip(made, tmp_path: Path) -> None:
 
 
 def test_prints_have_their_own_size_and_head(made) -> None:
-    master = made["asian_girl_indoor.jpg"].master
-    one, two = cut_print(master, "1寸"), cut_print(master, "2寸")
-    assert one.size == (295, 413) and two.size == (413, 579)
-    assert one.info["dpi"] == (300, 300)
-    for img in (one, two):
+    from kiosk.photo.spec import load_print_sizes
+
+    from .measure import decode
+
+    result = made["asian_girl_indoor.jpg"]
+    _, up = landmarks(decode(result.jpeg))
+    upload_share = (up[152, 1] - up[10, 1]) / 640
+    sizes = load_print_sizes()
+    for name in ("1寸", "2寸"):
+        img = cut_print(result.master, name)
+        assert img.size == sizes[name].pixels and img.info["dpi"] == (300, 300)
         _, pts = landmarks(np.asarray(img))
         assert pts is not None
-        w = img.size[0]
+        w, h = img.size
         assert abs((pts[234, 0] + pts[454, 0]) / 2 - w / 2) < 0.05 * w  # centred
-        # Not a resize of the 3:4 photo: the head fills a different share of the height.
-        head_share = (pts[152, 1] - pts[10, 1]) / img.size[1]
-        assert 0.3 < head_share < 0.6
+        # Not a resize of the 3:4 upload: its own aspect, and the head fills more of it,
+        # in proportion to the size's configured head ratio.
+        share = (pts[152, 1] - pts[10, 1]) / h
+        expected = (
+            upload_share
+            * sizes[name].head_ratio
+            / (
+                (result.master.geometry["chin_y"] - result.master.geometry["crown_y"])
+                / result.master.image.size[1]
+            )
+        )
+        assert share > upload_share * 1.05 and abs(share - expected) < 0.03, (
+            share,
+            expected,
+            upload_share,
+        )
