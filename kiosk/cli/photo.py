@@ -3,6 +3,14 @@
 Exit codes: 0 compliant, 1 no compliant photo can be made (the report says
 why), 2 unreadable input, 3 other expected error. On failure no output file is
 written; bad input never prints a traceback.
+
+``--json`` prints one object: ``ok`` (bool), ``exit`` (the exit code), and
+``report`` with ``spec``, ``ok``, ``failed`` and ``warned`` (item names) and
+``items`` (each ``name``, ``label_zh``/``label_en``, ``value``, ``limit``,
+``verdict`` pass/warn/fail, ``reason`` (e.g. low/high/too_far) and the
+``zh``/``en`` sentence that says what to do). ``make`` adds ``output``,
+``bytes``, ``quality``, ``master`` and ``timings_ms`` on success; failures
+add ``error`` with ``code``, ``zh``, ``en`` and ``detail``.
 """
 
 from __future__ import annotations
@@ -140,10 +148,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_samples(args: argparse.Namespace) -> int:
     from kiosk.fileio import write_durable
     from kiosk.paths import PORTRAITS_DIR
-    from kiosk.photo.analysis import warm_up
     from kiosk.photo.imageio import UnreadableImage
     from kiosk.photo.master import save_master
-    from kiosk.photo.pipeline import PhotoRefused, make_photo
+    from kiosk.photo.pipeline import PhotoRefused, make_photo, warm_up
     from kiosk.photo.prints import cut_print
     from kiosk.photo.spec import load_spec
 

@@ -26,7 +26,7 @@ from kiosk.photo import analysis, check, matting
 from kiosk.photo.analysis import Face
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
 from kiosk.photo.encode import Encoded, encode
-from kiosk.photo.imageio import Source, open_source
+from kiosk.photo.imageio import Source, UnreadableImage, open_source
 from kiosk.photo.master import Master
 from kiosk.photo.report import Report, make_item
 from kiosk.photo.spec import Spec, load_spec
@@ -330,7 +330,18 @@ class Pipeline:
         )
 
 
+__all__ = ["PhotoRefused", "PhotoResult", "Pipeline", "UnreadableImage", "make_photo", "warm_up"]
+
 _default = Pipeline()
+
+
+def warm_up() -> None:
+    """Create this thread's models and run each once: call at start, not on the first student."""
+    analysis.warm_up()
+    rgb = np.full((64, 48, 3), 128, np.uint8)
+    coarse = np.zeros((64, 48), np.float32)
+    coarse[16:, 12:36] = 1.0
+    matting.matte(rgb, coarse)
 
 
 def make_photo(source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,6 @@ class Spec:
         if name not in self.colours:
             raise ConfigError(f"spec {self.name}: unknown background '{name}'")
         return _replace(self, background=name)
-
-
-def _replace(spec: Spec, **kw: Any) -> Spec:
-    from dataclasses import replace
-
-    return replace(spec, **kw)
 
 
 @dataclass(frozen=True)
