@@ -92,10 +92,12 @@ def cmd_make(args: argparse.Namespace) -> int:
         _emit(args, payload, f"{exc.report.text()}\nnot made: {exc.en} / {exc.zh}")
         return EXIT_NONCOMPLIANT
     try:
-        write_durable(args.output, result.jpeg, 0o644)
         if args.master:
             save_master(result.master, args.master)
+        write_durable(args.output, result.jpeg, 0o644)
     except OSError as exc:
+        if args.master:
+            args.master.unlink(missing_ok=True)  # all or nothing
         print(f"kiosk: cannot write output: {exc}", file=sys.stderr)
         return EXIT_ERROR
     payload = {

@@ -50,6 +50,19 @@ def test_output_file_is_the_standard_format(made, name: str, spec) -> None:
     assert spec.size_min_kb * 1024 <= len(result.jpeg) <= spec.size_max_kb * 1024
     assert result.quality >= spec.min_quality
     assert result.report.ok
+    # The highest quality that fits: one step up would leave the window (or the cap).
+    if result.quality < spec.max_quality:
+        from kiosk.photo.encode import _jpeg
+
+        pixels = cv2.resize(
+            np.asarray(result.master.image), (480, 640), interpolation=cv2.INTER_AREA
+        )
+        same = _jpeg(Image.fromarray(pixels), result.quality, 2, 300)
+        assert same == result.jpeg  # the master really is what was encoded
+        assert (
+            len(_jpeg(Image.fromarray(pixels), result.quality + 1, 2, 300))
+            > spec.size_max_kb * 1024
+        )
 
 
 @pytest.mark.parametrize("name", OK)
