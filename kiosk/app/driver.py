@@ -149,15 +149,19 @@ class Script:
             except Exception as exc:
                 self._finish(exc)
                 return
-            if not ok:
-                if now > deadline:
-                    self._finish(ScriptFailed(why()))
+            if not ok and now <= deadline:
                 return
             self._cond = None
+            if not ok:  # the script may catch the timeout (e.g. fall back to a button)
+                self._advance(lambda: self.gen.throw(ScriptFailed(why())), now)
+                return
         elif now < self._until:
             return
+        self._advance(lambda: next(self.gen), now)
+
+    def _advance(self, step: Callable[[], Any], now: float) -> None:
         try:
-            item = next(self.gen)
+            item = step()
         except StopIteration:
             self._finish(None)
             return

@@ -100,6 +100,7 @@ class KioskApp(App):
         self._last_screen = ""
         self.heartbeat: Any = None
         self.on_booth_ready: list[Any] = []
+        self.preset_context: Context | None = None
 
     # -- words ------------------------------------------------------------------
     def tr(self, key: str, _lang: str | None = None, **params: Any) -> str:
@@ -112,7 +113,7 @@ class KioskApp(App):
         self.manual_shutter = bool(ui["capture"]["manual_shutter"])
         config = SessionConfig.from_settings(self.settings)
         self.session = Session(self.ports, config)
-        saved = self._load_context()
+        saved = self.preset_context or self._load_context()
         if saved is not None:
             self.session.context = saved
         self.lang = self.session.language

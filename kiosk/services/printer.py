@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,30 +22,20 @@ from kiosk.services.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# CUPS printer-state-reasons (prefixes) → i18n key of what the student is told.
-REASONS = {
-    "media-empty": "printer_media_empty",
-    "media-needed": "printer_media_empty",
-    "marker-supply-empty": "printer_ribbon",
-    "toner-empty": "printer_ribbon",
+# PrinterState.code (hardware.printing) → i18n key of what the student is told.
+CODES = {
+    "out_of_paper": "printer_media_empty",
+    "out_of_ribbon": "printer_ribbon",
     "offline": "printer_offline",
-    "connecting-to-device": "printer_offline",
+    "missing": "printer_offline",
 }
 
 
 def attention_key(state: Any) -> str | None:
-    """The i18n key when the printer needs a person, else None."""
-    reasons = [str(r) for r in (getattr(state, "reasons", None) or [])]
-    for reason in reasons:
-        for prefix, key in REASONS.items():
-            if reason.startswith(prefix):
-                return key
-    stopped = getattr(state, "stopped", None)
-    if stopped is None:
-        stopped = str(getattr(state, "state", "")).lower() in ("stopped", "5")
-    if stopped or getattr(state, "paused", False):
-        return "printer_other"
-    return None
+    """The i18n key when the printer needs a person (``PrinterState.ok`` False), else None."""
+    if state is None or getattr(state, "ok", True):
+        return None
+    return CODES.get(str(getattr(state, "code", "")), "printer_other")
 
 
 class PrinterWorker:
@@ -77,9 +68,9 @@ class PrinterWorker:
         except Exception as exc:
             self._status = Status("failed", f"{type(exc).__name__}: {exc}")
             return
-        key = attention_key(state)
-        reasons = ",".join(str(r) for r in (getattr(state, "reasons", None) or []))
-        self._status = Status("degraded" if key else "ok", reasons or "ready")
+        self._status = Status(str(getattr(state, "health_state", "ok")),
+                              f"{getattr(state, 'code', '')} {getattr(state, 'detail', '')}".strip(),
+                              str(getattr(state, "zh", "")), str(getattr(state, "en", "")))
 
     def refresh(self) -> None:
         self.worker.submit(self._refresh)
@@ -111,27 +102,34 @@ class PrinterWorker:
         self.worker.submit(job)
 
     def _follow(self, job_id: Any, progress: Callable[[str, str], None]) -> None:
+        """Follow the job; a stopped printer is "attention" until the operator resumes it."""
         svc = self._svc()
         deadline = time.monotonic() + self.job_timeout
-        told = ""
+        told = "printing"
         while time.monotonic() < deadline:
             try:
-                done = svc.wait(job_id, self.poll)
+                svc.wait(job_id, timeout=max(1.0, self.poll * 4), stop_on_pause=True)
             except Exception as exc:
-                log.warning("print job failed: %s", exc)
-                self.post(progress, "failed", "printer_other")
-                return
-            if done and _finished(done):
-                self.post(progress, "done", "")
-                return
-            key = attention_key(svc.state())
-            news = f"attention:{key}" if key else "printing"
-            if news != told:
-                told = news
-                self.post(progress, "attention" if key else "printing", key or "")
+                if not getattr(exc, "pending", False):
+                    log.warning("print job failed: %s", getattr(exc, "detail", exc))
+                    self.post(progress, "failed", "printer_other")
+                    return
+                key = attention_key(getattr(exc, "state", None) or svc.state())
+                news = f"attention:{key}" if key else "printing"
+                if news != told:
+                    told = news
+                    self._refresh()
+                    self.post(progress, "attention" if key else "printing", key or "")
+                time.sleep(self.poll)
+                continue
+            self.post(progress, "done", "")
+            return
         self.post(progress, "failed", "printer_other")
 
     def resume(self) -> None:
+        """Operator after a refill. Its own short thread: the printer thread may be
+        following the very job that waits for this."""
+
         def job() -> None:
             try:
                 self._svc().resume()
@@ -139,19 +137,10 @@ class PrinterWorker:
                 log.warning("resume failed: %s", exc)
             self._refresh()
 
-        self.worker.submit(job)
+        threading.Thread(target=job, name="printer-resume", daemon=True).start()
 
     def test_print(self, render: Callable[[], Any], done: Callable[[str, str], None]) -> None:
         self.print_sheet(render, 1, done)
 
     def stop(self) -> None:
         self.worker.stop()
-
-
-def _finished(result: Any) -> bool:
-    """``PrintService.wait`` answered: a completed job (True, a state, or an object)."""
-    if result is True:
-        return True
-    state = getattr(result, "state", result)
-    text = str(state).lower()
-    return text in ("completed", "done", "9") or getattr(result, "completed", False) is True

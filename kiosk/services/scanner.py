@@ -35,20 +35,14 @@ def classify(payload: bytes | str, public_keys: list[bytes] | None = None) -> Sc
         qr_payloads = None
     if qr_payloads is not None:
         try:
-            p = qr_payloads.classify(text)
+            p = qr_payloads.classify(text, public_keys or [])
         except Exception as exc:
-            return Scanned("rejected", reason=str(getattr(exc, "code", exc)))
-        kind = getattr(p, "kind", "unknown")
-        if kind in ("batch", "region"):
-            try:
-                ctx = qr_payloads.verify_context(text, public_keys or [])
-            except Exception as exc:
-                return Scanned("rejected", reason=str(getattr(exc, "code", "bad_signature")))
-            return Scanned(kind, getattr(ctx, "id", ""), context=ctx)
-        if kind == "collection_code":
-            value = getattr(p, "code", None) or getattr(p, "value", None) or text
-            return Scanned(kind, str(value))
-        return Scanned(kind, reason=str(getattr(p, "reason", "")))
+            return Scanned("rejected", reason=str(getattr(exc, "code", "unreadable")))
+        if p.kind in ("batch", "region") and p.context is not None:
+            return Scanned(p.kind, p.context.id, context=p.context)
+        if p.kind == "collection_code":
+            return Scanned(p.kind, p.code)
+        return Scanned("rejected", reason=p.reason)
     if text.startswith("KSK1."):
         return Scanned("rejected", reason="cannot verify booth QR")
     return Scanned("collection_code", text)

@@ -26,6 +26,7 @@ from kiosk.session.pin import check_pin
 from kiosk.session.ports import Ports
 
 log = logging.getLogger(__name__)
+logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per event is noise
 
 STUDENT_STATES = [
     "identify", "confirm", "status", "capture", "processing", "review",

@@ -1,0 +1,321 @@
+"""Whole sessions played on the real app with touches: the demo and the UI tests.
+
+Each scenario is a generator for ``driver.Script``; it asserts what a student
+would notice (the screen reached, the words shown) and records screenshots in
+``shots`` (name → path). The center's side (a reviewer's decision, an order
+completed) is done through the embedded center's database, as the center's
+own review module does it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.app.driver import Driver, ScriptFailed, Step
+
+DEMO_CODE = "DEMO2026GD000001"  # 吴小明, 1234, batch GD2026-01, feature code EK43
+SECOND_CODE = "DEMO2026GD000002"  # 李华, 5678
+THIRD_CODE = "DEMO2026GD000003"  # 陈静怡, 002X
+FOURTH_CODE = "DEMO2026GD000004"  # 张伟, 9012
+
+
+def check(cond: bool, what: str) -> None:
+    if not cond:
+        raise ScriptFailed(what)
+
+
+class Player:
+    def __init__(self, app: Any, out: Path, shots: dict[str, Path] | None = None) -> None:
+        self.app = app
+        self.d = Driver(app, timeout=25.0)
+        self.out = out
+        self.shots: dict[str, Path] = shots if shots is not None else {}
+        self.saved: dict[str, Path] = {}
+
+    @property
+    def s(self) -> Any:
+        return self.app.session
+
+    def shot(self, name: str) -> Step:
+        yield 0.25  # a frame or two after the last change
+        self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
+
+    def in_thread(self, fn: Callable[[], Any], what: str) -> Step:
+        """Harness work (DB, files) off the UI thread, so it never counts as a stall."""
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:
+                box["error"] = exc
+
+        threading.Thread(target=run, daemon=True).start()
+        yield from self.d.wait(lambda: "value" in box or "error" in box, what, 60)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    # -- steps -----------------------------------------------------------------
+    def scan_code(self, code: str) -> Step:
+        yield from self.d.wait_state("welcome")
+        yield from self.d.keys(code)  # the keyboard-wedge scanner types it
+        yield from self.d.wait_state("identify")
+
+    def identify(self, last4: str, feature: str = "", shot: str = "") -> Step:
+        for ch in last4:
+            yield from self.d.tap(f"key_{ch}")
+        if feature:
+            if self.s.data.field != "feature":
+                yield from self.d.tap("field_feature")
+            for ch in feature:
+                yield from self.d.tap(f"key_{ch}")
+        if shot:
+            yield from self.shot(shot)
+        yield from self.d.tap("identify_submit")
+
+    def take_photo(self, shots: bool = False) -> Step:
+        yield from self.d.wait_state("capture")
+        # Guidance runs on the live preview; auto-capture counts down once the pose holds.
+        yield from self.d.wait(lambda: bool(self.app.screens["capture"].advice), "guidance", 30)
+        if shots:
+            yield from self.shot("05_capture")
+        try:
+            yield from self.d.wait(lambda: self.s.state != "capture", "auto-capture", 12)
+        except ScriptFailed:
+            yield from self.d.tap("shutter")  # the operator's manual shutter
+        if shots and self.s.state == "processing":
+            yield from self.shot("06_processing")
+        yield from self.d.wait_state("review", timeout=60)
+
+    def submit(self, shot: str = "") -> Step:
+        check(self.s.data.photo_ok, f"photo refused: {self.s.notice}")
+        yield from self.d.tap("submit")
+        yield from self.d.wait_state("submitted", timeout=60)
+        if shot:
+            yield from self.shot(shot)
+        order = self.s.data.submitted_order
+        check(order is not None and len(order.order_no) == 18, "an order number is shown")
+        check(order.order_no in self.d.text("order_line"), "order number on screen")
+        return order.order_no
+
+    def review(self, order_no: str, decision: str, reason: str = "") -> Step:
+        db = self.app.booth.embedded.server.db
+
+        def decide() -> None:
+            from sqlalchemy import select
+
+            from center import admin, review
+            from center import schema as t
+
+            with db.read() as conn:
+                row = conn.execute(select(t.reviewers.c.id).where(
+                    t.reviewers.c.name == "demo-reviewer")).first()
+            if row is None:
+                admin.add_reviewer(db, "demo-reviewer", "demo-password-1")
+                with db.read() as conn:
+                    row = conn.execute(select(t.reviewers.c.id).where(
+                        t.reviewers.c.name == "demo-reviewer")).first()
+            pending = review.next_pending(db)
+            while pending is not None and pending.order_no != order_no:
+                pending = review.next_pending(db, pending.id)
+            if pending is None:
+                raise ScriptFailed(f"order {order_no} not pending at the center")
+            review.decide(db, pending.id, (row.id, "demo-reviewer"),
+                          "approve" if decision != "reject" else "reject",
+                          reason_code="hair_over_brows" if decision == "reject" else None,
+                          reason_text=reason or None)
+            if decision == "complete":
+                review.complete(db, [order_no], "demo")
+
+        yield from self.in_thread(decide, "reviewer decision")
+
+
+# -- scenarios ----------------------------------------------------------------------
+def centralized(p: Player, printed: Callable[[], int] | None = None,
+                fault: Callable[[str], None] | None = None) -> Step:
+    """The README's session: batch QR booth, feature code, photo, order number; then the
+    same student returns when the order is complete and prints a sheet (out of paper,
+    refilled by the operator)."""
+    d = p.d
+    yield from d.wait_state("welcome")
+    yield from d.wait(lambda: p.app.preview_uploads > 3, "live preview on welcome", 30)
+    yield from p.shot("01_welcome")
+    yield from p.scan_code(DEMO_CODE)
+    yield from p.shot("02_identify")
+    yield from p.identify("1234", "EK43", shot="03_identify_filled")
+    yield from d.wait_state("confirm")
+    check("吴*" in d.text("student_name"), "masked name shown")
+    yield from p.shot("04_confirm")
+    yield from d.tap("confirm_yes")
+    yield from p.take_photo(shots=True)
+    yield from p.shot("07_review")
+    data = p.s.data
+    photo, master = data.photo, data.master
+    p.saved["photo"] = p.out / "photo.jpg"
+    yield from p.in_thread(lambda: p.saved["photo"].write_bytes(photo), "save photo")
+    order_no = yield from p.submit(shot="08_submitted")
+    from kiosk.sheets import render_sheet
+
+    p.saved["sheet"] = p.out / "sheet.png"
+    yield from p.in_thread(lambda: render_sheet(master, 1).image.save(p.saved["sheet"]),
+                           "render sheet")
+    yield from d.tap("submitted_done")
+    yield from d.wait_state("welcome")
+    check(p.s.data.code == "" and p.s.data.photo == b"", "session wiped after done")
+    # The center approves and completes the order; the student comes back for prints.
+    yield from p.review(order_no, "complete")
+    yield from p.scan_code(DEMO_CODE)
+    yield from p.identify("1234", "EK43")
+    yield from d.wait_state("confirm")
+    yield from d.tap("confirm_yes")
+    yield from d.wait_state("status")
+    check(p.s.data.order.state == "completed", "order completed")
+    yield from d.tap("download")
+    yield from d.wait(lambda: p.app.screens["status"].qr_texture is not None, "download QR")
+    yield from p.shot("09_status_completed")
+    yield from d.tap("reprint")
+    yield from d.wait_state("reprint")
+    yield from d.tap("layout2")
+    yield from d.tap("copies_plus")
+    check(p.s.data.layout == 2 and p.s.data.copies == 2, "layout and copies chosen")
+    yield from d.tap("layout1")
+    yield from d.tap("copies_minus")
+    yield from p.shot("10_reprint")
+    if fault is not None:
+        fault("paper")
+    yield from d.tap("print")
+    if fault is not None:
+        yield from d.wait(lambda: p.s.data.print_state == "attention", "printer attention", 60)
+        check("缺纸" in d.text("print_line") or "paper" in d.text("print_line"),
+              "out of paper explained")
+        yield from p.shot("11_printer_attention")
+        fault("")
+        yield from operator_resume_printer(p)
+        yield from d.wait_state("printing")
+    yield from d.wait(lambda: p.s.data.print_state == "done", "printing done", 90)
+    yield from p.shot("12_printed")
+    if printed is not None:
+        check(printed() == 1, f"exactly one job printed, got {printed()}")
+    yield from d.tap("reprint_done")
+    yield from d.wait_state("welcome")
+
+
+def operator_resume_printer(p: Player) -> Step:
+    """The operator opens the panel over the student's screen? No: the printing screen
+    stays; the panel's resume is the operator's action, done here through its worker."""
+    p.app.op_resume_printer()
+    yield 0.2
+
+
+def scattered(p: Player) -> Step:
+    """A region booth: no feature code asked."""
+    from kiosk.session import Context
+
+    p.s.context = Context("region", "R-GZ-01", "广州大学城采集点", False)
+    p.s._changed()
+    yield from p.scan_code(SECOND_CODE)
+    check(not p.app.screens["identify"].feature_required, "no feature code in a region")
+    yield from p.identify("5678")
+    yield from p.d.wait_state("confirm")
+    yield from p.d.tap("confirm_yes")
+    yield from p.take_photo()
+    order_no = yield from p.submit()
+    yield from p.d.tap("submitted_done")
+    return order_no
+
+
+def wrong_digits(p: Player) -> Step:
+    yield from p.scan_code(THIRD_CODE)
+    yield from p.identify("9999")
+    yield from p.d.wait(lambda: p.s.notice is not None, "wrong digits message")
+    check(p.s.state == "identify" and p.s.data.last4 == "", "entry cleared")
+    yield from p.identify("002X")
+    yield from p.d.wait_state("confirm")
+    yield from p.d.tap("confirm_no")
+    yield from p.d.wait_state("welcome")
+
+
+def rejected_then_retaken(p: Player, order_no: str) -> Step:
+    yield from p.review(order_no, "reject", "头发遮挡眉毛")
+    yield from p.scan_code(SECOND_CODE)
+    yield from p.identify("5678")
+    yield from p.d.wait_state("confirm")
+    yield from p.d.tap("confirm_yes")
+    yield from p.d.wait_state("status")
+    check("头发遮挡眉毛" in p.app.screens["status"].message, "reason shown")
+    yield from p.shot("rejected_status")
+    yield from p.d.tap("status_retake")
+    yield from p.take_photo()
+    yield from p.d.tap("retake")  # one retake on the review screen
+    yield from p.take_photo()
+    check(p.s.retakes_left == p.s.config.retakes - 1, "retake counted")
+    yield from p.submit()
+    yield from p.d.tap("submitted_done")
+
+
+def withdrawn(p: Player) -> Step:
+    yield from p.scan_code(SECOND_CODE)
+    yield from p.identify("5678")
+    yield from p.d.wait_state("confirm")
+    yield from p.d.tap("confirm_yes")
+    yield from p.d.wait_state("status")
+    check(p.s.data.order.state == "pending_review", "pending after resubmission")
+    yield from p.d.tap("withdraw")
+    yield from p.d.wait_state("capture")
+    yield from p.d.tap("back")
+    yield from p.d.wait_state("welcome")
+
+
+def idle_timeout(p: Player) -> Step:
+    from dataclasses import replace
+
+    saved = p.s.config
+    p.s.config = replace(saved, idle={"default": 1.5})
+    try:
+        yield from p.scan_code(FOURTH_CODE)
+        yield from p.identify("90")
+        yield from p.d.wait_state("welcome", timeout=10)
+        check(p.s.data.code == "" and p.s.data.last4 == "", "nothing of the student kept")
+        check(p.s.counters.timeouts >= 1, "timeout counted")
+        check("9 0" not in p.app.screens["identify"].last4, "entry gone from the screen")
+    finally:
+        p.s.config = saved
+
+
+def operator_panel(p: Player) -> Step:
+    d = p.d
+    yield from d.wait_state("welcome")
+    yield from d.long_press("operator_corner", 2.3)
+    yield from d.wait_state("operator_pin")
+    for ch in "1111":
+        yield from d.tap(f"pin_{ch}")
+    yield from d.tap("pin_ok")
+    check(p.s.state == "operator_pin" and p.s.notice.key == "err_pin_wrong", "wrong PIN refused")
+    for ch in "2468":
+        yield from d.tap(f"pin_{ch}")
+    yield from d.tap("pin_ok")
+    yield from d.wait_state("operator")
+    yield 2.2  # the panel refreshes device states every 2 s
+    devices = d.text("devices")
+    for word in ("相机", "打印机", "网络", "磁盘", "上传队列"):
+        check(word in devices, f"{word} in device list")
+    check("会话" in d.text("counters"), "today's counters")
+    yield from p.shot("13_operator")
+    yield from d.tap("op_pause")
+    yield from d.tap("op_close")
+    yield from d.wait_state("out_of_service")
+    check("暂停" in d.text("oos_reason"), "paused explained")
+    yield from p.shot("14_out_of_service")
+    yield from d.long_press("operator_corner", 2.3)
+    yield from d.wait_state("operator_pin")
+    for ch in "2468":
+        yield from d.tap(f"pin_{ch}")
+    yield from d.tap("pin_ok")
+    yield from d.wait_state("operator")
+    yield from d.tap("op_pause")  # now "resume service"
+    yield from d.tap("op_close")
+    yield from d.wait_state("welcome")
