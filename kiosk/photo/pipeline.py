@@ -202,7 +202,14 @@ def _inside_roi(ctx: Context, box: tuple[float, float, float, float]) -> bool:
 
 
 def step_plan(ctx: Context) -> None:
-    for attempt in range(2):
+    """Solve the crop from the measured hair top; re-segment until the roi holds the crop.
+
+    The first roi came from the hair-top estimate; a bun or a high ponytail can
+    reach above it, so the roi is redone around the planned crop (at most
+    twice) and the plan solved again on the new alpha. The matte then never
+    lacks alpha inside the crop.
+    """
+    for attempt in range(3):
         ctx.head = _head_from_alpha(ctx)
         try:
             ctx.plan = solve(ctx.spec, ctx.head)
@@ -216,7 +223,7 @@ def step_plan(ctx: Context) -> None:
             raise ctx.refuse() from None
         if _inside_roi(ctx, ctx.plan.box):
             break
-        _segment_roi(ctx, ctx.plan.box)
+        _segment_roi(ctx, ctx.plan.box)  # grown around the crop: holds it from now on
     ctx.items.append(make_item("framing", "ok", "", "pass"))
 
 
