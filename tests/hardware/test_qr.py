@@ -135,3 +135,14 @@ def test_decoders_agree_on_generated_frames() -> None:
         frame = phone_frame(payload, module_px=5 + i, noise=3.0, rng=rng)
         frame = cv2.resize(frame, (1280, 720))
         assert zx.decode(frame) == zb.decode(frame) == [payload.encode()]
+
+
+def test_noisy_frames_are_smoothed_before_decoding() -> None:
+    from hardware.qr.zxing_decoder import _kernel, noise_level
+
+    rng = np.random.default_rng(3)
+    clean = phone_frame("DEMO2026GD000003", module_px=5.0)
+    noisy = phone_frame("DEMO2026GD000003", module_px=5.0, noise=14.0, rng=rng)
+    assert _kernel(noise_level(clean)) == 0  # sharp small modules are left alone
+    assert _kernel(noise_level(noisy)) >= 5
+    assert make_decoder("zxing").decode(noisy) == [b"DEMO2026GD000003"]
