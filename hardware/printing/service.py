@@ -81,6 +81,9 @@ class PrintService:
         self.busy_timeout = busy_timeout
         self.poll = poll_interval
         self._lock = threading.RLock()
+        # job id -> (last progress signature, when it last changed): kept across wait()
+        # calls, since callers may follow a job with many short waits.
+        self._progress: dict[int, tuple[tuple, float]] = {}
 
     # -- CUPS plumbing ------------------------------------------------------
     def _conn(self) -> Any:
@@ -269,8 +272,7 @@ class PrintService:
         conn = self._conn()
         key = self.journal.key_of(job_id) or f"job-{job_id}"
         start = time.monotonic()
-        last_sig: tuple | None = None
-        last_change = start
+        last_sig, last_change = self._progress.get(job_id, (None, start))
         while True:
             attrs = self._job(conn, job_id)
             if attrs is None:
@@ -278,6 +280,8 @@ class PrintService:
                                  "The print job was lost; call staff.",
                                  f"job {job_id} unknown to CUPS", job_id, self.state())
             js = attrs["job-state"]
+            if js not in ACTIVE_STATES:
+                self._progress.pop(job_id, None)
             if js == COMPLETED:
                 self.journal.update(key, state="completed")
                 return JobResult(job_id, key, "completed", time.monotonic() - start)
@@ -294,6 +298,7 @@ class PrintService:
             # Only a stopped queue waits for the operator; a reason seen while the job is
             # still being sent may be stale (CUPS keeps it until the backend clears it).
             if st.state == "stopped":
+                self._progress[job_id] = (None, time.monotonic())  # waiting is not stalling
                 if stop_on_pause:
                     raise PrintError(st.code, st.zh, st.en, f"job {job_id} waiting: {st.detail}",
                                      job_id, st, pending=True)
@@ -304,7 +309,9 @@ class PrintService:
             now = time.monotonic()
             if sig != last_sig:
                 last_sig, last_change = sig, now
-            elif now - last_change > self.stall_timeout:
+            self._progress[job_id] = (last_sig, last_change)
+            if now - last_change > self.stall_timeout:
+                self._progress.pop(job_id, None)
                 self.cancel(job_id, reason="no progress")
                 raise PrintError("job_stalled", "打印机没有反应，任务已取消，请联系工作人员。",
                                  "The printer made no progress; the job was cancelled. Call staff.",

@@ -192,3 +192,20 @@ def test_state_reasons_become_operator_states(reasons, state, code) -> None:
     s = interpret({"printer-state": state, "printer-state-reasons": reasons,
                    "printer-is-accepting-jobs": True})
     assert s.code == code and s.zh and s.en
+
+
+def test_stall_is_noticed_across_many_short_waits(cupsd, printer, sheet, tmp_path) -> None:
+    svc = _service(cupsd, printer, tmp_path, stall_timeout=1.0)
+    cupsd.set_fault(printer, "stall")
+    job = svc.submit(sheet, key="R0012")
+    codes = []
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        try:
+            svc.wait(job, timeout=0.2)  # the kiosk's printer thread follows in short steps
+        except PrintError as exc:
+            codes.append(exc.code)
+            if exc.code == "job_stalled":
+                break
+    assert codes[-1] == "job_stalled" and "job_timeout" in codes
+    cupsd.set_fault(printer, "")
