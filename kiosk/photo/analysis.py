@@ -9,6 +9,7 @@ thread (or owner, like a live Guide) has its own set, created once and reused.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -35,10 +36,34 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 CROWN_FACTOR = 0.42
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """mediapipe's C++ side logs start-up chatter straight to fd 2 before any log
+    configuration applies; the operator's terminal and journal should not fill
+    with it. Only graph creation and warm-up run inside this."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Models:
-    """One thread's (or one owner's) mediapipe graphs."""
+    """One thread's (or one owner's) mediapipe graphs, created and warmed up once."""
 
     def __init__(self, static: bool = True) -> None:
+        with _quiet_native_stderr():
+            self._create(static)
+            self.warm_up()
+
+    def _create(self, static: bool) -> None:
         import mediapipe as mp
 
         sol = mp.solutions
@@ -72,6 +97,8 @@ class Models:
         self.det_short.process(img)
         self.det_full.process(img)
         self.mesh.process(img)
+        if self.mesh_crop is not self.mesh:
+            self.mesh_crop.process(img)
         self.seg.process(img)
 
 
@@ -249,7 +276,14 @@ def count_faces(boxes: list[tuple[float, float, float, float]], ratio: float = 0
 
 def _mesh_face(mesh, rgb: np.ndarray) -> np.ndarray | None:
     h, w = rgb.shape[:2]
-    res = mesh.process(rgb)
+    if getattr(mesh, "_kiosk_spoke", False):
+        res = mesh.process(rgb)
+    else:
+        # The first face a graph sees triggers one more line of native start-up chatter.
+        with _quiet_native_stderr():
+            res = mesh.process(rgb)
+        if res.multi_face_landmarks:
+            mesh._kiosk_spoke = True
     if not res.multi_face_landmarks:
         return None
     lm = res.multi_face_landmarks[0].landmark

@@ -71,7 +71,6 @@ class Guide:
         self.still_scale = still_scale  # still px per preview px (hybrid cameras)
         self.count_every = max(1, count_every)
         self.models = Models(static=False)
-        self.models.warm_up()
         self.reset()
 
     def reset(self) -> None:

@@ -145,6 +145,8 @@ def open_source(source: bytes | str | Path, limits: Limits | None = None) -> Sou
                 orientation = 1
     except Image.DecompressionBombError as exc:
         raise _too_large(str(exc)) from None
+    except Image.UnidentifiedImageError:
+        raise UnreadableImage("not an image: format not recognised") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UnreadableImage(f"not an image: {exc}") from None
     mp = size[0] * size[1] / 1e6
