@@ -58,8 +58,11 @@ def test_every_piece_is_the_print_cut_for_its_size(master: Master, number: int) 
         skin = (np.abs(img.astype(int) - (230, 190, 160)).sum(axis=2) < 30).any(axis=1)
         rows = np.nonzero(skin)[0]
         shares[size] = (rows[-1] - rows[0] + 1) / img.shape[0]
-    assert shares["1寸"] == pytest.approx(0.60, abs=0.02)
-    assert shares["2寸"] == pytest.approx(0.56, abs=0.02)
+    from kiosk.photo.spec import load_print_sizes
+
+    sizes = load_print_sizes()
+    for size, share in shares.items():
+        assert share == pytest.approx(sizes[size].head_ratio, abs=0.02), size
 
 
 def test_pieces_are_never_mirrored(master: Master) -> None:
