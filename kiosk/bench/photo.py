@@ -128,6 +128,9 @@ def _timings(
         small = cv2.resize(rgb, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
         encode(small, spec)
 
+    from kiosk.photo.check import check_jpeg
+
+    chk = timed(lambda: check_jpeg(result.jpeg, spec), max(5, args.repeat), warmup=1)
     f_full = timed(floor_full, args.repeat, warmup=1)
     f_half = timed(floor_scaled, args.repeat, warmup=1)
     t = {k: round(v * 1000) for k, v in result.timings.items()}
@@ -142,6 +145,7 @@ def _timings(
     print(line("ratio to floor", median_ms(cap) / median_ms(f_full), "x", "<= 2.5"))
     print(line(f"  (floor with 1/{round(1 / scale)} DCT-scaled decode)", median_ms(f_half), "ms"))
     print(line("  (ratio to the DCT-scaled floor)", median_ms(cap) / median_ms(f_half), "x"))
+    print(line("check_jpeg on the finished photo (center)", median_ms(chk), "ms"))
     print(line("peak memory, child making one photo (VmHWM)", hwm, "MB", "<= 600"))
     print(line("  (same child, ru_maxrss)", maxrss, "MB"))
     print("steps of one run (ms): " + ", ".join(f"{k} {v}" for k, v in t.items()))
