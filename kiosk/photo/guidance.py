@@ -81,6 +81,7 @@ class Guide:
         self._last_eye: np.ndarray | None = None
         self._frame_no = 0
         self._faces = 0
+        self._arrow = "none"
 
     # -- per-frame assessment --------------------------------------------------
 
@@ -183,39 +184,39 @@ class Guide:
     # -- hysteresis --------------------------------------------------------------
 
     def update(self, frame_rgb: np.ndarray) -> Advice:
+        """Assess one preview frame and return what to show (with hysteresis)."""
         code, arrow, detail = self.assess(frame_rgb)
         self._frame_no += 1
-        if code == "ready":
-            self._stable += 1
-        else:
-            self._stable = 0
-            if code != "hold_still":
-                self._last_eye = None if code in ("no_face", "multiple_faces") else self._last_eye
-        shown = "ready" if code == "ready" else code
-        if shown == self._candidate:
+        self._stable = self._stable + 1 if code == "ready" else 0
+        if code in ("no_face", "multiple_faces"):
+            self._last_eye = None
+        # A new instruction must persist switch_frames frames before it is shown;
+        # a lost face is shown at once only when nothing better was on screen.
+        if code == self._candidate:
             self._candidate_n += 1
         else:
-            self._candidate, self._candidate_n = shown, 1
+            self._candidate, self._candidate_n = code, 1
         if self._candidate_n >= self.opt.switch_frames or self._shown == "no_face":
             self._shown = self._candidate
-        if self._shown == "ready" and code != "ready":
-            self._shown = "hold_still" if self._candidate_n < self.opt.switch_frames else code
+        elif self._shown == "ready":
+            self._shown = "hold_still"  # one odd frame while ready: just hold still
+        if code == self._shown:
+            self._arrow = arrow or "none"
+        elif self._shown in ("ready", "hold_still"):
+            self._arrow = "none"
         ready = self._stable >= self.opt.stable_frames
         display = self._shown
         if display == "ready" and not ready:
             display = "hold_still"
-        zh, en = guidance_text(display)
-        if display == code or display == "hold_still" and code == "ready":
-            shown_arrow = arrow if display == code else "none"
-        else:
-            shown_arrow = "none"
+        arrow_out = self._arrow if display == self._shown else "none"
         if display in ("move_left", "move_right"):
-            shown_arrow = "left" if display == "move_left" else "right"
+            arrow_out = "left" if display == "move_left" else "right"
+        zh, en = guidance_text(display)
         return Advice(
             code=display,
             zh=zh,
             en=en,
-            arrow=shown_arrow or "none",
+            arrow=arrow_out,
             ready=ready,
             progress=min(1.0, self._stable / self.opt.stable_frames),
             face_box=detail.get("box"),

@@ -106,6 +106,8 @@ def test_tilted_head_gets_straighten_with_the_mirrored_direction(
     advice = _settle(guide, cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
     # In the mirror the raised eye is on the student's left: tilt the head to the left.
     assert (advice.code, advice.arrow) == ("straighten", "tilt_left")
+    odd = guide.update(np.full_like(girl, 128))  # one frame without a face: nothing flickers
+    assert (odd.code, odd.arrow) == ("straighten", "tilt_left")
     m = cv2.getRotationMatrix2D((w / 2, h * 0.4), -9, 1.0)
     advice = _settle(guide, cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
     assert (advice.code, advice.arrow) == ("straighten", "tilt_right")
