@@ -60,6 +60,7 @@ class Options:
     model_max_side: int = 640
     master_height: int = 1600
     master_source_ratio: float = 0.6
+    crop_fill_guess: float = 0.7
 
     @classmethod
     def from_settings(cls) -> Options:
@@ -70,6 +71,7 @@ class Options:
             int(s.get("photo.model_max_side", 640)),
             int(s.get("photo.master_height", 1600)),
             float(s.get("photo.master_source_ratio", 0.6)),
+            float(s.get("photo.crop_fill_guess", 0.7)),
         )
 
 
@@ -109,10 +111,20 @@ Step = Callable[[Context], None]
 
 
 def step_decode(ctx: Context) -> None:
+    """Decode once, at the scale the master will most likely need.
+
+    Entropy decoding costs the same at every DCT scale, so one decode at a good
+    guess beats a tiny one for the models plus a second one for the master.
+    The guess assumes the crop fills ``crop_fill_guess`` of the picture's
+    height, as at a booth; ``frame`` decodes again only if that was too low.
+    """
     ctx.source = src = open_source(ctx.raw)
-    want = min(1.0, ctx.options.model_max_side / max(src.size))
-    rgb, _ = src.decode(want)
-    ctx.small, _ = analysis.resize_max(rgb, ctx.options.model_max_side)
+    o = ctx.options
+    for_models = o.model_max_side / max(src.size)
+    for_master = o.master_source_ratio * o.master_height / (o.crop_fill_guess * src.size[1])
+    rgb, scale = src.decode(min(1.0, max(for_models, for_master)))
+    ctx.hi, ctx.hi_scale = rgb, scale
+    ctx.small, _ = analysis.resize_max(rgb, o.model_max_side)
     ctx.small_scale = ctx.small.shape[1] / src.size[0]
 
 
@@ -160,8 +172,10 @@ def step_frame(ctx: Context) -> None:
     face, src = ctx.face, ctx.source
     box = _expected_box(ctx.spec, face, face.crown_estimate)
     crop_h = box[3] - box[1]
-    need = ctx.options.master_source_ratio * ctx.options.master_height / max(crop_h, 1.0)
-    ctx.hi, ctx.hi_scale = src.decode(min(1.0, need))
+    need = min(1.0, ctx.options.master_source_ratio * ctx.options.master_height / max(crop_h, 1.0))
+    if ctx.hi is None or ctx.hi_scale < need * 0.98:
+        ctx.hi = None  # free the first decode before the second
+        ctx.hi, ctx.hi_scale = src.decode(need)
     _segment_roi(ctx, box)
 
 
