@@ -214,7 +214,12 @@ class KioskApp(App):
             self._set_camera_mode(s.state)
             if name == "processing":
                 self._processing_t = time.monotonic()
-        self.screens[name].refresh(s, self)
+        if s.state == "welcome":
+            # The student was wiped: no hidden screen may keep their words or photo.
+            for screen in self.screens.values():
+                screen.refresh(s, self)
+        else:
+            self.screens[name].refresh(s, self)
 
     def _leave_screen(self, name: str) -> None:
         if name == "capture":

@@ -84,7 +84,7 @@ class Player:
         if shots:
             yield from self.shot("05_capture")
         try:
-            yield from self.d.wait(lambda: self.s.state != "capture", "auto-capture", 12)
+            yield from self.d.wait(lambda: self.s.state != "capture", "auto-capture", 6)
         except ScriptFailed:
             yield from self.d.tap("shutter")  # the operator's manual shutter
         if shots and self.s.state == "processing":

@@ -15,28 +15,15 @@ from kivy.uix.widget import Widget
 # Print sizes in mm (DOMAIN.md §5) and where each layout puts them on the
 # 152.4 × 101.6 mm sheet: (x, y from top-left, w, h).
 SHEET_MM = (152.4, 101.6)
-ONE, TWO = (25.0, 35.0), (35.0, 49.0)
 
 
 def layout_pieces(layout: int) -> list[tuple[float, float, float, float, str]]:
-    pieces = []
-    if layout == 2:
-        gx = (SHEET_MM[0] - 4 * TWO[0]) / 5
-        gy = (SHEET_MM[1] - 2 * TWO[1]) / 3
-        for r in range(2):
-            for c in range(4):
-                pieces.append((gx + c * (TWO[0] + gx), gy + r * (TWO[1] + gy), *TWO, "2寸"))
-    else:
-        g = 1.5
-        for r in range(2):
-            for c in range(2):
-                pieces.append((g + c * (TWO[0] + g), g + r * (TWO[1] + g), *TWO, "2寸"))
-        x0 = 2 * (TWO[0] + g) + g
-        gx = (SHEET_MM[0] - x0 - 4 * ONE[0]) / 4
-        for r in range(2):
-            for c in range(4):
-                pieces.append((x0 + c * (ONE[0] + gx), g + 8 + r * (ONE[1] + 12), *ONE, "1寸"))
-    return pieces
+    """Pieces in mm (x, y from top-left, w, h, size name) from ``config/layouts``."""
+    from kiosk.sheets.layout import load_layout
+
+    lay = load_layout(layout)
+    k = 25.4 / lay.dpi
+    return [(p.x * k, p.y * k, p.width * k, p.height * k, p.size) for p in lay.pieces]
 
 
 class SheetSchematic(Widget):
@@ -67,7 +54,7 @@ class SheetSchematic(Widget):
                 Color(0.2, 0.2, 0.2, 1)
                 Line(rectangle=(ox + x * k, oy + (sh - y - h) * k, w * k, h * k), width=1)
         for x, y, w, h, name in layout_pieces(int(self.layout)):
-            lab = Label(text=f"{name}\n{w:.0f}×{h:.0f}\nmm", halign="center",
+            lab = Label(text=f"{name}\n{min(w, h):.0f}×{max(w, h):.0f}\nmm", halign="center",
                         color=(0.1, 0.1, 0.1, 1), font_size=max(9, k * 4.2),
                         pos=(ox + x * k, oy + (sh - y - h) * k), size=(w * k, h * k))
             self._labels.append(lab)
