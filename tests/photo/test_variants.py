@@ -7,6 +7,7 @@ import pytest
 from kiosk.photo.pipeline import PhotoResult
 
 from .measure import measure
+from .test_make import assert_uniform_background
 
 NAMES = ["shifted", "scaled", "darker", "other_background"]
 
@@ -20,6 +21,7 @@ def test_variant_is_compliant_and_inside_every_band(made_variants, name: str, sp
     assert spec.eye_line[0] <= m.eye_y <= spec.eye_line[1], m.eye_y
     assert spec.face_width[0] <= m.face_width <= spec.face_width[1], m.face_width
     assert abs(m.face_cx - 240) <= spec.centre_tolerance
+    assert_uniform_background(result.jpeg, spec.bg_rgb)  # the old wall or texture is gone
 
 
 def test_same_sitter_lands_in_the_same_place(made_variants, spec) -> None:
