@@ -230,7 +230,7 @@ def upload_photo(
             raise
         return replay
     center.checks.poke()
-    log.info("upload %s version %s", code_ref(collection_code), version)
+    log.debug("upload %s version %s", code_ref(collection_code), version)
     return JSONResponse(body, status_code=201)
 
 

@@ -47,6 +47,8 @@ class Database:
                 connect_args={"check_same_thread": False, "timeout": 30},
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.connect() as conn:  # persistent in the file: set once
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             # pysqlite's own transaction handling defers BEGIN; take control of it.
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         else:
@@ -90,7 +92,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objec
     # pysqlite: disable its implicit BEGIN so the "begin" listener above rules.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     # FULL: a photo acknowledged to a kiosk survives a power cut (the kiosk then
     # deletes its copy). fsync is cheap next to the rest of an upload.
     cur.execute("PRAGMA synchronous=FULL")

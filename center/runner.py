@@ -14,6 +14,7 @@ import time
 import uvicorn
 
 from center.app import create_app
+from center.http_protocol import NoDelayH11Protocol
 from center.settings import CenterSettings
 
 
@@ -33,6 +34,7 @@ class ServerThread:
             self.app,
             log_level="warning",
             access_log=False,
+            http=NoDelayH11Protocol,
             lifespan="on",
             timeout_graceful_shutdown=5,
         )

@@ -51,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
             workers=workers,
             log_level="warning",
             access_log=False,
+            http="center.http_protocol:NoDelayH11Protocol",
         )
         return 0
     from center.app import create_app
@@ -62,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        http="center.http_protocol:NoDelayH11Protocol",
     )
     return 0
 
