@@ -1,0 +1,108 @@
+"""``kiosk bench ui``: the screen's speed on the real app (SDL offscreen or a display).
+
+Figures: start to first screen; preview frames shown per second on the capture
+screen with live guidance from the simulated 1280×720 camera, against the
+rate the camera thread produced in the same run (the ratio says whether the UI
+keeps up); and the longest gap between two UI frames during a whole scripted
+session (two students: identify, capture, pipeline, review, submit), i.e. the
+worst stall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+NAME = "ui"
+HELP = "first screen time, preview fps with guidance, longest UI stall in a session"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=6.0,
+                        help="how long to measure the preview (default 6)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.app.launch import configure_kivy, make_app, prepare_display
+    from kiosk.bench._stats import line
+
+    prepare_display(headless=not os.environ.get("DISPLAY"))
+    from kiosk.app.demo import demo_context, demo_env
+
+    env = demo_env()
+    env.camera_options["simulated"]["source"] = ""  # the sample clip: 1280×720
+    env.camera_options["simulated"]["fps"] = 30.0
+    configure_kivy(1280, 800, False)
+    app = make_app(env.settings, env.state_dir, env.camera_options, env.printer_factory,
+                   embedded=True)
+    app.preset_context = demo_context()
+    from kiosk.app import scenarios as sc
+    from kiosk.app.driver import Script
+
+    figures: dict[str, float] = {}
+    player = sc.Player(app, env.state_dir / "shots")
+
+    def script():
+        d = player.d
+        yield from player.scan_code(sc.DEMO_CODE)
+        yield from player.identify("1234", "EK43")
+        yield from d.wait_state("confirm")
+        yield from d.tap("confirm_yes")
+        yield from d.wait_state("capture")
+        yield from d.wait(lambda: app.booth.slot.get() is not None, "frames", 30)
+        yield 1.0
+        app.settings.data["ui"]["capture"]["auto"] = False  # keep the preview running
+        u0, c0, t0 = app.preview_uploads, app.booth.camera.frames, time.monotonic()
+        yield args.seconds
+        dt = time.monotonic() - t0
+        figures["fps"] = (app.preview_uploads - u0) / dt
+        figures["camera_fps"] = (app.booth.camera.frames - c0) / dt
+        frame = app.booth.slot.get()
+        figures["frame_w"] = frame.rgb.shape[1] if frame is not None else 0
+        app.settings.data["ui"]["capture"]["auto"] = True
+        yield from d.tap("back")
+        yield from d.wait_state("welcome")
+        app.stall_max = 0.0
+        app.stall_track = True
+        for _ in range(2):  # two students: identify, capture, pipeline, review, submit
+            yield from player.scan_code(sc.DEMO_CODE)
+            yield from player.identify("1234", "EK43")
+            yield from d.wait_state("confirm")
+            yield from d.tap("confirm_yes")
+            yield from d.wait_state("capture", "status")
+            if app.session.state == "status":
+                yield from d.tap("withdraw")
+            yield from player.take_photo()
+            if app.session.data.photo_ok:
+                yield from player.submit()
+                yield from d.tap("submitted_done")
+            else:
+                yield from d.tap("retake")
+                yield from d.tap("back")
+            yield from d.wait_state("welcome")
+        app.stall_track = False
+        figures["stall_ms"] = app.stall_max * 1000
+
+    result: dict[str, object] = {}
+
+    def done(err):
+        result["err"] = err
+        app.stop()
+
+    app.on_booth_ready.append(lambda _b: Script(script(), done))
+    try:
+        app.run()
+    finally:
+        env.close()
+    if result.get("err"):
+        print(f"kiosk bench ui: session failed: {result['err']}")
+        return 3
+    print(line("start to first screen", (app.t_first_screen or 0) * 1000, "ms", "<= 2000 ms"))
+    print(line(f"preview shown, guidance on ({int(figures['frame_w'])} px wide)",
+               figures["fps"], "fps", ">= 25 fps"))
+    print(line("camera thread frames (baseline, same run)", figures["camera_fps"], "fps"))
+    print(line("ratio shown / produced", figures["fps"] / max(1e-9, figures["camera_fps"]),
+               "x"))
+    print(line("longest UI stall in a whole session", figures["stall_ms"], "ms", "<= 100 ms"))
+    return 0
