@@ -135,6 +135,8 @@ class CheckRunner:
                         result = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
                         result = {"unavailable": f"worker failed: {type(exc).__name__}"}
+                        self._pool.shutdown(wait=False, cancel_futures=True)
+                        self._pool = None  # a fresh pool for the next version
                     self._record(vid, result)
 
     def _record(self, vid: int, result: dict[str, Any]) -> None:

@@ -74,8 +74,12 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (alembic, run in-process)."""
+        import logging
+
         from alembic import command
         from alembic.config import Config
+
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))

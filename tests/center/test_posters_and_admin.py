@@ -1,0 +1,84 @@
+"""Posters carry a QR kiosks can verify with the served keys; roster imports
+refuse bad files whole; the CLI issues tokens that work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from center.admin import AdminError, import_roster
+from tests.center.conftest import STUDENT
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_poster_qr_verifies_with_served_keys(center):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from center.posters import poster_image, poster_pdf
+    from kiosk.qr_payloads import classify, verify_context
+
+    keys = center.client().get("/api/v1/keys").json()["context_public_keys"]
+    for kind, ident in (("batch", "GD2026-01"), ("region", "R-GZ-01")):
+        image = poster_image(center.server.center, kind, ident)
+        found = zxingcpp.read_barcodes(image.resize((1240, 1754)))
+        assert len(found) == 1
+        ctx = verify_context(found[0].text, keys)
+        assert (ctx.kind, ctx.id) == (kind, ident)
+        assert classify(found[0].text, keys).kind == kind
+        assert poster_pdf(center.server.center, kind, ident).startswith(b"%PDF")
+    # a poster from another center's key is refused
+    from center.keys import public_key_b64
+
+    other = public_key_b64(bytes(range(32)))
+    with pytest.raises(Exception, match="signature"):
+        verify_context(found[0].text, [other])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_bad_roster_refused_whole_without_personal_data(center):
+    bad = (
+        "collection_code,name,id_last4,school,level,major,batch\n"
+        "DEMO2026GD000050,钱七,12345,学校,本科,专业,GD2026-01\n"
+        "DEMO2026GD000051,孙八,1234,学校,本科,专业,NO-SUCH\n"
+        "DEMO2026GD000052,周九,123X,学校,本科,专业,GD2026-01\n"
+    )
+    with pytest.raises(AdminError) as err:
+        import_roster(center.server.db, bad)
+    assert "line 2" in err.value.detail and "line 3" in err.value.detail
+    assert "钱七" not in err.value.detail and "12345" not in err.value.detail
+    r = center.client().post("/api/v1/orders/status", json={"collection_code": "DEMO2026GD000052"})
+    assert r.status_code == 404  # nothing of the file was imported
+
+
+def test_cli_add_kiosk_token_works(tmp_path, photo):
+    import httpx
+
+    from center.runner import ServerThread
+    from center.settings import CenterSettings
+
+    data = tmp_path / "center"
+
+    def kiosk(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "kiosk", "center", *args, "--data", str(data)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert kiosk("seed-demo").returncode == 0
+    issued = kiosk("add-kiosk", "booth-7")
+    assert issued.returncode == 0
+    token = issued.stdout.strip()
+    assert kiosk("add-reviewer", "alice", stdin="long-password\n").returncode == 0
+    short = kiosk("add-reviewer", "bob", stdin="short\n")
+    assert short.returncode == 3 and "8 characters" in short.stderr
+    settings = CenterSettings.load(data_dir=data, overrides={"upload": {"check_workers": 0}})
+    with ServerThread(settings) as srv:
+        c = httpx.Client(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"})
+        r = c.post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
+        assert r.status_code == 200
+    # the token is stored hashed only
+    assert token.encode() not in (data / "center.db").read_bytes()
