@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=0,
-        help="uvicorn workers (default: 1 on SQLite, 2 on PostgreSQL)",
+        help="uvicorn worker processes (default 1; PostgreSQL allows more)",
     )
     parser.add_argument(
         "--check-workers",
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         db_url, drop = _pg_scratch(args.pg_url)
     else:
         db_url = f"sqlite+pysqlite:///{workdir / 'center.db'}"
-    workers = args.workers or (1 if args.db == "sqlite" else 2)
+    workers = args.workers or 1
     conf = workdir / "kiosk.toml"
     conf.write_text(f"[center_server.upload]\ncheck_workers = {args.check_workers}\n")
     env = {**os.environ, "KIOSK_CONFIG": str(conf)}

@@ -40,6 +40,13 @@ def _serve(args: argparse.Namespace) -> int:
     Center(settings).close()  # migrate and create keys once, before any worker starts
     host, port = settings.get("host"), int(settings.get("port"))
     workers = int(settings.get("workers"))
+    if workers > 1 and settings.db_url.startswith("sqlite"):
+        print(
+            "SQLite takes one worker process (writes are serialized in-process); "
+            "use PostgreSQL for more",
+            file=sys.stderr,
+        )
+        workers = 1
     print(f"center on http://{host}:{port}  data {settings.data_dir}", file=sys.stderr)
     if workers > 1:
         os.environ["KIOSK_CENTER_SETTINGS"] = settings.to_json()
