@@ -30,7 +30,7 @@ logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per event
 
 STUDENT_STATES = [
     "identify", "confirm", "status", "capture", "processing", "review",
-    "submitting", "submitted", "reprint", "printing",
+    "submitting", "submitted", "reprint", "printing", "email", "email_sent",
 ]
 STATES = ["welcome", *STUDENT_STATES, "operator_pin", "operator", "out_of_service"]
 
@@ -46,6 +46,8 @@ _STATE_OBJECTS = [
     "submitted",
     State("reprint", on_enter="_enter_reprint"),
     "printing",
+    State("email", on_enter="_enter_email"),
+    "email_sent",
     State("operator_pin", on_enter="_enter_operator_pin"),
     "operator",
     "out_of_service",
@@ -66,6 +68,9 @@ _TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "_t_submit_failed", "source": "submitting", "dest": "review"},
     {"trigger": "_t_order_locked", "source": "submitting", "dest": "status"},
     {"trigger": "_t_print", "source": "reprint", "dest": "printing"},
+    {"trigger": "_t_email", "source": "status", "dest": "email"},
+    {"trigger": "_t_email_sent", "source": "email", "dest": "email_sent"},
+    {"trigger": "_t_status", "source": ["email", "email_sent"], "dest": "status"},
     {"trigger": "_t_end", "source": STUDENT_STATES, "dest": "welcome"},
     {"trigger": "_t_operator", "source": [s for s in STATES if s != "operator"],
      "dest": "operator_pin"},
@@ -196,6 +201,10 @@ class Session:
     def _enter_reprint(self) -> None:
         self.data.print_state = ""
         self.data.print_detail = ""
+
+    def _enter_email(self) -> None:
+        d = self.data
+        d.email_field = "address" if d.email_name and not d.email_address else "name"
 
     def _enter_operator_pin(self) -> None:
         if self.data.code:
@@ -387,7 +396,7 @@ class Session:
         if not self._fresh(ticket):
             return
         if getattr(exc, "code", "") in UNREACHABLE:
-            self._say("err_offline")
+            self._say("err_email_offline" if self.state == "email" else "err_offline")
         else:
             self._say_error(exc)
 
@@ -427,27 +436,88 @@ class Session:
         self.data.download_url = url
         self._changed()
 
-    def send_email(self, name: str, address: str) -> None:
+    # ------------------------------------------------------------------ e-mail form
+    def open_email(self) -> None:
+        """Completed order: the form (name + address) on its own screen with a keyboard."""
         self.touch()
         order = self.data.order
-        if self.state != "status" or self.busy or not order or order.state != "completed":
+        if self.state == "status" and not self.busy and order and order.state == "completed":
+            self.notice = None
+            self._t_email()
+
+    def close_email(self) -> None:
+        """Back to the order's status (download, reprint); what was typed is kept."""
+        self.touch()
+        if self.state in ("email", "email_sent") and not self.busy:
+            self.notice = None
+            self._t_status()
+
+    def select_email_field(self, name: str) -> None:
+        self.touch()
+        if self.state == "email" and name in ("name", "address"):
+            self.data.email_field = name
+            self._changed()
+
+    def email_key(self, text: str) -> None:
+        """A key (or a shortcut such as ``@qq.com``) of the on-screen keyboard."""
+        self.touch()
+        if self.state != "email" or self.busy:
             return
+        d = self.data
+        if d.email_field == "name":
+            d.email_name = inputs.name_key(d.email_name, text)
+        else:
+            d.email_address = inputs.address_key(d.email_address, text)
+        self.notice = None
+        self._changed()
+
+    def email_backspace(self) -> None:
+        self.touch()
+        if self.state != "email" or self.busy:
+            return
+        d = self.data
+        if d.email_field == "name":
+            d.email_name = d.email_name[:-1]
+        else:
+            d.email_address = d.email_address[:-1]
+        self._changed()
+
+    def send_email(self, name: str | None = None, address: str | None = None) -> None:
+        """Check the form, then ask the center to mail the photo (answer: ``on_email_sent``)."""
+        self.touch()
+        order = self.data.order
+        if self.state != "email" or self.busy or not order or order.state != "completed":
+            return
+        d = self.data
+        if name is not None:
+            d.email_name = name
+        if address is not None:
+            d.email_address = address
         try:
-            name, address = inputs.email(name, address)
+            name = inputs.email_name(d.email_name)
         except inputs.InputError as exc:
+            d.email_field = "name"
             self._say(exc.code)
             return
-        self.data.email_name, self.data.email_address = name, address
+        try:
+            address = inputs.email_address(d.email_address)
+        except inputs.InputError as exc:
+            d.email_field = "address"
+            self._say(exc.code)
+            return
+        d.email_name, d.email_address = name, address
         self.busy = True
         self.notice = None
         self._changed()
-        self.ports.send_email(self.ticket, self.data.code, name, address)
+        self.ports.send_email(self.ticket, d.code, name, address)
 
     def on_email_sent(self, ticket: int) -> None:
+        """The center accepted the request (it mails the photo itself, retrying if needed)."""
         if not self._fresh(ticket):
             return
         self.data.email_sent = True
-        self._say("info_email_sent", level="info")
+        self.notice = None
+        self._t_email_sent()
 
     def open_reprint(self) -> None:
         self.touch()

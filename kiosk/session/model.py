@@ -96,6 +96,7 @@ class StudentData:
     download_url: str = ""
     email_name: str = ""
     email_address: str = ""
+    email_field: str = "name"  # which entry of the e-mail form the keyboard types into
     email_sent: bool = False
     layout: int = 1
     copies: int = 1

@@ -247,11 +247,13 @@ def test_completed_download_email_reprint() -> None:
     s.request_download()
     s.on_download_link(s.ticket, "http://127.0.0.1/d/tok")
     assert s.data.download_url.endswith("/d/tok")
-    s.send_email("吴小明", "not-an-address")
-    assert s.notice.key == "err_email_address" and "send_email" not in ports.names()
-    s.send_email("吴小明", "wu@example.edu.cn")
+    s.open_email()
+    assert s.state == "email"
+    s.send_email("Wu Xiaoming", "wu@example.edu.cn")
     s.on_email_sent(s.ticket)
-    assert s.data.email_sent and s.notice.key == "info_email_sent"
+    assert s.data.email_sent and s.state == "email_sent"
+    s.close_email()
+    assert s.state == "status"
     s.open_reprint()
     assert s.state == "reprint"
     s.choose_layout(2)
@@ -386,3 +388,80 @@ def test_session_imports_neither_kivy_nor_hardware() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert not name.startswith(("kivy", "hardware")), (path, name)
+
+
+def to_email_form(s: Session, ports: RecordingPorts) -> None:
+    to_confirm(s, ports, order("completed", can_reprint=True))
+    s.confirm()
+    s.open_email()
+    assert s.state == "email" and s.data.email_field == "name"
+
+
+def test_email_form_typed_on_the_keyboard_is_sent_once() -> None:
+    s, ports, _ = make()
+    to_email_form(s, ports)
+    for key in "wu  xiao-ming":
+        s.email_key(key)
+    assert s.data.email_name == "Wu Xiao-Ming"  # pinyin, capitalised like a name
+    s.email_key("吴")  # a key the Latin keyboard does not have (hardware keyboard)
+    assert s.data.email_name == "Wu Xiao-Ming"
+    s.select_email_field("address")
+    for key in ["w", "x", "m", "@qq.com", "@"]:
+        s.email_key(key)
+    assert s.data.email_address == "wxm@qq.com"  # a second @ is dropped
+    s.email_backspace()
+    s.email_key("m")
+    s.send_email()
+    assert s.busy and ports.last("send_email")[1:] == (CODE, "Wu Xiao-Ming", "wxm@qq.com")
+    s.send_email()  # a second tap while the first is on its way
+    assert ports.names().count("send_email") == 1
+    s.on_email_sent(s.ticket)
+    assert s.state == "email_sent" and not s.busy
+    s.finish()
+    assert s.state == "welcome" and s.data.email_address == "" and s.data.email_name == ""
+
+
+@pytest.mark.parametrize(("name", "address", "key", "field"), [
+    ("", "wu@qq.com", "err_email_name_empty", "name"),
+    ("W", "wu@qq.com", "err_email_name", "name"),
+    ("吴小明", "wu@qq.com", "err_email_name", "name"),
+    ("Wu Xiaoming", "", "err_email_address_empty", "address"),
+    ("Wu Xiaoming", "wu.qq.com", "err_email_no_at", "address"),
+    ("Wu Xiaoming", "@qq.com", "err_email_local", "address"),
+    ("Wu Xiaoming", "wu..x@qq.com", "err_email_local", "address"),
+    ("Wu Xiaoming", "wu@qq", "err_email_domain", "address"),
+    ("Wu Xiaoming", "wu@qq.c", "err_email_domain", "address"),
+    ("Wu Xiaoming", "wu@-qq.com", "err_email_domain", "address"),
+    ("Wu Xiaoming", "w" * 250 + "@qq.com", "err_email_too_long", "address"),
+])
+def test_email_form_errors_name_the_field(name: str, address: str, key: str, field: str) -> None:
+    from kiosk.app.i18n import tr
+
+    s, ports, _ = make()
+    to_email_form(s, ports)
+    s.send_email(name, address)
+    assert s.notice.key == key and s.data.email_field == field
+    assert "send_email" not in ports.names() and s.state == "email" and not s.busy
+    assert tr(key, "zh") != key and tr(key, "en") != key  # words exist in both languages
+
+
+def test_email_center_unreachable_keeps_the_form() -> None:
+    s, ports, _ = make()
+    to_email_form(s, ports)
+    s.send_email("Lin Mei", "Lin.Mei@Example.EDU.cn")
+    assert ports.last("send_email")[3] == "Lin.Mei@example.edu.cn"
+    s.on_request_failed(s.ticket, Refused("center_unreachable"))
+    assert s.state == "email" and s.notice.key == "err_email_offline" and not s.busy
+    assert s.data.email_address == "Lin.Mei@example.edu.cn"
+    s.on_request_failed(s.ticket, Refused("validation_error"))
+    assert s.notice.zh == "中文说明。"
+    s.close_email()
+    assert s.state == "status"
+
+
+def test_email_only_for_completed_orders() -> None:
+    s, ports, _ = make()
+    to_confirm(s, ports, order("pending_review", can_withdraw=True))
+    s.confirm()
+    s.open_email()
+    assert s.state == "status"
