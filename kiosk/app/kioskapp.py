@@ -42,6 +42,7 @@ SCREENS = {
     "review": sc.ReviewScreen, "submitted": sc.SubmittedScreen, "reprint": sc.ReprintScreen,
     "operator_pin": sc.OperatorPinScreen, "operator": sc.OperatorScreen,
     "out_of_service": sc.OutOfServiceScreen,
+    "email": sc.EmailScreen, "email_sent": sc.EmailSentScreen,
 }
 CAMERA_MODE = {"welcome": "scan", "operator": "scan", "capture": "guide"}
 
@@ -229,10 +230,6 @@ class KioskApp(App):
         screen = self.screens.get(name)
         if screen is not None and "preview" in screen.ids:
             screen.ids.preview.clear()
-        if name == "status":  # the e-mail form must not keep a student's words
-            st = self.screens["status"]
-            st.ids.email_name.text = ""
-            st.ids.email_address.text = ""
 
     def _set_camera_mode(self, state: str) -> None:
         if self.booth is not None and self.booth.camera is not None:

@@ -11,6 +11,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
 from kiosk.app.i18n import notice_text, tr
+from kiosk.app.keyboard import OnScreenKeyboard  # noqa: F401  (used by the .kv file)
 
 # Which screen shows which session state.
 SCREEN_OF = {
@@ -18,7 +19,10 @@ SCREEN_OF = {
     "capture": "capture", "processing": "processing", "submitting": "processing",
     "review": "review", "submitted": "submitted", "reprint": "reprint", "printing": "reprint",
     "operator_pin": "operator_pin", "operator": "operator", "out_of_service": "out_of_service",
+    "email": "email", "email_sent": "email_sent",
 }
+# Shortcut keys of the address keyboard when ui.keyboard.email_shortcuts is not set.
+EMAIL_SHORTCUTS = ["@qq.com", "@163.com", "@126.com", "@gmail.com", ".com", ".cn", ".edu.cn"]
 
 DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"]
 ALNUM = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + list("0123456789")
@@ -133,6 +137,43 @@ class StatusScreen(KScreen):
                 self.qr_texture = texture_from_bytes(qr_png(url), "png")
             else:
                 self.qr_texture = None
+
+
+class EmailScreen(KScreen):
+    """Name (pinyin) and address typed on the on-screen keyboard; the session keeps the text."""
+
+    name_text = StringProperty("")
+    address_text = StringProperty("")
+    field = StringProperty("name")
+    hint = StringProperty("")
+    busy = BooleanProperty(False)
+
+    def update(self, s: Any, app: Any) -> None:
+        lang = s.language
+        d = s.data
+        self.field = d.email_field
+        caret = "|"
+        self.name_text = d.email_name + (caret if d.email_field == "name" else "")
+        self.address_text = d.email_address + (caret if d.email_field == "address" else "")
+        self.hint = tr("email_hint_name" if d.email_field == "name" else "email_hint_address",
+                       lang)
+        self.busy = s.busy
+        kb = self.ids.keyboard
+        kb.on_text = app.session.email_key
+        kb.on_backspace = app.session.email_backspace
+        shortcuts = app.settings.get("ui.keyboard.email_shortcuts", EMAIL_SHORTCUTS)
+        kb.show(d.email_field, list(shortcuts),
+                {"space": tr("kb_space", lang), "backspace": tr("kb_backspace", lang)})
+
+
+class EmailSentScreen(KScreen):
+    line1 = StringProperty("")
+    line2 = StringProperty("")
+
+    def update(self, s: Any, app: Any) -> None:
+        d = s.data
+        self.line1 = tr("email_sent_line", s.language, address=d.email_address)
+        self.line2 = tr("email_sent_name", s.language, name=d.email_name)
 
 
 class CaptureScreen(KScreen):
