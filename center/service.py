@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +34,7 @@ class Center:
         self.session_secret = db_secret(self.db, "console_session")
         self.limits = Limits.from_conf(settings.get("identify"))
         self.tokens = TokenCache()
+        self._bad_tokens: dict[int, list[float]] = {}  # kiosk id -> recent failed verifications
         self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
         self.checks = CheckRunner(
             self.db, settings.photos_dir, int(settings.get("upload.check_workers", 1))
@@ -56,6 +58,8 @@ class Center:
             return kiosk
         parts = split_token(token)
         kiosk = None
+        if parts and self._throttled(parts[0]):
+            return None  # many forged tokens for this id: no scrypt for a minute
         if parts:
             with self.db.read() as conn:
                 row = conn.execute(
@@ -66,7 +70,19 @@ class Center:
             if row is not None and not row.disabled and verify_secret(token, row.token_hash):
                 kiosk = (row.id, row.name)
         self.tokens.put(token, kiosk)
+        if parts and kiosk is None:
+            self._bad_tokens.setdefault(parts[0], []).append(time.monotonic())
         return kiosk
+
+    def _throttled(self, kiosk_id: int, limit: int = 10, window: float = 60.0) -> bool:
+        """Each wrong token costs a scrypt; cap that per kiosk id so forging is no DoS."""
+        now = time.monotonic()
+        recent = [t for t in self._bad_tokens.get(kiosk_id, []) if now - t < window]
+        if recent:
+            self._bad_tokens[kiosk_id] = recent
+        else:
+            self._bad_tokens.pop(kiosk_id, None)
+        return len(recent) >= limit
 
     def conf(self, dotted: str, default: Any = None) -> Any:
         return self.settings.get(dotted, default)

@@ -53,3 +53,14 @@ def test_download_tokens_expire_and_resist_forgery():
     forged = make_token(secret, "261128120000999999", 3, expires_at=2_000).split(".")[0]
     assert read_token(secret, f"{forged}.{sig}", now=1_000) is None
     assert STUDENT["code"] not in token
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_forged_tokens_are_throttled_without_locking_out_the_real_kiosk(center):
+    kiosk_id = center.token.split(".")[0]
+    assert center.client().get("/api/v1/keys").status_code == 200  # a kiosk in use
+    for n in range(12):
+        r = center.client(f"{kiosk_id}.forged-token-number-{n:04d}-xxxxxxxx").get("/api/v1/keys")
+        assert r.status_code == 401
+    # the genuine kiosk keeps working (its token was verified and cached)
+    assert center.client().get("/api/v1/keys").status_code == 200
