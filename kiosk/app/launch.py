@@ -40,7 +40,12 @@ def prepare_display(headless: bool | None = None) -> subprocess.Popen | None:
 
 
 def configure_kivy(width: int, height: int, fullscreen: bool, quiet: bool = True,
-                   hide_cursor: bool = False) -> None:
+                   hide_cursor: bool = False, multisamples: int | None = None) -> None:
+    """Kivy's window settings; ``multisamples`` defaults to ``ui.multisamples``."""
+    if multisamples is None:
+        from kiosk.settings import load_settings
+
+        multisamples = int(load_settings().get("ui.multisamples", 0))
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     if quiet:
         os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
@@ -53,6 +58,7 @@ def configure_kivy(width: int, height: int, fullscreen: bool, quiet: bool = True
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "multisamples", str(max(0, multisamples)))
     Config.set("graphics", "show_cursor", "0" if hide_cursor else "1")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "0")
