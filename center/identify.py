@@ -135,7 +135,7 @@ def check_identity(
     crow = _limit_row(conn, cscope, now)
     if crow.locked_until > now:
         return Outcome(locked_out(crow.locked_until - now))
-    failures = crow.failures if crow.locked_until == 0 or crow.locked_until > now else 0
+    failures = crow.failures  # reset to 0 whenever a lock is set or the digits are right
 
     wrong = None
     if context["kind"] == "batch":

@@ -82,3 +82,48 @@ def test_cli_add_kiosk_token_works(tmp_path, photo):
         assert r.status_code == 200
     # the token is stored hashed only
     assert token.encode() not in (data / "center.db").read_bytes()
+
+
+def test_cli_serve_starts_answers_and_stops_on_sigterm(tmp_path):
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "center",
+            "serve",
+            "--data",
+            str(tmp_path / "c"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.1)
+        assert r.json() == {"ok": True}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/keys").status_code == 401
+        assert (tmp_path / "c" / "context_signing_key.ed25519").stat().st_mode & 0o077 == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal (systemd: clean stop)
+        assert proc.wait(20) in (0, -signal.SIGTERM)
+        assert "Traceback" not in proc.stderr.read()
