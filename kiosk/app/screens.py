@@ -28,6 +28,17 @@ DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"]
 ALNUM = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + list("0123456789")
 
 
+def speaker_of(app: Any) -> Any:
+    """The app's speaker (``ui.speech``), made on first use; a test may set ``app.speaker``."""
+    speaker = getattr(app, "speaker", None)
+    if speaker is None:
+        from kiosk.services.speech import make_speaker
+
+        speaker = app.speaker = make_speaker(app.settings)
+        app.bind(on_stop=lambda *_a: speaker.stop())
+    return speaker
+
+
 class KScreen(Screen):
     notice = StringProperty("")
     notice_info = BooleanProperty(False)
@@ -195,6 +206,28 @@ class CaptureScreen(KScreen):
     def update(self, s: Any, app: Any) -> None:
         self.busy = s.busy
 
+    # Spoken prompts: what the screen shows is what is said (the speaker paces it).
+    def on_advice(self, _w: Any, text: str) -> None:
+        if self.manager is not None and self.manager.current == self.name:
+            from kivy.app import App
+
+            app = App.get_running_app()
+            speaker_of(app).say(text, app.lang)
+
+    def on_countdown(self, _w: Any, text: str) -> None:
+        if text and self.manager is not None and self.manager.current == self.name:
+            from kivy.app import App
+
+            app = App.get_running_app()
+            speaker_of(app).say(text, app.lang, urgent=True)
+
+    def on_leave(self, *_a: Any) -> None:
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is not None and getattr(app, "speaker", None) is not None:
+            app.speaker.hush()
+
 
 class ProcessingScreen(KScreen):
     title = StringProperty("")
@@ -312,6 +345,10 @@ class OperatorScreen(KScreen):
             word = tr(f"state_{st.state}", lang)
             detail = st.detail if len(st.detail) < 60 else st.detail[:57] + "..."
             lines.append(f"{tr('device_' + device, lang)}：{word}  {detail}")
+        speech = speaker_of(app).status()
+        if speech.state != "off":  # a health note only when the booth is meant to speak
+            lines.append(f"{tr('device_speech', lang)}：{tr('state_' + speech.state, lang)}  "
+                         f"{speech.detail[:57]}")
         self.devices_text = "\n".join(lines)
         s.counters.roll()
         self.counters_line = tr("operator_counters", lang, **s.counters.as_dict())
