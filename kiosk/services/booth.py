@@ -163,13 +163,17 @@ class Booth:
 
     # -- sheets ------------------------------------------------------------------
     def render_sheet(self, master: Any, layout: int, code: str, copies: int) -> Any:
-        """Runs in the printer thread: fetch the photo when needed, tell the center, render."""
+        """Runs in the printer thread: tell the center, fetch the photo when needed, render.
+
+        Returns ``(sheet, reprint_no)``; the printer submits with the reprint number as key.
+        """
         from kiosk.sheets import render_sheet
 
         client = self.make_client()
+        reprint_no = ""  # the print journal's key: a restart never prints one order twice
         if code:
             try:
-                client.reprint(code, layout, copies, "booth")
+                reprint_no = str(client.reprint(code, layout, copies, "booth")["reprint_no"])
             except Exception as exc:  # the print matters more than the record
                 log.warning("reprint not recorded at the center: %s", type(exc).__name__)
         if master is None:
@@ -179,7 +183,7 @@ class Booth:
             resp = requests.get(url, timeout=15)
             resp.raise_for_status()
             master = master_from_photo(resp.content)
-        return render_sheet(master, layout)
+        return render_sheet(master, layout), reprint_no
 
     # -- health ------------------------------------------------------------------
     def disk(self) -> Status:

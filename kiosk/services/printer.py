@@ -80,14 +80,23 @@ class PrinterWorker:
 
     def print_sheet(self, render: Callable[[], Any], copies: int,
                     progress: Callable[[str, str], None]) -> None:
-        """``render()`` → a Sheet (``.pdf()``) in this thread, then print and follow it."""
+        """``render()`` → a Sheet (``.pdf()``) or ``(sheet, reprint_no)`` in this thread,
+        then print and follow it.
+
+        The reprint order number is the print journal's key
+        (``hardware.printing.PrintService.submit(key=...)``): if the kiosk restarts
+        after CUPS took the job and the same order is sent again, the journal finds
+        that job instead of printing the sheet a second time. Without a number (the
+        center was unreachable, a test page) the journal keys on the file's content.
+        """
 
         def job() -> None:
             path = self.spool / f"sheet-{time.monotonic_ns()}.pdf"
             try:
-                sheet = render()
+                made = render()
+                sheet, key = made if isinstance(made, tuple) else (made, "")
                 path.write_bytes(sheet.pdf())
-                job_id = self._svc().submit(path, copies, self.media)
+                job_id = self._svc().submit(path, copies, self.media, key=str(key or ""))
             except Exception as exc:
                 log.warning("print failed before the printer: %s", exc)
                 self.post(progress, "failed", "printer_other")
