@@ -130,9 +130,9 @@ def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
     }
 
 
-def _replay(center: Center, key: str, fingerprint: str) -> JSONResponse | None:
-    with center.db.read() as conn:
-        row = conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
+def _replay(conn: Connection, key: str, fingerprint: str) -> JSONResponse | None:
+    """The stored answer of an earlier upload with this idempotency key, if any."""
+    row = conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
     if row is None:
         return None
     if row.fingerprint != fingerprint:
@@ -164,9 +164,6 @@ def upload_photo(
     fingerprint = hashlib.sha256(
         collection_code.encode() + b"\0" + hashlib.sha256(data).digest()
     ).hexdigest()
-    replay = _replay(center, idempotency_key, fingerprint)
-    if replay is not None:
-        return replay
     report = quick_report(
         data,
         int(center.conf("upload.width")),
@@ -183,9 +180,21 @@ def upload_photo(
         )
     sha = store(center.settings.photos_dir, data)
     now = time.time()
+    # One transaction, few round trips: replay check, the order row (locked),
+    # four writes. The file is durable before the row that names it commits.
     try:
         with center.db.write() as conn:
-            _, order = _student_order(conn, collection_code, lock=True)
+            replay = _replay(conn, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+            order = conn.execute(
+                select(t.orders)
+                .join(t.students, t.students.c.id == t.orders.c.student_id)
+                .where(t.students.c.collection_code == collection_code)
+                .with_for_update(of=t.orders)
+            ).first()
+            if order is None:
+                _, order = _student_order(conn, collection_code, lock=True)
             if order.state not in orders.UPLOADABLE:
                 raise order_locked(orders.LABELS[order.state])
             version = order.version + 1
@@ -225,7 +234,8 @@ def upload_photo(
             orders.audit(conn, _actor(kiosk), "upload", order.order_no, f"version {version}")
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer as it did.
-        replay = _replay(center, idempotency_key, fingerprint)
+        with center.db.read() as conn:
+            replay = _replay(conn, idempotency_key, fingerprint)
         if replay is None:
             raise
         return replay

@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from center.errors import ApiError
@@ -98,6 +99,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             str(exc.detail) if exc.detail else "Request refused.",
         ).body()
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(_request: Request, exc: DBAPIError) -> Response:
+        # e.g. PostgreSQL restarted: the pool is discarded, the kiosk's retry works
+        log.warning(
+            "database error %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__
+        )
+        body = ApiError(
+            503,
+            "center_unavailable",
+            "服务器暂时不可用，请稍后再试。",
+            "The center is briefly unavailable; try again.",
+        )
+        return JSONResponse(body.body(), status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> Response:

@@ -52,8 +52,10 @@ class Database:
             # pysqlite's own transaction handling defers BEGIN; take control of it.
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         else:
+            # No pre-ping (a round trip per checkout): a connection found dead is
+            # discarded with the pool on the failing call, and the kiosk retries.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+                self.url, pool_size=pool_size, max_overflow=20, pool_recycle=3600
             )
 
     @contextmanager
