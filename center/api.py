@@ -196,6 +196,11 @@ def upload_photo(
             if order is None:
                 _, order = _student_order(conn, collection_code, lock=True)
             if order.state not in orders.UPLOADABLE:
+                # A concurrent retry of this very upload may have committed while we
+                # waited for the row lock (PostgreSQL): then it is a replay, not a 409.
+                replay = _replay(conn, idempotency_key, fingerprint)
+                if replay is not None:
+                    return replay
                 raise order_locked(orders.LABELS[order.state])
             version = order.version + 1
             conn.execute(

@@ -122,3 +122,18 @@ def test_center_restart_loses_nothing(center, photo, photo2):
         shas = [r[0] for r in conn.execute(select(t.photo_versions.c.sha256))]
     files = {photo_path(center.server.settings.photos_dir, s).read_bytes() for s in shas}
     assert files == {photo, photo2}
+
+
+def test_concurrent_retries_of_one_upload_count_once(center, photo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(_: int):  # noqa: ANN202
+        with center.client() as c:
+            r = upload(c, STUDENT["code"], photo, "k-concurrent")
+            return r.status_code, r.json()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert {a[0] for a in answers} == {201}
+    assert all(a[1] == answers[0][1] for a in answers)
+    assert _versions(center) == 1
