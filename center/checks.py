@@ -8,8 +8,9 @@ kiosk already ran the same check before it let the student submit, so the
 center's run is a second opinion for the reviewer, not the gate: uploads pass
 the cheap inline checks (``center.photos.quick_report``), get committed, and a
 background process (SCHED_IDLE priority, its own GIL) attaches the full report to the
-version. Queued work lives in the database (``check_state``), so a restart
-picks up where it stopped, and the review console shows "check pending" until
+version, preferring moments without uploads (at most ``check_max_defer_seconds``
+late). Queued work lives in the database (``check_state``), so a restart picks
+up where it stopped, and the review console shows "check pending" until
 the report is there.
 """
 
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -70,10 +72,20 @@ def run_check(path: str) -> dict[str, Any]:
 class CheckRunner:
     """Claims queued versions and runs them through a small process pool."""
 
-    def __init__(self, db: Database, photos_dir: Path, workers: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        photos_dir: Path,
+        workers: int,
+        quiet_seconds: float = 0.5,
+        max_defer_seconds: float = 30.0,
+    ) -> None:
         self.db = db
         self.photos_dir = photos_dir
         self.workers = workers
+        self.quiet_seconds = quiet_seconds
+        self.max_defer_seconds = max_defer_seconds
+        self._last_upload = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,7 +108,25 @@ class CheckRunner:
         self._thread.start()
 
     def poke(self) -> None:
+        """An upload arrived: there is work, and the center is busy right now."""
+        self._last_upload = time.monotonic()
         self._wake.set()
+
+    def _wait_for_quiet(self) -> None:
+        """Hold the next batch while uploads keep arriving, up to max_defer_seconds.
+
+        Even at SCHED_IDLE the checker's memory traffic slows the request path on
+        a small machine; a burst of uploads is better served first. The bound
+        keeps a trickle of checks going under sustained load.
+        """
+        start = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now - self._last_upload >= self.quiet_seconds:
+                return
+            if now - start >= self.max_defer_seconds:
+                return
+            self._stop.wait(0.1)
 
     def stop(self) -> None:
         self._stop.set()
@@ -131,6 +161,7 @@ class CheckRunner:
             self._wake.wait(timeout=5.0)
             self._wake.clear()
             while not self._stop.is_set():
+                self._wait_for_quiet()
                 batch = self._claim(self.workers * 2)
                 if not batch:
                     break

@@ -37,7 +37,11 @@ class Center:
         self._bad_tokens: dict[int, list[float]] = {}  # kiosk id -> recent failed verifications
         self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
         self.checks = CheckRunner(
-            self.db, settings.photos_dir, int(settings.get("upload.check_workers", 1))
+            self.db,
+            settings.photos_dir,
+            int(settings.get("upload.check_workers", 1)),
+            quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
+            max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
         )
 
     def start(self) -> None:

@@ -45,6 +45,7 @@ SCREENS = {
     "email": sc.EmailScreen, "email_sent": sc.EmailSentScreen,
 }
 CAMERA_MODE = {"welcome": "scan", "operator": "scan", "capture": "guide"}
+PROGRESS_PERIOD = 0.1  # seconds between two steps of the processing bar
 
 
 class LazyPorts:
@@ -98,6 +99,7 @@ class KioskApp(App):
         self._countdown_n = 0
         self._countdown_ev: Any = None
         self._processing_t = 0.0
+        self._progress_t = 0.0
         self._last_screen = ""
         self.heartbeat: Any = None
         self.on_booth_ready: list[Any] = []
@@ -164,12 +166,20 @@ class KioskApp(App):
 
     def _first_frame(self, _dt: float) -> None:
         self.t_first_screen = time.perf_counter() - self.t_start
+        Clock.schedule_once(self._prebuild, 0.3)
         try:
             from kiosk.watchdog import ready
 
             ready("welcome screen up")
         except ImportError:
             pass
+
+    def _prebuild(self, _dt: float) -> None:
+        """Make the letter keypad before any student comes, not at their first feature code."""
+        identify = self.screens["identify"]
+        shown = identify._keys_for or "digits"
+        for kind in ("alnum", shown):
+            identify.build_keys(kind, self)
 
     def _start_booth(self) -> None:
         try:
@@ -246,8 +256,13 @@ class KioskApp(App):
     def _frame(self, _dt: float) -> None:
         name = self.sm.current
         if name == "processing":
-            elapsed = time.monotonic() - self._processing_t
-            self.screens[name].progress = min(0.95, 1 - 1 / (1 + elapsed / 2.0))
+            # 10 steps a second look smooth; each step redraws the whole window,
+            # and at 60 a second that took CPU from the pipeline it shows.
+            now = time.monotonic()
+            if now - self._progress_t >= PROGRESS_PERIOD:
+                self._progress_t = now
+                elapsed = now - self._processing_t
+                self.screens[name].progress = min(0.95, 1 - 1 / (1 + elapsed / 2.0))
             return
         screen = self.screens[name]
         if self.booth is None or "preview" not in screen.ids:

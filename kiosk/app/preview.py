@@ -1,9 +1,12 @@
 """The live preview: one texture updated in place, mirrored on screen only.
 
 The camera thread already downscaled the frame to about the displayed size;
-here it is one ``blit_buffer`` (RGB bytes) per new frame and nothing else: no
+here it is one ``blit_buffer`` (RGBA bytes) per new frame and nothing else: no
 widget is created or removed per frame. Mirroring and the bottom-up GL origin
 are texture coordinate flips, so the pixels themselves are never changed.
+Two textures take turns: with a software GL (Mesa llvmpipe) writing into the
+texture the previous frame still draws from waits until that frame is
+rasterized, which blocked the UI thread for tens of milliseconds per frame.
 The standard's bands (hair top 50–110 px, eye line 200–300 px of 640) and a
 face outline are drawn over a 3:4 box, the part of the frame the photo is cut from.
 """
@@ -30,7 +33,8 @@ class Preview(Widget):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)
-        self._texture: Texture | None = None
+        self._textures: list[Texture] = []
+        self._turn = 0
         self._seq = -1
         self._frame_size = (16, 9)
         with self.canvas:
@@ -55,21 +59,32 @@ class Preview(Widget):
         if frame is None or frame.seq == self._seq:
             return False
         self._seq = frame.seq
-        rgb = frame.rgb
-        h, w = rgb.shape[:2]
-        if self._texture is None or self._texture.size != (w, h):
-            tex = Texture.create(size=(w, h), colorfmt="rgb")
-            tex.flip_vertical()  # numpy rows run top-down, GL bottom-up
-            if self.mirror:
-                tex.flip_horizontal()  # a mirror for the student; the data stays as shot
-            self._texture = tex
-            self._rect.texture = tex
+        pixels = frame.rgba if getattr(frame, "rgba", None) is not None else frame.rgb
+        fmt = "rgba" if pixels.shape[2] == 4 else "rgb"
+        h, w = pixels.shape[:2]
+        if (not self._textures or self._textures[0].size != (w, h)
+                or self._textures[0].colorfmt != fmt):
+            self._textures = [self._make_texture(w, h, fmt) for _ in range(2)]
             self._frame_size = (w, h)
             self._layout()
-        self._texture.blit_buffer(rgb.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+        self._turn ^= 1
+        tex = self._textures[self._turn]
+        tex.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
+        self._rect.texture = tex
         self.canvas.ask_update()
         self.frames_shown += 1
         return True
+
+    def _make_texture(self, w: int, h: int, fmt: str) -> Texture:
+        tex = Texture.create(size=(w, h), colorfmt=fmt)
+        tex.flip_vertical()  # numpy rows run top-down, GL bottom-up
+        if self.mirror:
+            tex.flip_horizontal()  # a mirror for the student; the data stays as shot
+        return tex
+
+    def on_mirror(self, *_a: object) -> None:
+        self._textures = []  # remade with the new flip at the next frame
+        self._seq = -1
 
     def clear(self) -> None:
         self._seq = -1

@@ -36,6 +36,12 @@ def _downscale(frame: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
 
+def _rgba(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA)
+
+
 class CameraWorker:
     def __init__(
         self,
@@ -176,7 +182,7 @@ class CameraWorker:
                 advice = self.guide.update(small)
             except Exception as exc:
                 log.warning("guidance failed on a frame: %s", exc)
-        self.slot.put(Frame(seq, small, advice, time.monotonic()))
+        self.slot.put(Frame(seq, small, advice, time.monotonic(), _rgba(small)))
         self.frames += 1
         if mode == "scan" and self.decoder is not None and seq % self.scan_every == 0:
             self._scan(frame)

@@ -19,6 +19,9 @@ class Frame:
     rgb: np.ndarray  # downscaled to the displayed size, contiguous uint8 RGB
     advice: Any = None  # kiosk.photo.guidance.Advice, when guidance runs
     t: float = 0.0
+    # The same pixels as RGBA for the texture upload: Mesa stores RGB textures
+    # with four bytes a pixel and converted each RGB upload on the UI thread.
+    rgba: np.ndarray | None = None
 
 
 class LatestFrame:
