@@ -91,6 +91,8 @@ def _student_order(conn: Connection, code: str, lock: bool = False) -> tuple[Any
     order = conn.execute(query.with_for_update() if lock else query).first()
     if order is None:
         order = orders.ensure_order(conn, student.id)
+        if lock:  # another transaction may have created it: lock what we got
+            order = conn.execute(query.with_for_update()).one()
     return student, order
 
 

@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
 
@@ -60,31 +61,37 @@ def order_view(row: Any, **changes: Any) -> dict[str, Any]:
 
 
 def ensure_order(conn: Connection, student_id: int) -> Any:
-    """The student's order, created in state 待上传 on first contact."""
+    """The student's order, created in state 待上传 on first contact.
+
+    One INSERT ... ON CONFLICT DO NOTHING RETURNING: no savepoint round trips;
+    a concurrent creator wins on the unique student_id, an order-number clash
+    (same second, same 6 random digits) simply tries another number.
+    """
     row = conn.execute(select(t.orders).where(t.orders.c.student_id == student_id)).first()
     if row is not None:
         return row
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     now = time.time()
     for _ in range(5):
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(t.orders).values(
-                        order_no=make_number(now),
-                        student_id=student_id,
-                        state=AWAITING,
-                        version=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            break
-        except IntegrityError:
-            # Either the order number collided (retry) or another call created the order.
-            row = conn.execute(select(t.orders).where(t.orders.c.student_id == student_id)).first()
-            if row is not None:
-                return row
-    return conn.execute(select(t.orders).where(t.orders.c.student_id == student_id)).one()
+        row = conn.execute(
+            ins(t.orders)
+            .values(
+                order_no=make_number(now),
+                student_id=student_id,
+                state=AWAITING,
+                version=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(*t.orders.c)
+        ).first()
+        if row is not None:
+            return row
+        row = conn.execute(select(t.orders).where(t.orders.c.student_id == student_id)).first()
+        if row is not None:
+            return row
+    raise RuntimeError("could not allocate an order number")
 
 
 def audit(
