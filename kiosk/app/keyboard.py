@@ -41,7 +41,7 @@ class OnScreenKeyboard(BoxLayout):
         self.on_text: Callable[[str], None] = lambda _t: None
         self.on_backspace: Callable[[], None] = lambda: None
         self.shortcuts: Sequence[str] = ()
-        self.words: dict[str, str] = {"space": "Space", "backspace": "⌫"}
+        self.words: dict[str, str] = {"space": "Space", "backspace": "←"}
 
     def show(self, layout: str, shortcuts: Sequence[str], words: dict[str, str]) -> None:
         """Build ``layout`` (only when it or its words changed: a few ms of widgets)."""

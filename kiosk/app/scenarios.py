@@ -319,3 +319,186 @@ def operator_panel(p: Player) -> Step:
     yield from d.tap("op_pause")  # now "resume service"
     yield from d.tap("op_close")
     yield from d.wait_state("welcome")
+
+
+# -- the operator sets the batch; e-mail; center unreachable at submit -------------------
+def open_operator_panel(p: Player) -> Step:
+    d = p.d
+    yield from d.wait_state("welcome")
+    yield from d.long_press("operator_corner", 2.3)
+    yield from d.wait_state("operator_pin")
+    for ch in "2468":
+        yield from d.tap(f"pin_{ch}")
+    yield from d.tap("pin_ok")
+    yield from d.wait_state("operator")
+
+
+def batch_qr(p: Player) -> Step:
+    """The operator scans the batch poster QR the center signed: the booth's batch is set,
+    shown and kept for the next start; a poster signed by another key changes nothing."""
+    import datetime as dt
+    import json
+    import os
+
+    from center.keys import KEY_FILE
+    from kiosk import qr_payloads
+    from kiosk.session import Context
+
+    d = p.d
+    key_path = p.app.state_dir / "center" / KEY_FILE
+    key = yield from p.in_thread(key_path.read_bytes, "center's signing key")
+    today = dt.date.today()
+    poster = {"kind": "batch", "id": "GD2026-01", "name": "广东2026届 第一批（海报）",
+              "feature_required": True, "valid_from": str(today - dt.timedelta(days=1)),
+              "valid_to": str(today + dt.timedelta(days=60))}
+    genuine = qr_payloads.sign_context(key, poster)
+    forged = qr_payloads.sign_context(os.urandom(32), {**poster, "id": "FORGED-01"})
+    p.s.context = Context("region", "R-GZ-01", "广州大学城采集点", False)
+    p.s._changed()
+    yield from open_operator_panel(p)
+    yield from d.keys(forged)  # the scanner types the poster's text
+    yield 0.3
+    check(p.s.context.id == "R-GZ-01", "a poster signed by another key is refused")
+    yield from d.keys(genuine)
+    yield from d.wait(lambda: p.s.context.kind == "batch", "batch set by the poster")
+    check(p.s.context.id == "GD2026-01" and p.s.context.feature_required, "batch and feature")
+    check("第一批（海报）" in d.text("context_line"), "operator panel shows the batch")
+    yield from p.shot("15_operator_batch")
+    saved = p.app.state_dir / "booth-context.json"
+
+    def kept() -> dict:
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                return json.loads(saved.read_text())
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise ScriptFailed("booth context not saved")
+
+    kept_ctx = yield from p.in_thread(kept, "context saved")
+    check(kept_ctx["id"] == "GD2026-01" and kept_ctx["kind"] == "batch", "kept for restarts")
+    yield from d.tap("op_close")
+    yield from d.wait_state("welcome")
+    check("第一批（海报）" in p.app.screens["welcome"].context_line, "welcome shows the batch")
+
+
+def type_on_keyboard(p: Player, text: str) -> Step:
+    from kiosk.app.keyboard import tag_for
+
+    for ch in text:
+        yield from p.d.tap(tag_for(ch))
+
+
+def email_photo(p: Player, inbox: Callable[[], list]) -> Step:
+    """A student with a completed order sends the photo to an e-mail address typed on the
+    on-screen keyboard; the center's mailer delivers it with the photo attached."""
+    d = p.d
+    yield from p.scan_code(DEMO_CODE)
+    yield from p.identify("1234", "EK43")
+    yield from d.wait_state("confirm")
+    yield from d.tap("confirm_yes")
+    yield from d.wait_state("status")
+    check(p.s.data.order.state == "completed", "order completed")
+    yield from d.tap("email")
+    yield from d.wait_state("email")
+    yield from type_on_keyboard(p, "wu xiaoming")
+    check(p.s.data.email_name == "Wu Xiaoming", f"pinyin name typed: {p.s.data.email_name!r}")
+    yield from d.tap("email_field_address")
+    yield from type_on_keyboard(p, "wxm")
+    yield from d.tap("email_send")
+    yield from d.wait(lambda: p.s.notice is not None, "address error")
+    check(p.s.notice.key == "err_email_no_at" and "@" in d.text("notice"), "missing @ explained")
+    yield from p.shot("16_email_form")
+    yield from type_on_keyboard(p, "@gzcc")
+    yield from d.tap("kb_.edu.cn")  # a shortcut key
+    yield from d.tap("email_send")
+    yield from d.wait_state("email_sent")
+    check("wxm@gzcc.edu.cn" in d.text("email_sent_line"), "confirmation names the address")
+    yield from p.shot("17_email_sent")
+    yield from d.wait(lambda: bool(inbox()), "the e-mail at the SMTP server", 30)
+    msg = inbox()[0]
+    check("wxm@gzcc.edu.cn" in msg["To"] and "Wu Xiaoming" in msg["To"], f"To: {msg['To']}")
+    parts = [part for part in msg.walk() if part.get_content_type() == "image/jpeg"]
+    check(len(parts) == 1, "one photo attached")
+    photo = parts[0].get_payload(decode=True)
+    if "photo" in p.saved:
+        check(photo == p.saved["photo"].read_bytes(), "the submitted photo itself is attached")
+    check(photo[:2] == b"\xff\xd8", "a JPEG")
+    yield from d.tap("email_sent_done")
+    yield from d.wait_state("welcome")
+    check(p.s.data.email_address == "", "address wiped")
+
+
+def offline_submit(p: Player, speech: Any = None) -> Step:
+    """The center goes down between identification and submit: the photo is kept in the
+    outbox, the student is told so, and it uploads by itself once the center is back."""
+    import time
+
+    d = p.d
+    center = p.app.booth.embedded
+    capture = p.app.screens["capture"]
+    shown: list[str] = []
+    counted: list[str] = []
+    capture.bind(advice=lambda _w, v: shown.append(v),
+                 countdown=lambda _w, v: counted.append(v) if v else None)
+    if speech is not None:
+        speech.clear()
+    yield from p.scan_code(FOURTH_CODE)
+    yield from p.identify("9012", "EK43")
+    yield from d.wait_state("confirm")
+    yield from d.tap("confirm_yes")
+    yield from d.wait_state("capture")
+    check(capture.advice == "" or capture.advice in shown, "no instruction left from before")
+    yield from p.in_thread(center.stop, "center down")
+    frames0, uploads0 = p.app.booth.camera.frames, p.app.preview_uploads
+    yield from p.take_photo()
+    diag = (f"camera frames +{p.app.booth.camera.frames - frames0}, uploads "
+            f"+{p.app.preview_uploads - uploads0}, mode {p.app.booth.camera.mode}, "
+            f"advice {capture.advice!r}, speaker {p.app.speaker.status()}")
+    spoken = list(speech.played) if speech is not None else []
+    yield from d.tap("submit")
+    yield from d.wait_state("submitted", timeout=60)
+    check(p.s.data.queued and p.s.data.submitted_order is None, "queued, no order number")
+    check("已保存" in d.text("submitted_title") and "自动上传" in d.text("order_line"),
+          "saved, will be sent automatically")
+    yield from p.shot("18_submitted_queued")
+    depth = yield from p.in_thread(p.app.outbox_depth, "outbox depth")
+    check(depth == 1, f"the photo is in the outbox ({depth})")
+    yield from d.tap("submitted_done")
+    yield from d.wait_state("welcome")
+    yield from p.in_thread(center.start, "center back")
+
+    def drained() -> int:
+        deadline = time.monotonic() + 30
+        while p.app.booth.center.depth() != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return p.app.booth.center.depth()
+
+    left = yield from p.in_thread(drained, "outbox drained")
+    check(left == 0, f"uploaded once the center is back ({left} left)")
+    status = yield from p.in_thread(lambda: p.app.booth.make_client().status(FOURTH_CODE),
+                                    "order status")
+    check(status["order"]["state"] == "pending_review", f"at the center: {status['order']}")
+    if speech is not None:
+        check_spoken(spoken, shown, counted, diag)
+
+
+def check_spoken(spoken: list, shown: list[str], counted: list[str], diag: str = "") -> None:
+    """What reached the (recording) loudspeaker: instructions that were on screen, in the
+    order shown, then the countdown; real espeak-ng audio when it is installed."""
+    import shutil
+
+    texts = [t for _, t, _ in spoken]
+    check(bool(texts), f"something was spoken (shown {shown}, counted {counted}; {diag})")
+    guidance = [t for t in texts if t not in ("3", "2", "1")]
+    i = 0
+    for text in guidance:  # a subsequence of what the screen showed
+        while i < len(shown) and shown[i] != text:
+            i += 1
+        check(i < len(shown), f"spoken {text!r} not shown in that order: {shown}")
+    digits = [t for t in texts if t in ("3", "2", "1")]
+    check(digits == counted, f"countdown {counted} spoken in order: {texts}")
+    if shutil.which("espeak-ng"):
+        check(all(w[:4] == b"RIFF" and len(w) > 4000 for _, _, w in spoken), "real audio")

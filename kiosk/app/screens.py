@@ -206,6 +206,12 @@ class CaptureScreen(KScreen):
     def update(self, s: Any, app: Any) -> None:
         self.busy = s.busy
 
+    def on_pre_enter(self, *_a: Any) -> None:
+        # A new pose: the last student's instruction is neither shown nor taken as "said".
+        self.advice = ""
+        self.arrow = ""
+        self.progress = 0.0
+
     # Spoken prompts: what the screen shows is what is said (the speaker paces it).
     def on_advice(self, _w: Any, text: str) -> None:
         if self.manager is not None and self.manager.current == self.name:

@@ -149,8 +149,12 @@ class CenterService:
                     self._drain_client = self._make_client()
                 result = self.outbox.drain_once(self._drain_client,
                                                 should_stop=self._stop.is_set)
-                if result.uploaded and self.on_uploaded:
-                    self.post(self.on_uploaded, result.uploaded)
+                if result.uploaded:  # the operator panel shows the center back
+                    self._network = Status("ok")
+                    if self.on_uploaded:
+                        self.post(self.on_uploaded, result.uploaded)
+                elif result.unreachable:
+                    self._network = Status("failed", "center unreachable")
             except Exception as exc:
                 log.warning("outbox drain failed: %s", type(exc).__name__)
 

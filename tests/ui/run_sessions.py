@@ -8,14 +8,29 @@ Run by tests/ui/test_sessions.py in a subprocess; also usable by hand:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
 
 def main(out: Path) -> int:
+    from fakes import RecordingSink, SmtpServer
+
     from kiosk.app.launch import configure_kivy, make_app, prepare_display
+
+    # A real SMTP server on loopback for the center's mailer; the outbox retries every
+    # second (the center is stopped and restarted); spoken prompts on, with the
+    # loudspeaker replaced by a recording fake (there is no sound device here).
+    smtp = SmtpServer().start()
+    config = out / "kiosk.toml"
+    config.write_text(f"[center_server.smtp]\nport = {smtp.port}\n\n"
+                      "[outbox]\nidle_poll_s = 1.0\n\n[ui.speech]\nenabled = true\n")
+    os.environ["KIOSK_CONFIG"] = str(config)
 
     prepare_display(headless=True)
     from kiosk.app.demo import demo_context, demo_env
@@ -25,6 +40,10 @@ def main(out: Path) -> int:
     app = make_app(env.settings, env.state_dir, env.camera_options, env.printer_factory,
                    embedded=True)
     app.preset_context = demo_context()
+    from kiosk.services.speech import make_speaker
+
+    speech = RecordingSink()
+    app.speaker = make_speaker(env.settings, sink=speech)
     from kiosk.app import scenarios as sc
     from kiosk.app.driver import Script
 
@@ -44,8 +63,12 @@ def main(out: Path) -> int:
         yield "withdrawn", lambda: sc.withdrawn(player)
         yield "idle_timeout", lambda: sc.idle_timeout(player)
         yield "operator_panel", lambda: sc.operator_panel(player)
+        yield "batch_qr", lambda: sc.batch_qr(player)
+        yield "email_photo", lambda: sc.email_photo(player, lambda: smtp.messages)
+        yield "offline_submit", lambda: sc.offline_submit(player, speech)
 
-    steps = plan()
+    only = [n for n in os.environ.get("KIOSK_UI_ONLY", "").split(",") if n]  # by hand
+    steps = ((n, m) for n, m in plan() if not only or n in only)
 
     def next_scenario(_booth=None) -> None:
         try:
@@ -72,7 +95,9 @@ def main(out: Path) -> int:
     try:
         app.run()
     finally:
+        app.speaker.stop()
         env.close()
+        smtp.stop()
     (out / "results.json").write_text(json.dumps({
         "scenarios": results,
         "shots": {k: str(v) for k, v in player.shots.items()},

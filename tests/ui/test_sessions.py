@@ -28,7 +28,8 @@ REF_SIZE = (160, 100)
 TOLERANCE = 6.0
 STABLE_SCREENS = ["02_identify", "03_identify_filled", "04_confirm", "14_out_of_service"]
 SCENARIOS = ["centralized_reprint", "scattered", "wrong_digits", "rejected_then_retaken",
-             "withdrawn", "idle_timeout", "operator_panel"]
+             "withdrawn", "idle_timeout", "operator_panel", "batch_qr", "email_photo",
+             "offline_submit"]
 
 
 @pytest.fixture(scope="module")
