@@ -54,6 +54,7 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     )
     app.state.center = center
     _install_error_handlers(app)
+    _limit_body_size(app, int(settings.get("upload.max_bytes")) + 64 * 1024)
 
     from center.api import public, router
     from center.console.routes import console
@@ -121,6 +122,34 @@ def _install_error_handlers(app: FastAPI) -> None:
             500, "internal", "服务器出错，请稍后再试。", "Server error; try again later."
         )
         return JSONResponse(body.body(), status_code=500)
+
+
+def _limit_body_size(app: FastAPI, limit: int) -> None:
+    """Refuse oversized bodies from their Content-Length, before anything is parsed.
+
+    A plain ASGI middleware (no per-request task like BaseHTTPMiddleware). The TLS
+    proxy's ``client_max_body_size`` is the outer guard (README).
+    """
+
+    class BodySize:
+        def __init__(self, inner) -> None:  # noqa: ANN001 - ASGI app
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+            if scope["type"] == "http":
+                for name, value in scope["headers"]:
+                    if name == b"content-length" and value.isdigit() and int(value) > limit:
+                        body = ApiError(
+                            413,
+                            "too_large",
+                            "照片文件过大，请重新拍摄。",
+                            "The request body is too large.",
+                        ).body()
+                        await JSONResponse(body, status_code=413)(scope, receive, send)
+                        return
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(BodySize)
 
 
 def app_from_env() -> FastAPI:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from center.admin import add_reviewer
 from center.review import complete, decide
@@ -264,3 +265,10 @@ def test_noncompliant_upload_refused_with_report(center, photo):
     assert upload(c, STUDENT["code"], photo, "k-same-key").status_code == 201
     r = upload(c, STUDENT["code"], photo[:-200] + photo[-2:], "k-same-key")
     assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_oversized_upload_refused_before_parsing(center, photo):
+    big = photo + b"\0" * 400_000
+    r = upload(center.client(), STUDENT["code"], big, "k-too-big")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
