@@ -178,6 +178,10 @@ class CameraWorker:
         small = _downscale(frame, self.preview_width)
         advice = None
         if mode == "guide" and self.guide is not None:
+            # Guidance sees the downscaled preview but judges the still, which has at
+            # least the full frame's pixels: without this it asks to come closer
+            # for "too much enlargement" that the still will not need.
+            self.guide.still_scale = frame.shape[1] / small.shape[1]
             try:
                 advice = self.guide.update(small)
             except Exception as exc:
