@@ -42,27 +42,41 @@ class OnScreenKeyboard(BoxLayout):
         self.on_backspace: Callable[[], None] = lambda: None
         self.shortcuts: Sequence[str] = ()
         self.words: dict[str, str] = {"space": "Space", "backspace": "←"}
+        self._made: dict[str, list[BoxLayout]] = {}
+
+    def prepare(self, layout: str, shortcuts: Sequence[str], words: dict[str, str]) -> str:
+        """Make ``layout``'s keys if not made yet (e.g. while the welcome screen is idle)."""
+        key = f"{layout}|{'|'.join(shortcuts)}|{sorted(words.items())}"
+        if key not in self._made:
+            self.shortcuts, self.words = tuple(shortcuts), dict(words)
+            self._made[key] = self._make(layout)
+        return key
 
     def show(self, layout: str, shortcuts: Sequence[str], words: dict[str, str]) -> None:
-        """Build ``layout`` (only when it or its words changed: a few ms of widgets)."""
-        key = f"{layout}|{'|'.join(shortcuts)}|{words}"
+        """Show ``layout``; each layout's rows are made once and re-parented afterwards
+        (making some 45 Buttons stalls the UI thread for a noticeable moment)."""
+        key = self.prepare(layout, shortcuts, words)
         if key == self.layout:
             return
         self.layout = key
-        self.shortcuts, self.words = tuple(shortcuts), dict(words)
         self.clear_widgets()
+        for row in self._made[key]:
+            self.add_widget(row)
+
+    def _make(self, layout: str) -> list[BoxLayout]:
         upper = layout == "name"
-        for row in ROWS[layout]:
-            self._row([(ch, ch.upper() if upper else ch) for ch in row])
+        rows = [self._row([(ch, ch.upper() if upper else ch) for ch in row])
+                for row in ROWS[layout]]
         last = [(ch, ch) for ch in EXTRA[layout]]
         if layout == "name":
             last.append((" ", self.words["space"]))
-        self._row(last, backspace=True)
+        rows.append(self._row(last, backspace=True))
         if layout == "address" and self.shortcuts:
-            self._row([(s, s) for s in self.shortcuts], font="20sp")
+            rows.append(self._row([(s, s) for s in self.shortcuts], font="20sp"))
+        return rows
 
     def _row(self, keys: list[tuple[str, str]], backspace: bool = False,
-             font: str = "24sp") -> None:
+             font: str = "24sp") -> BoxLayout:
         row = BoxLayout(spacing=dp(6))
         for text, label in keys:
             wide = 3 if text == " " else 1
@@ -78,4 +92,4 @@ class OnScreenKeyboard(BoxLayout):
             btn.tag = "kb_backspace"
             btn.bind(on_release=lambda _b: self.on_backspace())
             row.add_widget(btn)
-        self.add_widget(row)
+        return row

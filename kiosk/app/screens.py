@@ -181,9 +181,13 @@ class EmailScreen(KScreen):
         kb = self.ids.keyboard
         kb.on_text = app.session.email_key
         kb.on_backspace = app.session.email_backspace
-        shortcuts = app.settings.get("ui.keyboard.email_shortcuts", EMAIL_SHORTCUTS)
-        kb.show(d.email_field, list(shortcuts),
-                {"space": tr("kb_space", lang), "backspace": tr("kb_backspace", lang)})
+        shortcuts = list(app.settings.get("ui.keyboard.email_shortcuts", EMAIL_SHORTCUTS))
+        words = {"space": tr("kb_space", lang), "backspace": tr("kb_backspace", lang)}
+        if s.state == "welcome":  # nobody waiting: make the keys now, not at the first tap
+            for layout in ("address", "name"):
+                kb.prepare(layout, shortcuts, words)
+        else:
+            kb.show(d.email_field, shortcuts, words)
 
 
 class EmailSentScreen(KScreen):

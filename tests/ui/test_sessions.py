@@ -26,7 +26,8 @@ REFS = HERE / "references"
 REF_SIZE = (160, 100)
 # Mean absolute difference (0..255) allowed between a screenshot and its reference.
 TOLERANCE = 6.0
-STABLE_SCREENS = ["02_identify", "03_identify_filled", "04_confirm", "14_out_of_service"]
+STABLE_SCREENS = ["02_identify", "03_identify_filled", "04_confirm", "14_out_of_service",
+                  "16_email_form", "17_email_sent", "18_submitted_queued"]
 SCENARIOS = ["centralized_reprint", "scattered", "wrong_digits", "rejected_then_retaken",
              "withdrawn", "idle_timeout", "operator_panel", "batch_qr", "email_photo",
              "offline_submit"]
