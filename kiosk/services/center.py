@@ -68,6 +68,8 @@ class CenterService:
                 self._note(exc)
                 self.post(err, exc)
                 return
+            if self._network.state == "failed":
+                self._back()
             self._network = Status("ok")
             self.post(ok, answer)
 
@@ -87,6 +89,14 @@ class CenterService:
             self.post(ok, answer)
 
         self.calls.submit(job)
+
+    def _back(self) -> None:
+        """The center answers again: queued photos go now, not after their back-off."""
+        try:
+            self.outbox.retry_now()
+        except Exception as exc:
+            log.warning("outbox retry failed: %s", type(exc).__name__)
+        self._kick.set()
 
     def _note(self, exc: Exception) -> None:
         if getattr(exc, "code", "") == "center_unreachable":
