@@ -356,6 +356,8 @@ def batch_qr(p: Player) -> Step:
     p.s.context = Context("region", "R-GZ-01", "广州大学城采集点", False)
     p.s._changed()
     yield from open_operator_panel(p)
+    if getattr(p.app, "speaker", None) is not None and p.app.speaker.enabled:
+        yield from d.wait(lambda: "语音提示" in d.text("devices"), "spoken prompts' health", 5)
     yield from d.keys(forged)  # the scanner types the poster's text
     yield 0.3
     check(p.s.context.id == "R-GZ-01", "a poster signed by another key is refused")
