@@ -38,6 +38,8 @@ class Database:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url,
@@ -90,7 +92,42 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    def start_checkpointer(self, interval: float = 1.0) -> None:
+        """SQLite: move WAL checkpoints off the commit path.
+
+        With automatic checkpoints, the commit that crosses the threshold copies
+        the WAL into the database and fsyncs it while holding the write lock, and
+        every upload queued behind it waits. Here a thread runs PASSIVE
+        checkpoints (which never block writers) every ``interval`` seconds and
+        connections open with ``wal_autocheckpoint=0``.
+        """
+        if not self.is_sqlite or self._checkpointer is not None:
+            return
+        self._stop_checkpoints.clear()
+
+        def loop() -> None:
+            while not self._stop_checkpoints.wait(interval):
+                try:
+                    with self.engine.connect() as conn:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                        conn.rollback()
+                except Exception:  # noqa: BLE001 - try again next tick
+                    pass
+
+        self._checkpointer = threading.Thread(target=loop, name="center-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def stop_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            self._stop_checkpoints.set()
+            self._checkpointer.join(timeout=5)
+            self._checkpointer = None
+            with self.engine.connect() as conn:  # leave a small WAL behind
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.rollback()
+
     def dispose(self) -> None:
+        self.stop_checkpointer()
         self.engine.dispose()
 
 
@@ -103,4 +140,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objec
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # checkpoints run in Database.start_checkpointer's thread, not inside commits
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()

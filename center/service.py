@@ -45,12 +45,14 @@ class Center:
         )
 
     def start(self) -> None:
+        self.db.start_checkpointer()
         self.mailer.start()
         self.checks.start()
 
     def stop(self) -> None:
         self.mailer.stop()
         self.checks.stop()
+        self.db.stop_checkpointer()
 
     def close(self) -> None:
         self.db.dispose()
