@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SAMPLE_STUDENT = "asian_woman_street.jpg"
+SAMPLE_STUDENT = "asian_girl_indoor.jpg"
 PRINTER = "kiosk-photo"
 
 

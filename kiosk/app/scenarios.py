@@ -34,6 +34,7 @@ class Player:
         self.out = out
         self.shots: dict[str, Path] = shots if shots is not None else {}
         self.saved: dict[str, Path] = {}
+        self.auto_captured: bool | None = None  # None: no photo taken yet
 
     @property
     def s(self) -> Any:
@@ -83,9 +84,16 @@ class Player:
         yield from self.d.wait(lambda: bool(self.app.screens["capture"].advice), "guidance", 30)
         if shots:
             yield from self.shot("05_capture")
+        capture = self.app.screens["capture"]
         try:
+            yield from self.d.wait(lambda: bool(capture.countdown) or self.s.state != "capture",
+                                   "countdown", 15)
+            if shots and capture.countdown:
+                yield from self.shot("05_countdown")
             yield from self.d.wait(lambda: self.s.state != "capture", "auto-capture", 6)
+            self.auto_captured = True
         except ScriptFailed:
+            self.auto_captured = False
             yield from self.d.tap("shutter")  # the operator's manual shutter
         if shots and self.s.state == "processing":
             yield from self.shot("06_processing")

@@ -248,6 +248,26 @@ class ProcessingScreen(KScreen):
         self.title = tr(key, s.language)
 
 
+def _report_text(items: list[Any], lang: str) -> str:
+    """What needs attention in full sentences first; the passed items as one short line.
+
+    25 items do not fit beside the photo, and a student must not miss the one
+    that says what to change.
+    """
+    from kiosk.photo.messages import item_label
+
+    order = {"fail": 0, "warn": 1}
+    problems = sorted((i for i in items if i.verdict in order), key=lambda i: order[i.verdict])
+    lines = [f"{'×' if i.verdict == 'fail' else '⚠'}  {getattr(i, lang, '') or i.name}"
+             for i in problems]
+    passed = [item_label(i.name)[0 if lang == "zh" else 1] for i in items if i.verdict == "pass"]
+    if passed:
+        head = tr("review_passed", lang, n=len(passed))
+        sep = "、" if lang == "zh" else ", "
+        lines.append(f"\n✓  {head}[size=16sp][color=5a6472]\n{sep.join(passed)}[/color][/size]")
+    return "\n".join(lines)
+
+
 class ReviewScreen(KScreen):
     ok = BooleanProperty(False)
     verdict = StringProperty("")
@@ -262,12 +282,7 @@ class ReviewScreen(KScreen):
         self.ok = d.photo_ok
         self.verdict = tr("review_ok" if d.photo_ok else "review_bad", lang)
         self.retake_text = tr("review_retake", lang, n=s.retakes_left)
-        lines = []
-        for item in getattr(d.report, "items", None) or []:
-            mark = {"pass": "✓", "warn": "⚠", "fail": "×"}.get(getattr(item, "verdict", ""), "•")
-            words = getattr(item, lang, "") or getattr(item, "name", "")
-            lines.append(f"{mark}  {words}")
-        self.items_text = "\n".join(lines)
+        self.items_text = _report_text(getattr(d.report, "items", None) or [], lang)
         if id(d.photo) != self._photo_id:
             self._photo_id = id(d.photo)
             if d.photo:

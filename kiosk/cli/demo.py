@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
             if err:
                 print(f"kiosk demo: scripted session failed: {err}", file=sys.stderr)
                 return 3
+            how = "auto-capture after 3-2-1" if player.auto_captured else "operator's shutter"
+            print(f"kiosk demo: photo taken by {how}")
             print(f"kiosk demo: scripted session done in {time.monotonic() - t0:.1f} s; "
                   f"first screen after {app.t_first_screen:.2f} s")
             return 0
