@@ -110,6 +110,13 @@ class Player:
         check(order.order_no in self.d.text("order_line"), "order number on screen")
         return order.order_no
 
+    def reprint_states(self) -> list[str]:
+        """States of the reprint orders at the embedded center (a test's view, not the UI's)."""
+        from center import schema as t
+
+        with self.app.booth.embedded.server.db.read() as conn:
+            return [r.state for r in conn.execute(t.reprints.select())]
+
     def review(self, order_no: str, decision: str, reason: str = "") -> Step:
         db = self.app.booth.embedded.server.db
 
@@ -208,6 +215,8 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     yield from p.shot("12_printed")
     if printed is not None:
         check(printed() == 1, f"exactly one job printed, got {printed()}")
+        yield from d.wait(lambda: p.reprint_states() == ["shipped"],
+                          "the center records the booth's reprint as printed (已发货)", 15)
     yield from d.tap("reprint_done")
     yield from d.wait_state("welcome")
 

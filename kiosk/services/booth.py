@@ -129,7 +129,8 @@ class Booth:
             preview_timeout=float(s.get("camera.preview_timeout", 1.0)),
             capture_timeout=float(s.get("camera.capture_timeout", 10.0)),
         ).start()
-        self.printer = PrinterWorker(self.printer_factory, self.post).start()
+        self.printer = PrinterWorker(self.printer_factory, self.post,
+                                     on_printed=self._reprint_printed).start()
         self.ports = KioskPorts(self.camera, self.pipeline, self.center, self.printer,
                                 self.render_sheet)
         self.center.run(lambda c: c.keys(), self._got_keys, lambda e: None)
@@ -162,6 +163,13 @@ class Booth:
             self.embedded.stop()
 
     # -- sheets ------------------------------------------------------------------
+    def _reprint_printed(self, reprint_no: str) -> None:
+        """The booth's reprint order moves 待发货 → 已发货 at the center once printed."""
+        if self.center is not None:
+            self.center.run(lambda c: c.reprint_printed(reprint_no), lambda _r: None,
+                            lambda e: log.warning("reprint %s not marked printed: %s",
+                                                  reprint_no, getattr(e, "code", e)))
+
     def render_sheet(self, master: Any, layout: int, code: str, copies: int) -> Any:
         """Runs in the printer thread: tell the center, fetch the photo when needed, render.
 

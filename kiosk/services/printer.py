@@ -40,8 +40,10 @@ def attention_key(state: Any) -> str | None:
 
 class PrinterWorker:
     def __init__(self, make_service: Callable[[], Any] | None, post: Post,
-                 media: str = "4x6", job_timeout: float = 600.0, poll: float = 0.3) -> None:
+                 media: str = "4x6", job_timeout: float = 600.0, poll: float = 0.3,
+                 on_printed: Callable[[str], None] | None = None) -> None:
         self._make_service = make_service
+        self.on_printed = on_printed  # told the reprint number once its sheet is out
         self.service: Any = None
         self.post = post
         self.media = media
@@ -103,15 +105,20 @@ class PrinterWorker:
                 return
             self.post(progress, "printing", "")
             try:
-                self._follow(job_id, progress)
+                done = self._follow(job_id, progress)
             finally:
                 path.unlink(missing_ok=True)
                 self._refresh()
+            if done and key and self.on_printed:
+                self.on_printed(str(key))
 
         self.worker.submit(job)
 
-    def _follow(self, job_id: Any, progress: Callable[[str, str], None]) -> None:
-        """Follow the job; a stopped printer is "attention" until the operator resumes it."""
+    def _follow(self, job_id: Any, progress: Callable[[str, str], None]) -> bool:
+        """Follow the job; a stopped printer is "attention" until the operator resumes it.
+
+        True once the sheet is printed.
+        """
         svc = self._svc()
         deadline = time.monotonic() + self.job_timeout
         told = "printing"
@@ -122,7 +129,7 @@ class PrinterWorker:
                 if not getattr(exc, "pending", False):
                     log.warning("print job failed: %s", getattr(exc, "detail", exc))
                     self.post(progress, "failed", "printer_other")
-                    return
+                    return False
                 key = attention_key(getattr(exc, "state", None) or svc.state())
                 news = f"attention:{key}" if key else "printing"
                 if news != told:
@@ -132,8 +139,9 @@ class PrinterWorker:
                 time.sleep(self.poll)
                 continue
             self.post(progress, "done", "")
-            return
+            return True
         self.post(progress, "failed", "printer_other")
+        return False
 
     def resume(self) -> None:
         """Operator after a refill. Its own short thread: the printer thread may be
