@@ -37,3 +37,17 @@ def test_code_ref_hides_the_code() -> None:
     ref = code_ref(code)
     assert code not in ref and ref == code_ref(code) and ref != code_ref(code + "X")
     assert mask_name("吴小明") == "吴**"
+
+
+def test_options_dataclass_follows_the_config(tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    from kiosk.settings import fill
+
+    @dataclass
+    class Opts:
+        size: int = 1
+        ratio: float = 0.5
+        name: str = "a"
+
+    assert fill(Opts, {"size": 3.0, "ratio": 2, "other": 9}) == Opts(3, 2.0, "a")

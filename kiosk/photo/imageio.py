@@ -51,14 +51,9 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        from kiosk.settings import load_settings
+        from kiosk.settings import fill, load_settings
 
-        s = load_settings()
-        return cls(
-            float(s.get("photo.max_megapixels", 120.0)),
-            float(s.get("photo.max_megapixels_other", 50.0)),
-            int(s.get("photo.min_side", 240)),
-        )
+        return fill(cls, load_settings().section("photo"))
 
 
 @dataclass

@@ -64,15 +64,9 @@ class Options:
 
     @classmethod
     def from_settings(cls) -> Options:
-        from kiosk.settings import load_settings
+        from kiosk.settings import fill, load_settings
 
-        s = load_settings()
-        return cls(
-            int(s.get("photo.model_max_side", 640)),
-            int(s.get("photo.master_height", 1600)),
-            float(s.get("photo.master_source_ratio", 0.6)),
-            float(s.get("photo.crop_fill_guess", 0.7)),
-        )
+        return fill(cls, load_settings().section("photo"))
 
 
 @dataclass
