@@ -52,6 +52,7 @@ class GuideOptions:
     pose_factor: float = 0.8
     still_motion: float = 0.08
     analysis_width: int = 640
+    hair_threshold: float = 0.2
 
     @classmethod
     def from_settings(cls) -> GuideOptions:
@@ -105,12 +106,7 @@ class Guide:
         relaxed = self._stable > 0
         margin = self.opt.margin * (0.5 if relaxed else 1.0)
         factor = self.opt.pose_factor + ((1 - self.opt.pose_factor) / 2 if relaxed else 0.0)
-        alpha = analysis.segment(small, self.models)
-        # A low threshold on the raw mask errs towards more hair than the still will measure.
-        top = hair_top_from_alpha(alpha, face.face_cx, face.face_width, face.eye_y, 0.2)
-        touch_top, left_y, right_y = edge_contacts(alpha, face.face_cx, face.face_width)
-        head = Head(face.eye_y, top if top is not None else face.crown_estimate, face.face_width,
-                    face.face_cx, sw, sh, touch_top, left_y, right_y)  # fmt: skip
+        head, alpha, origin = self._head(small, face)
         try:
             plan = solve(self.spec, head, self.spec.plan_margin + margin,
                          self.spec.max_upscale * self.still_scale / k)  # fmt: skip
@@ -124,7 +120,7 @@ class Guide:
         code, arrow = self._pose(face, factor)
         if code:
             return code, arrow, detail
-        code = self._light_and_clothes(small, face, alpha)
+        code = self._light_and_clothes(small, face, alpha, origin)
         if code:
             return code, "none", detail
         eye = np.array([face.eye_cx, face.eye_y]) / k
@@ -136,6 +132,51 @@ class Guide:
         if moved:
             return "hold_still", "none", detail
         return "ready", "none", detail
+
+    def _head(self, small: np.ndarray, face: Face) -> tuple[Head, np.ndarray, tuple[int, int]]:
+        """Head geometry from a segmentation of the region around the expected crop.
+
+        The still measures the hair top on a mask of the head's region, not of
+        the whole picture; on a small whole-frame mask the hair blurs into
+        trees or sky behind it. Segmenting the same kind of region here (one
+        model call, as before) makes the estimate track the still's. Edge
+        contacts count only where the region reaches the frame's edge.
+        Returns the head, the region's alpha and the region's origin (x, y).
+        """
+        sh, sw = small.shape[:2]
+        box = _expected_box(self.spec, face, face.crown_estimate)
+        roi = _grown(box, sw, sh)
+        alpha, local, top = self._segment(small, face, roi)
+        if top is not None and top <= 1 and roi[1] > 0:
+            # The hair reaches the region's top: look again up to the frame's top.
+            roi = (roi[0], 0, roi[2], roi[3])
+            alpha, local, top = self._segment(small, face, roi)
+        touch_top, left_y, right_y = edge_contacts(alpha, local.face_cx, local.face_width)
+        x0, y0, x1, _ = roi
+        head = Head(
+            face.eye_y,
+            y0 + top if top is not None else face.crown_estimate,
+            face.face_width,
+            face.face_cx,
+            sw,
+            sh,
+            touch_top and y0 == 0,
+            y0 + left_y if left_y is not None and x0 == 0 else None,
+            y0 + right_y if right_y is not None and x1 >= sw else None,
+        )
+        return head, alpha, (x0, y0)
+
+    def _segment(
+        self, small: np.ndarray, face: Face, roi: tuple[int, int, int, int]
+    ) -> tuple[np.ndarray, Face, float | None]:
+        x0, y0, x1, y1 = roi
+        crop = np.ascontiguousarray(small[y0:y1, x0:x1])
+        alpha = analysis.segment(crop, self.models)
+        local = face.transformed(1.0, -x0, -y0)
+        top = hair_top_from_alpha(
+            alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
+        )
+        return alpha, local, top
 
     def _towards_centre(self, face: Face, width: float) -> str:
         # Camera image-left is the student's right; to reach the middle they move to their left.
@@ -157,7 +198,9 @@ class Guide:
             return "close_mouth", "none"
         return "", ""
 
-    def _light_and_clothes(self, rgb: np.ndarray, face: Face, alpha: np.ndarray) -> str:
+    def _light_and_clothes(
+        self, rgb: np.ndarray, face: Face, alpha: np.ndarray, origin: tuple[int, int]
+    ) -> str:
         q = self.spec.quality
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         items = {i.name: i for i in check.light_items(gray, face, self.spec)}
@@ -167,12 +210,15 @@ class Guide:
             return "lighting"
         if items["illumination_balance"].value > q["balance_max"] * self.opt.pose_factor:
             return "lighting"
-        # Clothing against the colour the background will become (every other pixel).
-        h = rgb.shape[0]
-        top = int(min(h, face.chin_y + 0.25 * (face.chin_y - face.forehead_y)))
+        # Clothing against the colour the background will become (every other pixel),
+        # inside the region around the crop that the alpha covers.
+        x0, y0 = origin
+        region = rgb[y0 : y0 + alpha.shape[0], x0 : x0 + alpha.shape[1]]
+        h = region.shape[0]
+        top = int(max(0, min(h, face.chin_y - y0 + 0.25 * (face.chin_y - face.forehead_y))))
         body = alpha[top::2, ::2] > 0.9
         if body.sum() >= 50:
-            px = rgb[top::2, ::2][body].astype(np.float32)
+            px = region[top::2, ::2][body].astype(np.float32)
             far = (
                 np.linalg.norm(px - np.array(self.spec.bg_rgb, np.float32), axis=1)
                 > q["clothing_distance"]
@@ -222,6 +268,21 @@ class Guide:
             face_box=detail.get("box"),
             detail={"frame_code": code, **{k: v for k, v in detail.items() if k != "box"}},
         )
+
+
+def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float, float, float]:
+    """Roughly where the still's crop will be (frame px), as the pipeline guesses it."""
+    s = spec.target_face_width / face.face_width
+    y0 = hair_top - (spec.hair_top[0] + spec.hair_top[1]) / 2 / s
+    x0 = face.face_cx - spec.width / (2 * s)
+    return (x0, y0, x0 + spec.width / s, y0 + spec.height / s)
+
+
+def _grown(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:
+    """The box grown as the pipeline grows its segmentation region, clipped to the frame."""
+    x0, y0, x1, y1 = box
+    gx, gy = 0.35 * (x1 - x0), 0.2 * (y1 - y0)
+    return (int(max(0, x0 - gx)), int(max(0, y0 - gy)), int(min(w, x1 + gx)), int(min(h, y1 + gy)))
 
 
 def _gaze_off(face: Face, limit: float = 0.16) -> bool:
