@@ -176,28 +176,17 @@ def _config_files() -> list[tuple[str, str]]:
 
 
 def _outbox_summary() -> str:
-    from kiosk.doctor import outbox as outbox_check
-    from kiosk.paths import state_dir
+    from kiosk.doctor.outbox import read_status
 
-    path = Path(state_dir()) / "outbox" / "outbox.db"
-    if not path.exists():
+    status = read_status()
+    if status is None:
         return json.dumps({"depth": 0, "note": "no outbox yet"}) + "\n"
-    if path.stat().st_uid == os.geteuid():
-        from kiosk.link.outbox import Outbox
-
-        box = Outbox(path)
-        try:
-            status = box.status()
-        finally:
-            box.close()
-        # Items themselves are about students: keep only their shape.
-        status["parked_items"] = [
-            {k: v for k, v in item.items() if k in ("id", "state", "attempts", "created_at",
-                                                    "last_error", "http_status")}
-            for item in status.get("parked_items", [])
-        ]
-    else:
-        status = outbox_check._status_read_only(path)
+    # Items themselves are about students: keep only their shape.
+    status["parked_items"] = [
+        {k: v for k, v in item.items() if k in ("id", "state", "attempts", "created_at",
+                                                "last_error", "http_status")}
+        for item in status.get("parked_items", [])
+    ]
     return json.dumps(status, ensure_ascii=False, indent=2, default=str) + "\n"
 
 

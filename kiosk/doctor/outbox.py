@@ -29,22 +29,31 @@ def _status_read_only(path: Path) -> dict[str, Any]:
     return {"depth": pending + parked, "parked": parked, "oldest_age_s": None, "last_error": None}
 
 
-def check(settings: Any) -> CheckResult:
+def read_status() -> dict[str, Any] | None:
+    """The outbox's status, or None when nothing was ever queued on this booth.
+
+    The owner opens it properly; anyone else (root over SSH) reads it read-only.
+    """
     from kiosk.paths import state_dir
 
     path = Path(state_dir()) / "outbox" / "outbox.db"
     if not path.exists():
-        return CheckResult("outbox", OK, "empty (no photo queued on this booth yet)")
-    if path.stat().st_uid == os.geteuid():
-        from kiosk.link.outbox import Outbox
+        return None
+    if path.stat().st_uid != os.geteuid():
+        return _status_read_only(path)
+    from kiosk.link.outbox import Outbox
 
-        box = Outbox(path)
-        try:
-            status = box.status()
-        finally:
-            box.close()
-    else:
-        status = _status_read_only(path)
+    box = Outbox(path)
+    try:
+        return box.status()
+    finally:
+        box.close()
+
+
+def check(settings: Any) -> CheckResult:
+    status = read_status()
+    if status is None:
+        return CheckResult("outbox", OK, "empty (no photo queued on this booth yet)")
     depth, parked = int(status["depth"]), int(status.get("parked") or 0)
     age = status.get("oldest_age_s")
     detail = f"{depth} photo(s) waiting" + (f", oldest {age / 3600:.1f} h" if age else "")
