@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -27,24 +28,65 @@ def _settle(guide: Guide, frame: np.ndarray, n: int = 8):
     return advice
 
 
+def booth_frame(rgb: np.ndarray, size: tuple[int, int] = (1280, 720)) -> tuple[np.ndarray, float]:
+    """The picture as the simulated booth camera shows it: letterboxed on grey 90 bars.
+
+    Returns the frame and the still's pixels per frame pixel (the capture is the picture itself).
+    """
+    w, h = size
+    k = min(w / rgb.shape[1], h / rgb.shape[0])
+    nw, nh = max(1, int(rgb.shape[1] * k)), max(1, int(rgb.shape[0] * k))
+    out = np.full((h, w, 3), 90, np.uint8)
+    x0, y0 = (w - nw) // 2, (h - nh) // 2
+    out[y0 : y0 + nh, x0 : x0 + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out, 1 / k
+
+
+def _forms(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    """The picture itself, the 1280x720 preview, and that preview reduced to 640x360 (the booth)."""
+    big, scale = booth_frame(rgb)
+    small = cv2.resize(big, (640, 360), interpolation=cv2.INTER_AREA)
+    return {"direct": (rgb, 1.0), "preview": (big, scale), "booth": (small, 2 * scale)}
+
+
 def test_ready_predicts_a_compliant_still(
     guide: Guide, portraits, made, variants, made_variants
 ) -> None:
-    """Every frame the guide calls ready makes a compliant photo; at least some do."""
+    """Every frame the guide calls ready makes a compliant photo: the pictures themselves,
+    and letterboxed or downscaled previews of them as the booth shows them."""
     frames = {name: (decode_rgb(portraits / name), made[name]) for name in EXPECTED}
     frames |= {f"variant:{k}": (v, made_variants[k]) for k, v in variants.items()}
     ready = []
-    for name, (frame, result) in frames.items():
-        advice = _settle(guide, frame)
-        assert advice.code in {"ready"} | set(guide_codes()), advice.code
-        assert advice.arrow in ARROWS
-        if advice.ready:
-            ready.append(name)
-            assert isinstance(result, PhotoResult) and result.report.ok, (
-                name,
-                getattr(result, "detail", ""),
-            )
-    assert len(ready) >= 3, ready
+    try:
+        for name, (picture, result) in frames.items():
+            for form, (frame, still_scale) in _forms(picture).items():
+                guide.still_scale = still_scale
+                advice = _settle(guide, frame)
+                assert advice.code in {"ready"} | set(guide_codes()), advice.code
+                assert advice.arrow in ARROWS
+                if advice.ready:
+                    ready.append(f"{name}/{form}")
+                    assert isinstance(result, PhotoResult) and result.report.ok, (
+                        name,
+                        form,
+                        getattr(result, "detail", ""),
+                    )
+    finally:
+        guide.still_scale = 1.0
+    assert len(ready) >= 15, ready
+    # Long hair against trees and sky: the still is compliant, and so the guide gets there.
+    assert {f"asian_woman_street.jpg/{f}" for f in ("direct", "preview", "booth")} <= set(ready)
+
+
+def test_booth_preview_of_long_hair_against_trees_becomes_ready(portraits, spec) -> None:
+    """The booth's own set-up: 640x360 frames of the 1280x720 preview, still_scale 2."""
+    frame, _ = booth_frame(decode_rgb(portraits / "asian_woman_street.jpg"))
+    small = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    booth = Guide(spec, GuideOptions(), still_scale=2.0)
+    advice = None
+    for _ in range(GuideOptions().stable_frames + GuideOptions().switch_frames + 1):
+        advice = booth.update(small)
+    assert advice.ready and advice.code == "ready", (advice.code, advice.detail)
 
 
 def guide_codes() -> list[str]:
