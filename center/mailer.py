@@ -3,7 +3,7 @@
 The API call only inserts the request (202) and wakes the sender, so a slow or
 unreachable SMTP server never holds up a kiosk. Failures are retried with a
 doubling delay and end as ``failed`` with the SMTP error recorded; the console
-shows each request's state.
+shows each request's state, and a reviewer can send a failed one back to the queue.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from center import orders
 from center import schema as t
 from center.db import Database
 from center.photos import photo_path
+from kiosk.errors import KioskError
 
 log = logging.getLogger("center.mailer")
 
@@ -49,6 +51,42 @@ class Mailer:
 
     def poke(self) -> None:
         self._wake.set()
+
+    def retry(self, request_id: int, actor: str) -> str:
+        """A failed request back to the queue, due now; returns its order number.
+
+        Attempts restart at 0 so the request gets the full round of retries
+        again (a reviewer retries after fixing the cause, e.g. the SMTP
+        password); the last error stays visible until a send succeeds.
+        """
+        with self.db.write() as conn:
+            row = conn.execute(
+                select(t.email_requests.c.state, t.orders.c.order_no)
+                .join(t.orders, t.orders.c.id == t.email_requests.c.order_id)
+                .where(t.email_requests.c.id == request_id)
+            ).first()
+            if row is None:
+                raise KioskError(
+                    "email_retry_refused",
+                    "没有这个邮件请求。",
+                    "No such e-mail request.",
+                    str(request_id),
+                )
+            moved = conn.execute(
+                update(t.email_requests)
+                .where(t.email_requests.c.id == request_id, t.email_requests.c.state == FAILED)
+                .values(state=QUEUED, attempts=0, next_attempt_at=time.time())
+            ).rowcount
+            if not moved:
+                raise KioskError(
+                    "email_retry_refused",
+                    f"只有发送失败的邮件可以重试（当前状态：{row.state}）。",
+                    f"Only failed e-mails can be retried (this one is {row.state}).",
+                    str(request_id),
+                )
+            orders.audit(conn, actor, "email_retry", row.order_no, f"request {request_id}")
+        self.poke()
+        return str(row.order_no)
 
     def stop(self) -> None:
         self._stop.set()

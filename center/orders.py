@@ -1,4 +1,5 @@
-"""Photo orders: states, what a student may do in each, and order numbers.
+"""Photo orders: states, what a student may do in each, and order numbers;
+reprint orders' states and the console's transitions between them.
 
 States and labels are those of the collection center's student app
 (shared/DOMAIN.md §3); the kiosk shows the label as is.
@@ -10,11 +11,12 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
+from kiosk.errors import KioskError
 
 AWAITING = "awaiting_photo"
 PENDING = "pending_review"
@@ -103,3 +105,79 @@ def audit(
             at=time.time(), actor=actor, action=action, order_no=order_no, detail=detail
         )
     )
+
+
+class ReprintRefused(KioskError):
+    """A reprint state change that its current state or delivery does not allow."""
+
+    def __init__(self, zh: str, en: str, detail: str) -> None:
+        super().__init__("reprint_refused", zh, en, detail)
+
+
+def _reprint_for_update(conn: Connection, reprint_no: str) -> Any:
+    row = conn.execute(
+        select(t.reprints, t.orders.c.order_no)
+        .join(t.orders, t.orders.c.id == t.reprints.c.order_id)
+        .where(t.reprints.c.reprint_no == reprint_no)
+        .with_for_update(of=t.reprints)
+    ).first()
+    if row is None:
+        raise ReprintRefused("没有这个加洗订单。", "No such reprint order.", reprint_no)
+    return row
+
+
+def _move_reprint(conn: Connection, row: Any, target: str, actor: str, action: str) -> None:
+    """待发货 → ``target``, guarded by the state so a concurrent change cannot be overwritten."""
+    moved = conn.execute(
+        update(t.reprints)
+        .where(t.reprints.c.id == row.id, t.reprints.c.state == REPRINT_TO_SHIP)
+        .values(state=target, updated_at=time.time())
+    ).rowcount
+    if not moved:
+        raise ReprintRefused(
+            "该加洗订单刚被他人处理，请刷新后查看。",
+            "Someone else changed this reprint order; reload.",
+            row.reprint_no,
+        )
+    audit(conn, actor, action, row.order_no, f"{row.reprint_no} {row.delivery}")
+
+
+def ship_reprint(conn: Connection, reprint_no: str, actor: str) -> str:
+    """Center staff mailed the prints: 待发货 → 已发货 (mail only); returns the order number.
+
+    Booth reprints are marked 已发货 by the kiosk when it has printed them
+    (POST /api/v1/reprints/printed); staff marking one would claim a print
+    nobody made, so the console refuses it.
+    """
+    row = _reprint_for_update(conn, reprint_no)
+    if row.delivery != "mail":
+        raise ReprintRefused(
+            "现场打印的加洗订单由自助机打印后自动标记为已发货，不能在此标记。",
+            "Booth reprints are marked shipped by the kiosk when printed.",
+            reprint_no,
+        )
+    if row.state != REPRINT_TO_SHIP:
+        raise ReprintRefused(
+            f"该加洗订单状态为{REPRINT_LABELS[row.state]}，不能标记为已发货。",
+            f"This reprint order is {row.state}; only 待发货 can be shipped.",
+            reprint_no,
+        )
+    _move_reprint(conn, row, REPRINT_SHIPPED, actor, "reprint_shipped")
+    return str(row.order_no)
+
+
+def refund_reprint(conn: Connection, reprint_no: str, actor: str) -> str:
+    """待发货 → 已退款; returns the order number.
+
+    Not after 已发货: the prints have left (or were handed over at the booth),
+    so a refund then is a complaint for the school office, not a state change.
+    """
+    row = _reprint_for_update(conn, reprint_no)
+    if row.state != REPRINT_TO_SHIP:
+        raise ReprintRefused(
+            f"该加洗订单状态为{REPRINT_LABELS[row.state]}，只有待发货的订单可以退款。",
+            f"This reprint order is {row.state}; only 待发货 can be refunded.",
+            reprint_no,
+        )
+    _move_reprint(conn, row, REPRINT_REFUNDED, actor, "reprint_refunded")
+    return str(row.order_no)

@@ -1,4 +1,5 @@
-"""Console pages: sign-in, review one photo at a time, batches, kiosks, audit log.
+"""Console pages: sign-in, review one photo at a time, batches, reprint orders,
+kiosks and e-mails, audit log.
 
 Server-rendered with jinja2; the only script is a few lines of keyboard
 shortcuts on the review page (a = approve, r = reject, 1–9 = preset reasons).
@@ -23,6 +24,7 @@ from starlette.background import BackgroundTask
 from center import orders
 from center import schema as t
 from center.admin import import_roster
+from center.console import reprints as reprint_list
 from center.console import session
 from center.photos import photo_path
 from center.review import complete, decide, next_pending, pending_count
@@ -356,3 +358,67 @@ def audit(request: Request, limit: int = 200) -> Response:
             select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(min(max(limit, 1), 2000))
         ).all()
     return _page(request, "audit.html", rows=rows)
+
+
+REPRINT_PAGE_ROWS = 500
+
+
+def _reprint_filter(state: str) -> str:
+    return state if state in (*reprint_list.STATES, reprint_list.ALL) else orders.REPRINT_TO_SHIP
+
+
+@console.get("/reprints")
+def reprints(request: Request, state: str = orders.REPRINT_TO_SHIP) -> Response:
+    if session.current(request) is None:
+        return _back("/console/login")
+    db = request.app.state.center.db
+    state = _reprint_filter(state)
+    counts = reprint_list.counts(db)
+    return _page(
+        request,
+        "reprints.html",
+        state=state,
+        rows=reprint_list.listing(db, state, REPRINT_PAGE_ROWS),
+        counts=counts,
+        total=sum(counts.values()) if state == reprint_list.ALL else counts[state],
+        limit=REPRINT_PAGE_ROWS,
+        labels=orders.REPRINT_LABELS,
+    )
+
+
+@console.post("/reprints/{reprint_no}/{action}")
+def reprint_action(
+    request: Request,
+    reprint_no: str,
+    action: str,
+    csrf: Annotated[str, Form()],
+    back: Annotated[str, Form()] = orders.REPRINT_TO_SHIP,
+) -> Response:
+    """mark shipped (mail only, 待发货 → 已发货) or refund (待发货 → 已退款)."""
+    who = _guard(request, csrf)
+    if isinstance(who, Response):
+        return who
+    page = f"/console/reprints?state={_reprint_filter(back)}"
+    moves = {"ship": (orders.ship_reprint, "已发货"), "refund": (orders.refund_reprint, "已退款")}
+    if action not in moves:
+        return HTMLResponse("no such action", status_code=404)
+    move, label = moves[action]
+    try:
+        with request.app.state.center.db.write() as conn:
+            order_no = move(conn, reprint_no, f"reviewer:{who[1]}")
+    except KioskError as exc:
+        return _back(page, f"未执行：{exc.zh}")
+    return _back(page, f"加洗订单 {reprint_no}（订单 {order_no}）已标记为{label}")
+
+
+@console.post("/emails/{request_id}/retry")
+def email_retry(request: Request, request_id: int, csrf: Annotated[str, Form()]) -> Response:
+    """A failed e-mail back to the sender's queue."""
+    who = _guard(request, csrf)
+    if isinstance(who, Response):
+        return who
+    try:
+        order_no = request.app.state.center.mailer.retry(request_id, f"reviewer:{who[1]}")
+    except KioskError as exc:
+        return _back("/console/kiosks", f"未执行：{exc.zh}")
+    return _back("/console/kiosks", f"邮件请求 {request_id}（订单 {order_no}）已重新排队发送")

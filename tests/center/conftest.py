@@ -144,3 +144,59 @@ def upload(client: httpx.Client, code: str, data: bytes, key: str) -> httpx.Resp
         data={"collection_code": code, "idempotency_key": key},
         files={"photo": ("photo.jpg", data, "image/jpeg")},
     )
+
+
+REVIEWER = ("rev", "correct horse")
+
+
+def completed_order(run: Running, photo: bytes, who: dict[str, str] = STUDENT) -> str:
+    """Upload ``who``'s photo, approve it and complete the order (订单完成); its number."""
+    from sqlalchemy import select
+
+    from center import schema as t
+    from center.admin import add_reviewer
+    from center.review import complete, decide
+
+    assert run.server
+    db = run.server.db
+    r = upload(run.client(), who["code"], photo, f"k-done-{who['code']}")
+    assert r.status_code == 201, r.text
+    order_no = r.json()["order"]["order_no"]
+    add_reviewer(db, *REVIEWER)
+    with db.read() as conn:
+        rid = conn.execute(
+            select(t.reviewers.c.id).where(t.reviewers.c.name == REVIEWER[0])
+        ).scalar_one()
+        vid = (
+            conn.execute(
+                select(t.photo_versions.c.id)
+                .join(t.orders, t.orders.c.id == t.photo_versions.c.order_id)
+                .where(t.orders.c.order_no == order_no)
+                .order_by(t.photo_versions.c.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    decide(db, vid, (rid, REVIEWER[0]), "approve")
+    assert complete(db, [order_no], "test") == 1
+    return order_no
+
+
+def console_client(run: Running) -> httpx.Client:
+    """An HTTP client signed in to the console as REVIEWER (cookie kept by the client)."""
+    from center.admin import add_reviewer
+
+    assert run.server
+    add_reviewer(run.server.db, *REVIEWER)
+    c = httpx.Client(base_url=run.url, timeout=10)
+    r = c.post("/console/login", data={"name": REVIEWER[0], "password": REVIEWER[1]})
+    assert r.status_code == 303 and "center_session" in c.cookies, r.text
+    return c
+
+
+def csrf_of(page: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert m, "no form with a CSRF token on the page"
+    return m.group(1)
