@@ -1,5 +1,6 @@
 """The review console in headless Chromium: sign in, review with the keyboard,
-complete orders, export, import a roster, see kiosks and the audit log."""
+complete orders, export, import a roster, see kiosks and the audit log; ship and
+refund reprint orders."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from center.admin import add_reviewer
-from tests.center.conftest import STUDENT, STUDENT_X, upload
+from tests.center.conftest import REVIEWER, STUDENT, STUDENT_X, completed_order, upload
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -167,3 +168,58 @@ def test_review_console(center, browser, photo, photo2, tmp_path):
         assert action in actions
     page = b.find_element(By.ID, "audit").text
     assert STUDENT["code"] not in page and "吴小明" not in page
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_reprints_console(center, browser, photo):
+    from selenium.webdriver.common.by import By
+    from sqlalchemy import select
+
+    from center import schema as t
+
+    kiosk = center.client()
+    completed_order(center, photo)
+    numbers = []
+    for address in ("广东省广州市天河区五山路381号", "广东省广州市番禺区大学城外环东路"):
+        r = kiosk.post(
+            "/api/v1/reprints",
+            json={
+                "collection_code": STUDENT["code"],
+                "layout": 1,
+                "copies": 2,
+                "delivery": "mail",
+                "address": address,
+            },
+        )
+        numbers.append(r.json()["reprint_no"])
+    ship, refund = numbers
+    b = browser
+    b.get(center.url + "/console/login")
+    b.find_element(By.ID, "name").send_keys(REVIEWER[0])
+    b.find_element(By.ID, "password").send_keys(REVIEWER[1])
+    b.find_element(By.ID, "sign-in").click()
+    b.find_element(By.ID, "nav-reprints").click()
+    row = b.find_element(By.ID, f"reprint-{ship}")
+    assert "吴**" in row.text and "五山路381号" in row.text and "版式一" in row.text
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "待发货"
+
+    row.find_element(By.CSS_SELECTOR, "button.ship").click()
+    assert f"{ship}" in b.find_element(By.ID, "flash").text
+    assert "已发货" in b.find_element(By.ID, "flash").text
+    assert f'id="reprint-{ship}"' not in b.page_source  # (no implicit wait for absence)
+
+    b.find_element(By.CSS_SELECTOR, f"#reprint-{refund} button.refund").click()
+    b.switch_to.alert.accept()  # 确认退款
+    assert "已退款" in b.find_element(By.ID, "flash").text
+    assert b.find_element(By.ID, "empty")
+
+    b.find_element(By.ID, "filter-shipped").click()
+    assert b.find_element(By.CSS_SELECTOR, f"#reprint-{ship} .state").text == "已发货"
+    assert 'class="refund"' not in b.page_source  # no refund after 已发货
+    with center.server.db.read() as conn:
+        states = dict(conn.execute(select(t.reprints.c.reprint_no, t.reprints.c.state)).all())
+    assert states == {ship: "shipped", refund: "refunded"}
+
+    b.get(center.url + "/console/audit")
+    actions = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#audit .action")]
+    assert "reprint_shipped" in actions and "reprint_refunded" in actions
