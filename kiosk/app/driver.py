@@ -106,12 +106,34 @@ class Driver:
 
     # -- looking ------------------------------------------------------------------
     def grab(self) -> np.ndarray:
-        """The window's pixels as an RGB array (top row first)."""
+        """The window's pixels as an RGB array (top row first).
+
+        Like ``Widget.export_as_image`` but cleared with the window's clear
+        colour, which is the screens' background (no rectangle draws it).
+        """
+        from kivy.core.window import Window
+        from kivy.graphics import ClearBuffers, ClearColor, Fbo, Scale, Translate
+
         root = self.app.root
-        img = root.export_as_image()
-        tex = img.texture
-        w, h = tex.size
-        rgba = np.frombuffer(tex.pixels, dtype=np.uint8).reshape(h, w, 4)
+        parent = root.parent
+        index = parent.canvas.indexof(root.canvas) if parent is not None else -1
+        if index > -1:
+            parent.canvas.remove(root.canvas)
+        fbo = Fbo(size=root.size, with_stencilbuffer=True)
+        with fbo:
+            ClearColor(*Window.clearcolor)
+            ClearBuffers()
+            Scale(1, -1, 1)
+            Translate(-root.x, -root.y - root.height, 0)
+        fbo.add(root.canvas)
+        try:
+            fbo.draw()
+            w, h = fbo.texture.size
+            rgba = np.frombuffer(fbo.pixels, dtype=np.uint8).reshape(h, w, 4)
+        finally:
+            fbo.remove(root.canvas)
+            if index > -1:
+                parent.canvas.insert(index, root.canvas)
         return np.ascontiguousarray(rgba[:, :, :3])
 
     def screenshot(self, path: Path) -> Path:

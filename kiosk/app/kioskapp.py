@@ -122,11 +122,13 @@ class KioskApp(App):
         self.lang = self.session.language
         Builder.load_file(str(KV))
         self.sm = ScreenManager(transition=NoTransition())
+        self.sm.bind(current=self._set_background)
         self.screens: dict[str, sc.KScreen] = {}
         for name, cls in SCREENS.items():
             screen = cls(name=name)
             self.screens[name] = screen
             self.sm.add_widget(screen)
+        self._set_background(self.sm, self.sm.current)
         root = FloatLayout()
         root.add_widget(self.sm)
         gesture = ui["gesture"]
@@ -231,6 +233,11 @@ class KioskApp(App):
                 screen.refresh(s, self)
         else:
             self.screens[name].refresh(s, self)
+
+    def _set_background(self, _sm: Any, name: str) -> None:
+        screen = self.screens.get(name)
+        if screen is not None:
+            Window.clearcolor = screen.background
 
     def _leave_screen(self, name: str) -> None:
         if name == "capture":

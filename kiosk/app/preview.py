@@ -38,8 +38,10 @@ class Preview(Widget):
         self._seq = -1
         self._frame_size = (16, 9)
         with self.canvas:
+            # The letterbox around the image only: the image covers the rest, and
+            # each pixel filled twice costs CPU with a software renderer.
             Color(0.12, 0.12, 0.14, 1)
-            self._bg = Rectangle()
+            self._bg = [Rectangle() for _ in range(4)]
             self._color = Color(1, 1, 1, 1)
             self._rect = Rectangle()
         with self.canvas.after:
@@ -102,8 +104,12 @@ class Preview(Widget):
         return x + (w - bw) / 2, y + (h - bh) / 2, bw, bh
 
     def _layout(self, *_a: object) -> None:
-        self._bg.pos, self._bg.size = self.pos, self.size
         x, y, w, h = self.image_box()
+        left, bottom, right, top = self.x, self.y, self.right, self.top
+        strips = ((left, bottom, self.width, y - bottom), (left, y + h, self.width, top - y - h),
+                  (left, y, x - left, h), (x + w, y, right - x - w, h))
+        for rect, (sx, sy, sw, sh) in zip(self._bg, strips, strict=True):
+            rect.pos, rect.size = (sx, sy), (max(0, sw), max(0, sh))
         self._rect.pos, self._rect.size = (x, y), (w, h)
         bx, by, bw, bh = self.photo_box()
         top = by + bh

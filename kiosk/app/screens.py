@@ -42,6 +42,9 @@ def speaker_of(app: Any) -> Any:
 class KScreen(Screen):
     notice = StringProperty("")
     notice_info = BooleanProperty(False)
+    # The window's clear colour while this screen shows: it is the page's
+    # background, so no full-window rectangle is drawn again on top of the clear.
+    background = (0.96, 0.97, 0.99, 1)
 
     def refresh(self, s: Any, app: Any) -> None:
         self.notice = notice_text(s.notice, s.language)
@@ -201,6 +204,7 @@ class EmailSentScreen(KScreen):
 
 
 class CaptureScreen(KScreen):
+    background = (0.08, 0.09, 0.1, 1)
     advice = StringProperty("")
     arrow = StringProperty("")
     countdown = StringProperty("")
