@@ -21,6 +21,9 @@ HELP = "first screen time, preview fps with guidance, longest UI stall in a sess
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0,
                         help="how long to measure the preview (default 6)")
+    parser.add_argument("--probe", action="store_true",
+                        help="report each UI stall over 100 ms: screen, UI-thread stacks, "
+                             "CPU per thread (kiosk.bench._ui_probe)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +45,14 @@ def run(args: argparse.Namespace) -> int:
 
     figures: dict[str, float] = {}
     player = sc.Player(app, env.state_dir / "shots")
+    probe = None
+    if args.probe:
+        from kivy.clock import Clock
+
+        from kiosk.bench._ui_probe import StallProbe
+
+        probe = StallProbe().start()
+        Clock.schedule_interval(lambda _dt: probe.frame(app.sm.current, app.stall_track), 0)
 
     def script():
         d = player.d
@@ -95,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         env.close()
+        if probe is not None:
+            probe.stop()
     if result.get("err"):
         print(f"kiosk bench ui: session failed: {result['err']}")
         return 3
@@ -105,4 +118,6 @@ def run(args: argparse.Namespace) -> int:
     print(line("ratio shown / produced", figures["fps"] / max(1e-9, figures["camera_fps"]),
                "x"))
     print(line("longest UI stall in a whole session", figures["stall_ms"], "ms", "<= 100 ms"))
+    if probe is not None:
+        print(probe.report())
     return 0
