@@ -4,9 +4,10 @@ The camera thread already downscaled the frame to about the displayed size;
 here it is one ``blit_buffer`` (RGBA bytes) per new frame and nothing else: no
 widget is created or removed per frame. Mirroring and the bottom-up GL origin
 are texture coordinate flips, so the pixels themselves are never changed.
-Two textures take turns: with a software GL (Mesa llvmpipe) writing into the
-texture the previous frame still draws from waits until that frame is
-rasterized, which blocked the UI thread for tens of milliseconds per frame.
+Each frame goes into a new texture: with a software GL (Mesa llvmpipe) writing
+into a texture that frames still in flight draw from waits until they are
+rasterized, which blocked the UI thread for tens of milliseconds per frame (and
+two textures taking turns still waited when the renderer fell two frames behind).
 The standard's bands (hair top 50–110 px, eye line 200–300 px of 640) and a
 face outline are drawn over a 3:4 box, the part of the frame the photo is cut from.
 """
@@ -33,8 +34,6 @@ class Preview(Widget):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)
-        self._textures: list[Texture] = []
-        self._turn = 0
         self._seq = -1
         self._frame_size = (16, 9)
         with self.canvas:
@@ -64,13 +63,10 @@ class Preview(Widget):
         pixels = frame.rgba if getattr(frame, "rgba", None) is not None else frame.rgb
         fmt = "rgba" if pixels.shape[2] == 4 else "rgb"
         h, w = pixels.shape[:2]
-        if (not self._textures or self._textures[0].size != (w, h)
-                or self._textures[0].colorfmt != fmt):
-            self._textures = [self._make_texture(w, h, fmt) for _ in range(2)]
+        tex = self._make_texture(w, h, fmt)
+        if self._frame_size != (w, h):
             self._frame_size = (w, h)
             self._layout()
-        self._turn ^= 1
-        tex = self._textures[self._turn]
         tex.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
         self._rect.texture = tex
         self.canvas.ask_update()
@@ -85,8 +81,7 @@ class Preview(Widget):
         return tex
 
     def on_mirror(self, *_a: object) -> None:
-        self._textures = []  # remade with the new flip at the next frame
-        self._seq = -1
+        self._seq = -1  # the next frame is shown with the new flip
 
     def clear(self) -> None:
         self._seq = -1
