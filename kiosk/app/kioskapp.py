@@ -18,11 +18,13 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
+from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.app import screens as sc
+from kiosk.app.cachedlabel import CachedLabel
 from kiosk.app.i18n import tr
 from kiosk.app.preview import Preview  # noqa: F401  (used by the .kv file)
 from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
@@ -120,6 +122,8 @@ class KioskApp(App):
         if saved is not None:
             self.session.context = saved
         self.lang = self.session.language
+        self.capture_fonts = {"countdown": sp(160), "arrow": sp(110), "advice": sp(30),
+                              "advice_width": dp(340)}  # the capture panel's inner width
         Builder.load_file(str(KV))
         self.sm = ScreenManager(transition=NoTransition())
         self.sm.bind(current=self._set_background)
@@ -182,6 +186,45 @@ class KioskApp(App):
         shown = identify._keys_for or "digits"
         for kind in ("alnum", shown):
             identify.build_keys(kind, self)
+        self._warm_capture_texts()
+
+    def _warm_capture_texts(self) -> None:
+        """Every instruction, arrow and digit the capture screen can show, uploaded now."""
+        from kiosk.app.i18n import table
+        from kiosk.photo.messages import guidance_texts
+
+        f = self.capture_fonts
+        langs = ("zh", "en")
+        advice = [t for zh, en in guidance_texts() for t in (zh, en)]
+        advice += [tr("capture_waiting", lang) for lang in langs]
+        arrows = sorted({v for lang in langs for k, v in table(lang).items()
+                         if k.startswith("arrow_")})
+        n = CachedLabel.warm(advice, f["advice"], wrap_width=f["advice_width"])
+        n += CachedLabel.warm(arrows, f["arrow"])
+        n += CachedLabel.warm([str(i) for i in range(1, 10)], f["countdown"], bold=True)
+        log.debug("capture screen: %d label textures ready", n)
+        Clock.schedule_once(self._warm_screens, 0.2)
+
+    def _warm_screens(self, _dt: float) -> None:
+        """Lay out and draw every other screen once off-screen, so their labels'
+        textures are filled now, not in the first frame a student sees of each
+        (a 100+ ms stall under a software renderer)."""
+        hidden = [s for s in self.screens.values() if s.parent is None]
+        for screen in hidden:
+            screen.size = Window.size  # layouts follow on the next frames
+
+        def draw(_dt: float) -> None:
+            from kivy.graphics import Fbo
+
+            for screen in hidden:
+                if screen.parent is not None:
+                    continue  # shown meanwhile: the window draws it anyway
+                fbo = Fbo(size=(8, 8))
+                fbo.add(screen.canvas)
+                fbo.draw()
+                fbo.remove(screen.canvas)
+
+        Clock.schedule_once(draw, 0.2)
 
     def _start_booth(self) -> None:
         try:

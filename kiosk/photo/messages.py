@@ -48,6 +48,11 @@ def guidance_text(code: str) -> tuple[str, str]:
     return table["zh"], table["en"]
 
 
+def guidance_texts() -> list[tuple[str, str]]:
+    """Every guidance instruction (zh, en), for screens that prepare them in advance."""
+    return [(t["zh"], t["en"]) for t in _messages().get("guidance", {}).values()]
+
+
 class _Safe(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
