@@ -327,21 +327,16 @@ def operator_panel(p: Player) -> Step:
     yield from d.wait_state("out_of_service")
     check("暂停" in d.text("oos_reason"), "paused explained")
     yield from p.shot("14_out_of_service")
-    yield from d.long_press("operator_corner", 2.3)
-    yield from d.wait_state("operator_pin")
-    for ch in "2468":
-        yield from d.tap(f"pin_{ch}")
-    yield from d.tap("pin_ok")
-    yield from d.wait_state("operator")
+    yield from open_operator_panel(p, start="out_of_service")
     yield from d.tap("op_pause")  # now "resume service"
     yield from d.tap("op_close")
     yield from d.wait_state("welcome")
 
 
 # -- the operator sets the batch; e-mail; center unreachable at submit -------------------
-def open_operator_panel(p: Player) -> Step:
+def open_operator_panel(p: Player, start: str = "welcome") -> Step:
     d = p.d
-    yield from d.wait_state("welcome")
+    yield from d.wait_state(start)
     yield from d.long_press("operator_corner", 2.3)
     yield from d.wait_state("operator_pin")
     for ch in "2468":
