@@ -80,6 +80,15 @@ Kiosk = Annotated[tuple[int, str], Depends(require_kiosk)]
 router = APIRouter(prefix="/api/v1", tags=["kiosk"])
 
 
+def _order_query(code: str) -> Any:
+    """The order of a collection code (none until the student's first contact)."""
+    return (
+        select(t.orders)
+        .join(t.students, t.students.c.id == t.orders.c.student_id)
+        .where(t.students.c.collection_code == code)
+    )
+
+
 def _student_order(conn: Connection, code: str, lock: bool = False) -> tuple[Any, Any]:
     """(student row, order row) for a code; the order is created on first contact."""
     student = conn.execute(
@@ -190,10 +199,7 @@ def upload_photo(
             if replay is not None:
                 return replay
             order = conn.execute(
-                select(t.orders)
-                .join(t.students, t.students.c.id == t.orders.c.student_id)
-                .where(t.students.c.collection_code == collection_code)
-                .with_for_update(of=t.orders)
+                _order_query(collection_code).with_for_update(of=t.orders)
             ).first()
             if order is None:
                 _, order = _student_order(conn, collection_code, lock=True)
@@ -254,11 +260,7 @@ def upload_photo(
 @router.post("/orders/status", response_model=OrderOut, responses=_err(404))
 def order_status(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
     with center.db.read() as conn:
-        row = conn.execute(
-            select(t.orders)
-            .join(t.students, t.students.c.id == t.orders.c.student_id)
-            .where(t.students.c.collection_code == body.collection_code)
-        ).first()
+        row = conn.execute(_order_query(body.collection_code)).first()
     if row is None:
         with center.db.write() as conn:
             _, row = _student_order(conn, body.collection_code)
@@ -390,11 +392,7 @@ def send_email(body: EmailIn, center: CenterDep, kiosk: Kiosk) -> Any:
 @router.post("/download-link", response_model=LinkOut, responses=_err(404, 409))
 def download_link(body: CodeIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
     with center.db.read() as conn:
-        row = conn.execute(
-            select(t.orders)
-            .join(t.students, t.students.c.id == t.orders.c.student_id)
-            .where(t.students.c.collection_code == body.collection_code)
-        ).first()
+        row = conn.execute(_order_query(body.collection_code)).first()
     if row is None:
         with center.db.read() as conn:
             if conn.execute(

@@ -116,6 +116,7 @@ class KioskApp(App):
         ui = self.settings.section("ui")
         self.mirror = bool(ui["preview"]["mirror"])
         self.manual_shutter = bool(ui["capture"]["manual_shutter"])
+        self.auto_capture = bool(ui["capture"].get("auto", True))
         config = SessionConfig.from_settings(self.settings)
         self.session = Session(self.ports, config)
         saved = self.preset_context or self._load_context()
@@ -330,9 +331,8 @@ class KioskApp(App):
         screen.advice = getattr(advice, lang, "") or getattr(advice, "zh", "")
         screen.arrow = tr(f"arrow_{getattr(advice, 'arrow', 'none') or 'none'}", lang)
         screen.progress = float(getattr(advice, "progress", 0.0) or 0.0)
-        auto = bool(self.settings.get("ui.capture.auto", True))
         if getattr(advice, "ready", False):
-            if auto and self._countdown_ev is None and not self.session.busy:
+            if self.auto_capture and self._countdown_ev is None and not self.session.busy:
                 self._start_countdown()
         elif self._countdown_ev is not None:
             self._cancel_countdown()

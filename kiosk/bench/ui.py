@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         yield from d.wait_state("capture")
         yield from d.wait(lambda: app.booth.slot.get() is not None, "frames", 30)
         yield 1.0
-        app.settings.data["ui"]["capture"]["auto"] = False  # keep the preview running
+        app.auto_capture = False  # keep the preview running
         u0, c0, t0 = app.preview_uploads, app.booth.camera.frames, time.monotonic()
         yield args.seconds
         dt = time.monotonic() - t0
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         figures["camera_fps"] = (app.booth.camera.frames - c0) / dt
         frame = app.booth.slot.get()
         figures["frame_w"] = frame.rgb.shape[1] if frame is not None else 0
-        app.settings.data["ui"]["capture"]["auto"] = True
+        app.auto_capture = True
         yield from d.tap("back")
         yield from d.wait_state("welcome")
         app.stall_max = 0.0
