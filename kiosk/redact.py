@@ -28,6 +28,16 @@ def mask_name(name: str) -> str:
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{12,}")
 
 
+def _is_opaque(token: str) -> bool:
+    """Codes and ID numbers carry digits or are all capitals; prose words do neither.
+
+    Replacing every long run also replaced words such as "configuration" or
+    "unavailable", which made a doctor line unreadable.
+    """
+    return any(ch.isdigit() for ch in token) or token.isupper()
+
+
 def scrub(text: str) -> str:
     """Replace long opaque tokens (codes, ID-like strings) in free text by references."""
-    return _LONG_TOKEN.sub(lambda m: code_ref(m.group(0)), text)
+    return _LONG_TOKEN.sub(
+        lambda m: code_ref(m.group(0)) if _is_opaque(m.group(0)) else m.group(0), text)

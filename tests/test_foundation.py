@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import ConfigError
-from kiosk.redact import code_ref, mask_name
+from kiosk.redact import code_ref, mask_name, scrub
 from kiosk.settings import parse_settings
 
 
@@ -37,6 +37,14 @@ def test_code_ref_hides_the_code() -> None:
     ref = code_ref(code)
     assert code not in ref and ref == code_ref(code) and ref != code_ref(code + "X")
     assert mask_name("吴小明") == "吴**"
+
+
+def test_scrub_hides_codes_and_ids_but_keeps_words() -> None:
+    line = "The camera configuration is unavailable for K7Q2ZP9M4RTX and 44010119990101123X"
+    out = scrub(line)
+    assert "K7Q2ZP9M4RTX" not in out and "44010119990101123X" not in out
+    assert out.startswith("The camera configuration is unavailable for c:")
+    assert scrub("ABCDEFGHJKLMNP") != "ABCDEFGHJKLMNP"  # an all-capitals code
 
 
 def test_options_dataclass_follows_the_config(tmp_path: Path) -> None:
