@@ -2,7 +2,8 @@
 
 A module defines ``register(subparsers)``; its parsers set ``func`` to a
 callable taking the parsed namespace and returning an exit code. Expected
-failures (``KioskError``) print one clear line and exit 2, never a traceback.
+failures (``KioskError``) print one clear line and exit 3 (``EXIT_ERROR``), never
+a traceback; 1 and 2 are kept for a non-compliant and an unreadable photo.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ EXIT_UNREADABLE = 2
 EXIT_ERROR = 3
 
 
+def _version() -> str:
+    """The installed distribution's version, so a technician can match a booth to a release."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("diploma-kiosk")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Diploma-photo kiosk: capture, check and submit CHSI graduation photos.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

@@ -203,4 +203,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
     write_durable(out / "report.txt", (text + "\n").encode(), 0o644)
     print(text)
     print(f"wrote {sum(r['ok'] for r in rows)} photos and report.json/report.txt to {out}")
-    return EXIT_OK
+    # A script must see that some portraits did not become photos.
+    if any("report" not in r for r in rows if not r["ok"]):  # unreadable rows carry no report
+        return EXIT_UNREADABLE
+    return EXIT_OK if all(r["ok"] for r in rows) else EXIT_NONCOMPLIANT

@@ -89,7 +89,8 @@ def test_samples_writes_photos_prints_and_a_report(portraits: Path, tmp_path: Pa
     for name in ("asian_girl_indoor.jpg", "two_faces_event.jpg"):
         (src / name).write_bytes((portraits / name).read_bytes())
     out = tmp_path / "out"
-    assert main(["photo", "samples", "-o", str(out), "--portraits", str(src)]) == EXIT_OK
+    # One portrait refused: the command says so by its exit code.
+    assert main(["photo", "samples", "-o", str(out), "--portraits", str(src)]) == EXIT_NONCOMPLIANT
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     rows = {r["input"]: r for r in report["photos"]}
     assert rows["asian_girl_indoor.jpg"]["ok"] and (out / "asian_girl_indoor.jpg").exists()
