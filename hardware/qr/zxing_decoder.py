@@ -35,7 +35,7 @@ class ZxingDecoder:
     name = "zxing"
 
     def __init__(self) -> None:
-        self._formats = zxingcpp.BarcodeFormat.QRCode
+        self._formats = zxingcpp.BarcodeFormat.QRCodeModel2  # 3.x: QRCode also means Micro and rMQR
 
     def _read(self, image: np.ndarray, errors: bool = False) -> list:
         return zxingcpp.read_barcodes(
@@ -43,6 +43,11 @@ class ZxingDecoder:
         )
 
     def decode(self, frame: np.ndarray) -> list[bytes]:
+        # zxing-cpp 3 may report one symbol more than once (e.g. found again
+        # while trying an inverted or rotated image): one payload, one entry.
+        return list(dict.fromkeys(self._decode(frame)))
+
+    def _decode(self, frame: np.ndarray) -> list[bytes]:
         gray = to_gray(frame)
         k = _kernel(noise_level(gray))
         image = cv2.GaussianBlur(gray, (k, k), 0) if k else gray
