@@ -69,10 +69,12 @@ def _same_type(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any], where: str, text: str, dotted: str) -> None:
+def _merge(base: dict[str, Any], over: dict[str, Any], where: str, text: str, dotted: str,
+           origin: dict[str, str]) -> None:
     section = dotted.split(".")[0] if dotted else ""
     for key, value in over.items():
         name = f"{dotted}.{key}" if dotted else key
+        origin[name] = f"{where}:{_line_of(text, key, section or key)}"
         if key not in base:
             line = _line_of(text, key, section or key)
             raise ConfigError(f"{where}:{line}: unknown key '{name}'")
@@ -85,7 +87,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any], where: str, text: str, do
             if not default:
                 base[key] = value
             else:
-                _merge(default, value, where, text, name)
+                _merge(default, value, where, text, name, origin)
             continue
         if not _same_type(default, value):
             line = _line_of(text, key, section)
@@ -113,8 +115,42 @@ class Settings:
         return copy.deepcopy(self.data.get(name, {}))
 
 
+def _validate(data: dict[str, Any], origin: dict[str, str]) -> None:
+    """Types, ranges and choices (``kiosk.settings_schema``), named by file:line and key."""
+    from pydantic import ValidationError
+
+    from kiosk.settings_schema import KioskSettings
+
+    try:
+        KioskSettings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = [str(p) for p in err["loc"]]
+        # A rule across keys (a table's or the whole file's) names its keys in
+        # the message: point at the one a file set.
+        words = re.findall(r"[a-z_]+(?:\.[a-z_]+)*", err["msg"])
+        named = [".".join(loc + [w]) for w in words] + words
+        name = next((n for n in named if n in origin), ".".join(loc))
+        parts = name.split(".")
+        where = next((origin[".".join(parts[:n])] for n in range(len(parts), 0, -1)
+                      if ".".join(parts[:n]) in origin), None)
+        if where is None:
+            section = parts[0]
+            line = _line_of(_read(section), parts[-1], section)
+            where = f"{DEFAULTS_DIR / (section + '.toml')}:{line}"
+        value = f", got {err['input']!r}" if not isinstance(err.get("input"), dict) else ""
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: '{name}': {err['msg']}{value}{more}") from None
+
+
+def _read(section: str) -> str:
+    path = DEFAULTS_DIR / f"{section}.toml"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def parse_settings(files: list[Path]) -> Settings:
     data = load_defaults()
+    origin: dict[str, str] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -123,7 +159,8 @@ def parse_settings(files: list[Path]) -> Settings:
             raise ConfigError(f"{path}: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
-        _merge(data, over, str(path), text, "")
+        _merge(data, over, str(path), text, "", origin)
+    _validate(data, origin)
     return Settings(data, tuple(files))
 
 
