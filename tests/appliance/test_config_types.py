@@ -83,3 +83,12 @@ def test_worker_refuses_to_start_on_a_bad_value(tmp_path: Path):
     assert proc.returncode == 3, proc.stderr
     assert f"{cfg}:2:" in proc.stderr and "outbox.backoff_max_s" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_camera_backends_are_the_drivers_own():
+    import typing
+
+    from hardware.cameras import BACKENDS
+    from kiosk.settings_schema import CameraBackend
+
+    assert set(typing.get_args(CameraBackend)) == set(BACKENDS)
