@@ -27,7 +27,8 @@ BACKEND = Path(__file__).with_name("kiosktest_backend.py")
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class PrivateCups:
@@ -37,7 +38,7 @@ class PrivateCups:
         self.root = Path(root)
         self.port = port or _free_port()
         self.socket = self.root / "run" / "cups.sock"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def server(self) -> str:

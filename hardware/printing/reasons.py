@@ -8,6 +8,7 @@ urgent one first: a jam before an empty tray before a low ribbon.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # (keyword prefixes, code, blocks printing, zh, en): most urgent first.
 RULES: list[tuple[tuple[str, ...], str, bool, str, str]] = [
@@ -71,7 +72,7 @@ def _bare(reason: str) -> str:
     return reason
 
 
-def interpret(attrs: dict | None) -> PrinterState:
+def interpret(attrs: dict[str, Any] | None) -> PrinterState:
     """A ``PrinterState`` from pycups' ``getPrinterAttributes`` (``None``: no such queue)."""
     if attrs is None:
         return PrinterState(MISSING[0], "missing", False, MISSING[1], MISSING[2], [], "no such queue")

@@ -83,7 +83,7 @@ class PrintService:
         self._lock = threading.RLock()
         # job id -> (last progress signature, when it last changed): kept across wait()
         # calls, since callers may follow a job with many short waits.
-        self._progress: dict[int, tuple[tuple, float]] = {}
+        self._progress: dict[int, tuple[tuple[Any, ...] | None, float]] = {}
 
     # -- CUPS plumbing ------------------------------------------------------
     def _conn(self) -> Any:
@@ -103,7 +103,8 @@ class PrintService:
         import cups
 
         try:
-            return conn.getJobAttributes(job_id, requested_attributes=JOB_ATTRS)
+            attrs: dict[str, Any] = conn.getJobAttributes(job_id, requested_attributes=JOB_ATTRS)
+            return attrs
         except cups.IPPError:
             return None  # purged from history
 
@@ -245,7 +246,7 @@ class PrintService:
             self.journal.update(key, state="submitting", job_id=None, file=str(file),
                                 copies=copies, submitted=time.time())
             try:
-                job_id = conn.printFile(self.queue, str(file), title, self._options(copies, media))
+                job_id: int = conn.printFile(self.queue, str(file), title, self._options(copies, media))
             except cups.IPPError as exc:
                 self.journal.update(key, state="failed", reason=str(exc))
                 st = self.state()

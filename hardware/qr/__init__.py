@@ -7,9 +7,10 @@ the background from being read as input.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hardware.errors import DeviceError
 
@@ -19,10 +20,10 @@ DECODERS = ("zxing", "pyzbar")
 class Decoder(Protocol):
     name: str
 
-    def decode(self, frame: np.ndarray) -> list[bytes]: ...
+    def decode(self, frame: NDArray[Any]) -> list[bytes]: ...
 
 
-def to_gray(frame: np.ndarray) -> np.ndarray:
+def to_gray(frame: NDArray[Any]) -> NDArray[Any]:
     """Grayscale uint8, contiguous: both libraries are fastest on one channel."""
     if frame.ndim == 2:
         gray = frame

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
+from numpy.typing import NDArray
 from pyzbar import pyzbar
 
 from hardware.qr import to_gray
@@ -31,7 +33,7 @@ def _raw_bytes(data: bytes) -> bytes:
 class PyzbarDecoder:
     name = "pyzbar"
 
-    def decode(self, frame: np.ndarray) -> list[bytes]:
+    def decode(self, frame: NDArray[Any]) -> list[bytes]:
         gray = to_gray(frame)
         h, w = gray.shape
         results = pyzbar.decode((gray.tobytes(), w, h), symbols=[pyzbar.ZBarSymbol.QRCODE])

@@ -12,9 +12,12 @@ Two things keep it within ~5 ms on a 1280×720 webcam frame:
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import zxingcpp
+from numpy.typing import NDArray
 
 from hardware.qr import to_gray
 
@@ -22,7 +25,7 @@ from hardware.qr import to_gray
 SMOOTHING = ((2.0, 0), (8.0, 3), (16.0, 5), (float("inf"), 7))
 
 
-def noise_level(gray: np.ndarray) -> float:
+def noise_level(gray: NDArray[Any]) -> float:
     s = gray[::4, ::4].astype(np.int16)
     return float(np.median(np.abs(s[:, 1:] - s[:, :-1])))
 
@@ -35,19 +38,19 @@ class ZxingDecoder:
     name = "zxing"
 
     def __init__(self) -> None:
-        self._formats = zxingcpp.BarcodeFormat.QRCodeModel2  # 3.x: QRCode also means Micro and rMQR
+        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCodeModel2)  # 3.x: QRCode also means Micro and rMQR
 
-    def _read(self, image: np.ndarray, errors: bool = False) -> list:
+    def _read(self, image: NDArray[Any], errors: bool = False) -> list[Any]:
         return zxingcpp.read_barcodes(
             np.ascontiguousarray(image), formats=self._formats, return_errors=errors
         )
 
-    def decode(self, frame: np.ndarray) -> list[bytes]:
+    def decode(self, frame: NDArray[Any]) -> list[bytes]:
         # zxing-cpp 3 may report one symbol more than once (e.g. found again
         # while trying an inverted or rotated image): one payload, one entry.
         return list(dict.fromkeys(self._decode(frame)))
 
-    def _decode(self, frame: np.ndarray) -> list[bytes]:
+    def _decode(self, frame: NDArray[Any]) -> list[bytes]:
         gray = to_gray(frame)
         k = _kernel(noise_level(gray))
         image = cv2.GaussianBlur(gray, (k, k), 0) if k else gray
@@ -71,7 +74,7 @@ class ZxingDecoder:
         return found
 
     @staticmethod
-    def _region(image: np.ndarray, gray: np.ndarray, pos: object) -> tuple[np.ndarray, np.ndarray]:
+    def _region(image: NDArray[Any], gray: NDArray[Any], pos: object) -> tuple[NDArray[Any], NDArray[Any]]:
         corners = [pos.top_left, pos.top_right, pos.bottom_left, pos.bottom_right]  # type: ignore[attr-defined]
         xs, ys = [c.x for c in corners], [c.y for c in corners]
         margin = max(max(xs) - min(xs), max(ys) - min(ys)) // 2 + 8

@@ -34,7 +34,7 @@ STUDENT_STATES = [
 ]
 STATES = ["welcome", *STUDENT_STATES, "operator_pin", "operator", "out_of_service"]
 
-_STATE_OBJECTS = [
+_STATE_OBJECTS: list[State | str] = [
     State("welcome", on_enter="_enter_welcome"),
     State("identify", on_enter="_enter_identify"),
     "confirm",
@@ -100,6 +100,30 @@ class Session:
     """One booth's session: the student in front of it, the operator, the service state."""
 
     state: str
+    # Triggers that transitions.Machine adds to the model (see _TRANSITIONS);
+    # declared so the type checker knows them.
+    _t_back_in_service: Callable[..., bool]
+    _t_captured: Callable[..., bool]
+    _t_confirm: Callable[..., bool]
+    _t_email: Callable[..., bool]
+    _t_email_sent: Callable[..., bool]
+    _t_end: Callable[..., bool]
+    _t_identified: Callable[..., bool]
+    _t_identify: Callable[..., bool]
+    _t_leave_operator: Callable[..., bool]
+    _t_operator: Callable[..., bool]
+    _t_order_locked: Callable[..., bool]
+    _t_out_of_service: Callable[..., bool]
+    _t_pin_ok: Callable[..., bool]
+    _t_print: Callable[..., bool]
+    _t_process_failed: Callable[..., bool]
+    _t_processed: Callable[..., bool]
+    _t_reprint: Callable[..., bool]
+    _t_retake: Callable[..., bool]
+    _t_status: Callable[..., bool]
+    _t_submit: Callable[..., bool]
+    _t_submit_failed: Callable[..., bool]
+    _t_submitted: Callable[..., bool]
 
     def __init__(self, ports: Ports, config: SessionConfig | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -48,5 +48,5 @@ class RecordingPorts:
     def last(self, name: str) -> tuple[Any, ...]:
         for n, args in reversed(self.calls):
             if n == name:
-                return args
+                return tuple(args)
         raise AssertionError(f"no {name} request in {self.names()}")
