@@ -6,6 +6,8 @@ so the kiosk side converts one into the other without guessing words.
 
 from __future__ import annotations
 
+from hardware.words import words
+
 
 class DeviceError(Exception):
     """An expected device failure. ``reopen`` says whether re-opening may help."""
@@ -27,8 +29,7 @@ class DeviceTimeout(DeviceError):
     def __init__(self, what: str, seconds: float) -> None:
         super().__init__(
             "device_timeout",
-            "设备没有响应，请稍候再试。",
-            "The device is not responding; please wait and try again.",
+            *words("device_timeout"),
             f"{what} gave no answer within {seconds:.1f} s",
             reopen=True,
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from hardware.words import words
+
 State = Literal["ok", "degraded", "failed"]
 
 
@@ -30,4 +32,4 @@ class Health:
 
 
 def healthy(detail: str = "") -> Health:
-    return Health("ok", detail, "设备正常。", "The device is working.")
+    return Health("ok", detail, *words("device_ok"))

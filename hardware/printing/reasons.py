@@ -10,26 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# (keyword prefixes, code, blocks printing, zh, en): most urgent first.
-RULES: list[tuple[tuple[str, ...], str, bool, str, str]] = [
-    (("media-jam",), "paper_jam", True,
-     "打印机卡纸，请工作人员处理。", "Paper jam: staff must clear the printer."),
-    (("media-empty", "media-needed", "input-tray-missing"), "out_of_paper", True,
-     "打印纸用完了，请工作人员加纸。", "Out of paper: staff must refill the printer."),
-    (("marker-supply-empty", "toner-empty", "marker-waste-full"), "out_of_ribbon", True,
-     "色带（墨）用完了，请工作人员更换。", "Ribbon or ink is empty: staff must replace it."),
-    (("door-open", "cover-open", "interlock-open"), "cover_open", True,
-     "打印机盖板打开了，请工作人员关好。", "A printer cover is open: staff must close it."),
-    (("offline", "connecting-to-device", "timed-out", "shutdown"), "offline", True,
-     "打印机未连接或未开机，请工作人员检查。", "The printer is offline: staff must check power and cable."),
-    (("marker-supply-low", "toner-low", "media-low"), "supply_low", False,
-     "打印纸或色带快用完了，请工作人员准备更换。", "Paper or ribbon is running low."),
+from hardware.words import words
+
+# (keyword prefixes, code, blocks printing): most urgent first. The words for
+# each code are in config/messages/devices.toml.
+RULES: list[tuple[tuple[str, ...], str, bool]] = [
+    (("media-jam",), "paper_jam", True),
+    (("media-empty", "media-needed", "input-tray-missing"), "out_of_paper", True),
+    (("marker-supply-empty", "toner-empty", "marker-waste-full"), "out_of_ribbon", True),
+    (("door-open", "cover-open", "interlock-open"), "cover_open", True),
+    (("offline", "connecting-to-device", "timed-out", "shutdown"), "offline", True),
+    (("marker-supply-low", "toner-low", "media-low"), "supply_low", False),
 ]
-PAUSED = ("paused", "打印机已暂停，请工作人员恢复打印。", "The printer is paused: staff must resume it.")
-MISSING = ("missing", "找不到打印机，请工作人员检查设置。", "The printer queue does not exist: check the settings.")
-REFUSING = ("not_accepting", "打印机暂停接收任务，请工作人员恢复。", "The printer is refusing jobs: staff must resume it.")
-OK = ("ready", "打印机正常。", "The printer is ready.")
-OTHER = ("printer_error", "打印机故障，请工作人员处理。", "The printer reports an error: call staff.")
+PAUSED, MISSING, REFUSING, OK, OTHER = "paused", "missing", "not_accepting", "ready", "printer_error"
 
 IPP_STATES = {3: "idle", 4: "printing", 5: "stopped"}
 
@@ -72,17 +65,23 @@ def _bare(reason: str) -> str:
     return reason
 
 
+def _printer(code: str, state: str, ok: bool, reasons: list[str], detail: str,
+             accepting: bool = True, words_of: str = "") -> PrinterState:
+    zh, en = words(words_of or code)
+    return PrinterState(code, state, ok, zh, en, reasons, detail, accepting)
+
+
 def interpret(attrs: dict[str, Any] | None) -> PrinterState:
     """A ``PrinterState`` from pycups' ``getPrinterAttributes`` (``None``: no such queue)."""
     if attrs is None:
-        return PrinterState(MISSING[0], "missing", False, MISSING[1], MISSING[2], [], "no such queue")
+        return _printer(MISSING, "missing", False, [], "no such queue")
     reasons = [r for r in attrs.get("printer-state-reasons", []) if r and r != "none"]
     state = IPP_STATES.get(int(attrs.get("printer-state", 3)), "idle")
     accepting = bool(attrs.get("printer-is-accepting-jobs", True))
     message = str(attrs.get("printer-state-message") or "")
     detail = f"{state}; reasons: {', '.join(reasons) or 'none'}" + (f"; '{message}'" if message else "")
     bare = [_bare(r) for r in reasons]
-    for prefixes, code, blocks, zh, en in RULES:
+    for prefixes, code, blocks in RULES:
         hit = [r for r, b in zip(reasons, bare, strict=True) if b.startswith(prefixes)]
         if not hit:
             continue
@@ -90,16 +89,13 @@ def interpret(attrs: dict[str, Any] | None) -> PrinterState:
             continue  # a transient "connecting" report while printing is not a fault
         if blocks and state != "stopped" and all(r.endswith("-report") for r in hit):
             continue
-        return PrinterState(code, state, not blocks, zh, en, reasons, detail, accepting)
+        return _printer(code, state, not blocks, reasons, detail, accepting)
     if state == "stopped":
-        if "offline" in message.lower():
-            rule = next(r for r in RULES if r[1] == "offline")
-            return PrinterState("offline", state, False, rule[3], rule[4], reasons, detail, accepting)
-        return PrinterState(PAUSED[0], state, False, PAUSED[1], PAUSED[2], reasons, detail, accepting)
+        code = "offline" if "offline" in message.lower() else PAUSED
+        return _printer(code, state, False, reasons, detail, accepting)
     if any(r.endswith("-error") for r in reasons):
-        return PrinterState(OTHER[0], state, False, OTHER[1], OTHER[2], reasons, detail, accepting)
+        return _printer(OTHER, state, False, reasons, detail, accepting)
     if not accepting:
-        return PrinterState(REFUSING[0], state, False, REFUSING[1], REFUSING[2], reasons, detail,
-                            accepting)
-    code = "printing" if state == "printing" else OK[0]
-    return PrinterState(code, state, True, OK[1], OK[2], reasons, detail, accepting)
+        return _printer(REFUSING, state, False, reasons, detail, accepting)
+    code = "printing" if state == "printing" else OK
+    return _printer(code, state, True, reasons, detail, accepting, words_of=OK)

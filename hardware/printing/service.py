@@ -22,6 +22,7 @@ from hardware.errors import DeviceError
 from hardware.health import Health
 from hardware.printing.journal import Journal
 from hardware.printing.reasons import PrinterState, interpret
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,7 @@ class PrintService:
         except RuntimeError as exc:
             raise DeviceError(
                 "cups_unreachable",
-                "打印服务未运行，请工作人员检查。",
-                "The print service is not running; call staff.",
+                *words("cups_unreachable"),
                 f"cannot connect to CUPS at {self.server or 'default server'}: {exc}",
             ) from None
 
@@ -209,7 +209,7 @@ class PrintService:
                 return
             if time.monotonic() > deadline:
                 raise PrintError(
-                    "printer_busy", "打印机正忙，请稍候。", "The printer is busy; please wait.",
+                    "printer_busy", *words("printer_busy"),
                     f"job(s) {busy} still in queue {self.queue}", None, self.state(), False,
                 )
             time.sleep(self.poll)
@@ -228,9 +228,9 @@ class PrintService:
 
         file = Path(path)
         if not file.is_file():
-            raise DeviceError("no_file", "没有可打印的文件。", "Nothing to print.", f"no file {file}")
+            raise DeviceError("no_file", *words("no_file"), f"no file {file}")
         if copies < 1:
-            raise DeviceError("bad_copies", "份数有误。", "Invalid number of copies.", f"{copies}")
+            raise DeviceError("bad_copies", *words("bad_copies"), f"{copies}")
         key = key or self.default_key(file, copies, media)
         title = f"kiosk:{key}"
         with self._lock:
@@ -250,8 +250,8 @@ class PrintService:
             except cups.IPPError as exc:
                 self.journal.update(key, state="failed", reason=str(exc))
                 st = self.state()
-                raise PrintError("submit_refused", st.zh if not st.ok else "打印失败，请联系工作人员。",
-                                 st.en if not st.ok else "Printing failed; call staff.",
+                zh, en = (st.zh, st.en) if not st.ok else words("print_failed")
+                raise PrintError("submit_refused", zh, en,
                                  f"CUPS refused the job: {exc}", None, st) from None
             self.journal.update(key, state="submitted", job_id=job_id)
             log.info("print %s submitted as job %d on %s", key, job_id, self.queue)
@@ -277,8 +277,7 @@ class PrintService:
         while True:
             attrs = self._job(conn, job_id)
             if attrs is None:
-                raise PrintError("job_unknown", "打印任务丢失，请联系工作人员。",
-                                 "The print job was lost; call staff.",
+                raise PrintError("job_unknown", *words("job_unknown"),
                                  f"job {job_id} unknown to CUPS", job_id, self.state())
             js = attrs["job-state"]
             if js not in ACTIVE_STATES:
@@ -290,8 +289,7 @@ class PrintService:
                 self.journal.update(key, state="failed")
                 st = self.state()
                 msg = attrs.get("job-printer-state-message") or ""
-                zh, en = (st.zh, st.en) if not st.ok else (
-                    "打印失败，请联系工作人员。", "Printing failed; call staff.")
+                zh, en = (st.zh, st.en) if not st.ok else words("print_failed")
                 word = "cancelled" if js == CANCELED else "aborted"
                 raise PrintError(f"job_{word}", zh, en, f"job {job_id} {word}: {msg or '-'}",
                                  job_id, st)
@@ -314,14 +312,12 @@ class PrintService:
             if now - last_change > self.stall_timeout:
                 self._progress.pop(job_id, None)
                 self.cancel(job_id, reason="no progress")
-                raise PrintError("job_stalled", "打印机没有反应，任务已取消，请联系工作人员。",
-                                 "The printer made no progress; the job was cancelled. Call staff.",
+                raise PrintError("job_stalled", *words("job_stalled"),
                                  f"job {job_id} unchanged for {self.stall_timeout:.0f} s "
                                  f"({attrs.get('job-printer-state-message') or 'no message'})",
                                  job_id, st)
             if now - start > timeout:
-                raise PrintError("job_timeout", "打印时间过长，请联系工作人员。",
-                                 "Printing takes too long; call staff.",
+                raise PrintError("job_timeout", *words("job_timeout"),
                                  f"job {job_id} not done within {timeout:.0f} s", job_id, st,
                                  pending=True)
             time.sleep(self.poll)

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hardware.errors import DeviceError
+from hardware.words import words
 
 DECODERS = ("zxing", "pyzbar")
 
@@ -48,7 +49,6 @@ def make_decoder(name: str = "zxing") -> Decoder:
         return PyzbarDecoder()
     raise DeviceError(
         "unknown_decoder",
-        "扫码配置有误，请联系管理员。",
-        "The scanner configuration is invalid; call the operator.",
+        *words("unknown_decoder"),
         f"unknown QR decoder {name!r}; use one of {', '.join(DECODERS)}",
     )

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,7 @@ class WedgeScanner:
             if not candidates:
                 raise DeviceError(
                     "scanner_missing",
-                    "扫码器未连接，请联系管理员。",
-                    "The code scanner is not connected; call the operator.",
+                    *words("scanner_missing"),
                     f"no keyboard-like input device matching {name_hint!r}",
                 )
             path = candidates[0][0]
@@ -160,8 +160,7 @@ class WedgeScanner:
         except OSError as exc:
             raise DeviceError(
                 "scanner_unavailable",
-                "扫码器无法使用，请联系管理员。",
-                "The code scanner cannot be used; call the operator.",
+                *words("scanner_unavailable"),
                 f"{path}: {exc} (permissions? held by another process?)",
             ) from None
         self.path = path
@@ -194,8 +193,7 @@ class WedgeScanner:
             return Health(
                 "failed",
                 self._error or "reader stopped",
-                "扫码器已断开，请联系管理员。",
-                "The code scanner is disconnected; call the operator.",
+                *words("scanner_disconnected"),
             )
         return healthy(f"wedge scanner {self.device.name} at {self.path}")
 
