@@ -24,6 +24,7 @@ from typing import Any
 
 from kiosk.errors import KioskError
 from kiosk.redact import code_ref
+from kiosk.words import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -91,58 +92,11 @@ class ContextRefused(KioskError):
     """A batch/region QR that is forged, altered, expired or malformed."""
 
 
-# Why a payload is refused: code -> (zh, en). Students read these.
-REASONS: dict[str, tuple[str, str]] = {
-    "empty": ("没有读到内容，请再扫一次。", "Nothing was read; please scan again."),
-    "too_long": (
-        "这不是图像采集码，请出示学信网的图像采集码。",
-        "This is not an image collection code; show the code from CHSI (学信网).",
-    ),
-    "invalid_utf8": (
-        "无法识别这个二维码，请出示学信网的图像采集码。",
-        "This QR code cannot be read as text; show the code from CHSI (学信网).",
-    ),
-    "url": (
-        "这是一个网址，不是图像采集码。请出示学信网的图像采集码。",
-        "This is a web address, not an image collection code; show the code from CHSI.",
-    ),
-    "payment_code": (
-        "这是付款码，不是图像采集码。请出示学信网的图像采集码。",
-        "This is a payment code, not an image collection code; show the code from CHSI.",
-    ),
-    "barcode": (
-        "这是商品条码，不是图像采集码。请出示学信网的图像采集码。",
-        "This is a product barcode, not an image collection code; show the code from CHSI.",
-    ),
-    "not_a_code": (
-        "这不是图像采集码，请出示学信网的图像采集码。",
-        "This is not an image collection code; show the code from CHSI (学信网).",
-    ),
-    "bad_format": (
-        "这个采集点二维码无效，请联系工作人员。",
-        "This booth QR code is invalid; please ask the staff.",
-    ),
-    "unknown_version": (
-        "这个采集点二维码版本不受支持，请联系工作人员。",
-        "This booth QR code's version is not supported; please ask the staff.",
-    ),
-    "bad_signature": (
-        "这个采集点二维码不是官方发布的，请联系工作人员。",
-        "This booth QR code is not an official one; please ask the staff.",
-    ),
-    "no_keys": (
-        "本机尚未获得验证密钥，请联系工作人员。",
-        "The kiosk has no keys to check booth QR codes yet; please ask the staff.",
-    ),
-    "not_yet_valid": (
-        "这个采集点二维码尚未生效，请联系工作人员。",
-        "This booth QR code is not valid yet; please ask the staff.",
-    ),
-    "expired": (
-        "这个采集点二维码已过期，请联系工作人员。",
-        "This booth QR code has expired; please ask the staff.",
-    ),
-}
+def _reason_words(reason: str) -> tuple[str, str]:
+    """(zh, en) for a refusal, from ``config/messages/scan.toml``."""
+    entry = catalogue("scan")[reason]
+    return entry["zh"], entry["en"]
+
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:(//)?\S|^www\.", re.ASCII)
 _PAYMENT_SCHEMES = ("wxp://", "weixin://", "alipays://", "alipay", "https://qr.alipay.com",
@@ -150,12 +104,12 @@ _PAYMENT_SCHEMES = ("wxp://", "weixin://", "alipays://", "alipay", "https://qr.a
 
 
 def _refuse(reason: str, detail: str = "") -> ContextRefused:
-    zh, en = REASONS[reason]
+    zh, en = _reason_words(reason)
     return ContextRefused(reason, zh, en, detail)
 
 
 def _rejected(reason: str) -> Payload:
-    zh, en = REASONS[reason]
+    zh, en = _reason_words(reason)
     return Payload("rejected", reason=reason, zh=zh, en=en)
 
 

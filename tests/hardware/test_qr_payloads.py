@@ -150,3 +150,18 @@ def test_codes_do_not_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     classify("KSK1.bogus.sig")
     assert code not in caplog.text
     assert code_ref(code) in caplog.text
+
+
+def test_every_refusal_has_words_for_the_student() -> None:
+    import re
+    from pathlib import Path
+
+    import kiosk.qr_payloads as qp
+    from kiosk.words import catalogue
+
+    source = Path(qp.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r"_(?:refuse|rejected)\(\"([a-z_0-9]+)\"", source))
+    assert len(used) >= 10
+    for reason in used:
+        entry = catalogue("scan")[reason]
+        assert re.search(r"[\u4e00-\u9fff]", entry["zh"]) and entry["en"], reason
