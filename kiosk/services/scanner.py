@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk import qr_payloads
+from kiosk.redact import scrub
+
 log = logging.getLogger(__name__)
 
 
@@ -30,22 +33,15 @@ def classify(payload: bytes | str, public_keys: list[bytes] | None = None) -> Sc
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
     text = text.strip()
     try:
-        from kiosk import qr_payloads
-    except ImportError:
-        qr_payloads = None
-    if qr_payloads is not None:
-        try:
-            p = qr_payloads.classify(text, public_keys or [])
-        except Exception as exc:
-            return Scanned("rejected", reason=str(getattr(exc, "code", "unreadable")))
-        if p.kind in ("batch", "region") and p.context is not None:
-            return Scanned(p.kind, p.context.id, context=p.context)
-        if p.kind == "collection_code":
-            return Scanned(p.kind, p.code)
-        return Scanned("rejected", reason=p.reason)
-    if text.startswith("KSK1."):
-        return Scanned("rejected", reason="cannot verify booth QR")
-    return Scanned("collection_code", text)
+        p = qr_payloads.classify(text, public_keys or [])
+    except Exception as exc:  # a scan must never stop the scanner thread
+        log.warning("scan refused: %s", scrub(f"{type(exc).__name__}: {exc}"))
+        return Scanned("rejected", reason=str(getattr(exc, "code", "unreadable")))
+    if p.kind in ("batch", "region") and p.context is not None:
+        return Scanned(p.kind, p.context.id, context=p.context)
+    if p.kind == "collection_code":
+        return Scanned(p.kind, p.code)
+    return Scanned("rejected", reason=p.reason)
 
 
 class WedgeBuffer:
