@@ -121,11 +121,18 @@ def cmd_drain(args: argparse.Namespace) -> int:
                     total[k] += getattr(res, k)
                 if args.once or res.unreachable or not res.attempted:
                     break
+        full = box.short_of_room()
+        freed = box.purge(now=True) if full else 0  # a full disk: the center's copies suffice
         st = box.status()
     finally:
         box.close()
     print(f"uploaded {total['uploaded']}, to retry {total['retried']}, parked "
           f"{total['parked']}; waiting {st['pending']}, parked {st['parked']}")
+    if full:
+        from kiosk import notices
+
+        print(f"{notices.operator_line('outbox_disk_full')}; deleted {freed} local "
+              "copies the center already has")
     if res.unreachable:
         err = st.get("last_error") or {}
         print(f"center unreachable or refusing uploads now: {err.get('code')} "

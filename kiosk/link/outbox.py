@@ -307,6 +307,10 @@ class Outbox:
                       freed // 1024, notices.operator_line("outbox_disk_full"))
         return bool(freed)
 
+    def short_of_room(self) -> bool:
+        """The disk is full, or the reserve is spent and cannot be put back."""
+        return self.read_only or repair.short_of_room(self.dir, self._reserve_bytes)
+
     def restore_reserve(self) -> bool:
         """Put the reserve back when there is room again (True: it is in place)."""
         return self.read_only or repair.ensure_reserve(self.dir, self._reserve_bytes)
@@ -923,5 +927,5 @@ class Outbox:
             "read_only": self.read_only,
             "disk_free_kb": (free // 1024 if (free := repair.free_bytes(self.dir)) is not None
                              else None),
-            "disk_full": self.read_only or repair.short_of_room(self.dir, self._reserve_bytes),
+            "disk_full": self.short_of_room(),
         }

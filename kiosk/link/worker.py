@@ -21,7 +21,7 @@ from kiosk import __version__
 from kiosk.errors import KioskError
 from kiosk.link import outbox_repair as repair
 from kiosk.link.client import CenterClient, CenterRefused, CenterUnreachable
-from kiosk.link.outbox import Outbox, OutboxFull
+from kiosk.link.outbox import Outbox, OutboxFull, disk_full_error
 from kiosk.link.wake import Waker
 
 log = logging.getLogger(__name__)
@@ -183,17 +183,14 @@ class UploadWorker:
         worker goes on: on a full disk it keeps uploading and deletes the
         copies the center has; a damaged database is set aside and rebuilt.
         """
+        self._watch_disk()
         try:
             delay = self._step()
         except OutboxFull as exc:
+            self._note_error(exc)
             if not self.disk_full:
                 log.error("upload worker: %s", exc.detail)
-            self.disk_full = True
-            self._note_error(exc)
-            try:
-                self.outbox.purge(now=True)  # acknowledged copies go first
-            except Exception as again:  # noqa: BLE001 - still full: said above
-                log.debug("purge on a full disk: %s", again)
+                self.disk_full = True
             return self.outbox.policy.backoff(self._streak)
         except sqlite3.DatabaseError as exc:
             if not repair.is_damaged(exc):
@@ -201,10 +198,26 @@ class UploadWorker:
             log.error("upload worker: the queue database is damaged (%s); rebuilding it", exc)
             self.outbox.reopen()
             return 0.0
-        if self.disk_full and self.outbox.restore_reserve():
-            log.info("upload worker: the disk has room again")
-            self.disk_full = False
         return delay
+
+    def _watch_disk(self) -> None:
+        """Say once when the disk fills and when it has room again; free what the center has."""
+        full = self.outbox.short_of_room()
+        if full and not self.disk_full:
+            self.disk_full = True
+            log.error("upload worker: %s", disk_full_error(self.outbox.dir, "uploading on").detail)
+            self._purge_sent()
+        elif not full and self.disk_full:
+            self.disk_full = False
+            self.outbox.restore_reserve()
+            log.info("upload worker: the disk has room again")
+
+    def _purge_sent(self) -> None:
+        """On a full disk the center's copy is enough: delete the booth's at once."""
+        try:
+            self.outbox.purge(now=True)
+        except Exception as exc:  # noqa: BLE001 - still full: already said in one line
+            log.debug("purge on a full disk: %s", exc)
 
     def _step(self) -> float:
         now = time.monotonic()
@@ -224,7 +237,7 @@ class UploadWorker:
             self.counters["retried"] += result.retried
             self.counters["parked"] += result.parked
             if result.uploaded and self.disk_full:
-                self.outbox.purge(now=True)  # the center has them: free the disk now
+                self._purge_sent()
             if result.unreachable:
                 self._streak += 1
                 self.last_error = (self.outbox.status().get("last_error") or {}) or None
