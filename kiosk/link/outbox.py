@@ -313,7 +313,7 @@ class Outbox:
 
     def restore_reserve(self) -> bool:
         """Put the reserve back when there is room again (True: it is in place)."""
-        return self.read_only or repair.ensure_reserve(self.dir, self._reserve_bytes)
+        return not self.read_only and repair.ensure_reserve(self.dir, self._reserve_bytes)
 
     @property
     def _reserve_bytes(self) -> int:
@@ -359,7 +359,8 @@ class Outbox:
 
     def _open(self) -> sqlite3.Connection:
         """A ready connection; sets the database aside and starts afresh if it is damaged."""
-        for attempt in range(3):
+        released = False
+        for _ in range(3):
             db = self._connect()
             try:
                 self._prepare(db)
@@ -371,8 +372,9 @@ class Outbox:
                     continue
                 if not repair.disk_full(self.dir, exc):
                     raise
-                if attempt == 0 and not self.reader and repair.release_reserve(self.dir):
+                if not released and not self.reader and repair.release_reserve(self.dir):
                     log.error("outbox: disk full opening the queue; released the disk reserve")
+                    released = True
                     continue
                 return self._open_read_only(exc)
             except repair.DamagedDatabase as exc:

@@ -12,7 +12,8 @@ or blocking), at most ``max_file_mb`` of it; a JPEG with more than
 ``max_jpeg_scans`` scans is refused; libjpeg's "premature end" warning -- a
 truncated file with an end marker appended decodes "fine" in Pillow, its lower
 part flat grey -- makes the file unreadable (libjpeg-turbo in strict mode,
-through simplejpeg, beside Pillow's decode); decoding is given up after
+through simplejpeg, which decodes colour JPEGs with the same library and scale
+as Pillow's draft mode, so at no extra cost); decoding is given up after
 ``decode_timeout_s``.
 """
 
@@ -109,16 +110,54 @@ class Source:
         """
         timeout = self.limits.decode_timeout_s
         deadline = time.monotonic() + timeout
-        checker = None
-        if self.format == "JPEG" and not self.verified:
-            checker = _Background(lambda: _verify_jpeg(self.data))  # beside Pillow's decode
-        rgb, scale = _Background(lambda: self._pillow_decode(min_scale)).result(timeout)
-        if checker is not None:
-            checker.result(max(0.0, deadline - time.monotonic()), timeout)
-            self.verified = True
+        turbo = None
+        if self.format == "JPEG":  # the common case: one strict decode, same pixels as Pillow
+            turbo = _Background(lambda: self._turbo_decode(min_scale)).result(timeout)
+        if turbo is not None:
+            pixels, scale = turbo
+            rgb = Image.fromarray(pixels)
+        else:
+            checker = None
+            if self.format == "JPEG" and not self.verified:
+                checker = _Background(lambda: _verify_jpeg(self.data))  # beside Pillow
+            rgb, scale = _Background(lambda: self._pillow_decode(min_scale)).result(timeout)
+            if checker is not None:
+                checker.result(max(0.0, deadline - time.monotonic()), timeout)
+                self.verified = True
         for op in _ORIENT.get(self.orientation, []):
             rgb = rgb.transpose(op)
         return np.asarray(rgb), scale
+
+    def _turbo_decode(self, min_scale: float) -> tuple[np.ndarray, float] | None:
+        """A colour JPEG through libjpeg-turbo in strict mode, at Pillow's draft scale.
+
+        Same library, same algorithms and the same 1/1-1/8 scale Pillow's draft
+        picks, so the pixels are Pillow's; a premature end raises. None for what
+        Pillow handles itself (grey, CMYK, a stream with other warnings).
+        """
+        try:
+            colourspace = simplejpeg.decode_jpeg_header(self.data)[2]
+        except ValueError:
+            return None
+        if colourspace not in ("YCbCr", "RGB"):
+            return None
+        w, h = self.stored_size
+        denom = 1
+        if min_scale < 1.0:  # as PIL.JpegImagePlugin.draft chooses it
+            want = (max(1, int(w * min_scale)), max(1, int(h * min_scale)))
+            k = min(w // want[0], h // want[1])
+            denom = next(d for d in (8, 4, 2, 1) if k >= d)
+        try:
+            pixels = simplejpeg.decode_jpeg(self.data, colorspace="RGB", min_factor=1,
+                                            min_width=-(-w // denom), min_height=-(-h // denom),
+                                            strict=True)
+        except ValueError as exc:
+            if _PREMATURE in str(exc).lower():
+                raise _premature(exc) from None
+            self.verified = True  # strict decoding met another warning first: Pillow decides
+            return None
+        self.verified = True
+        return pixels, pixels.shape[1] / w
 
     def _pillow_decode(self, min_scale: float) -> tuple[Image.Image, float]:
         w, h = self.stored_size
@@ -188,8 +227,12 @@ def _verify_jpeg(data: bytes) -> None:
                                fastupsample=True, strict=True)
     except ValueError as exc:
         if _PREMATURE in str(exc).lower():
-            raise UnreadableImage.because(
-                "image_damaged", f"JPEG data ends before the image does: {exc}") from None
+            raise _premature(exc) from None
+
+
+def _premature(exc: Exception) -> UnreadableImage:
+    return UnreadableImage.because(
+        "image_damaged", f"cannot decode JPEG: the data ends before the image does ({exc})")
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -135,6 +135,10 @@ def test_status_reads_a_full_disk_and_says_so(tiny_disk, booth, client):  # noqa
     code, out, err = _run(["outbox", "status", "--json"], booth, tiny_disk)
     st = json.loads(out)
     assert code == 0 and st["disk_full"] and st["pending"] == N_PHOTOS - N_SENT_BEFORE
+    code, out, err = _run(["doctor", "--only", "outbox", "--json"], booth, tiny_disk)
+    result = next(r for r in json.loads(out)["checks"] if r["name"] == "outbox")
+    assert result["status"] == "fail" and "disk full" in result["detail"], out + err
+    assert "free space" in result["hint"] and "Traceback" not in err
 
 
 @pytest.mark.parametrize("uploader", ["drain", "worker"])
