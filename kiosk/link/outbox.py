@@ -110,12 +110,8 @@ class OutboxFull(KioskError):
     """The photo could not be stored: the disk (or the process's file-size limit) is full."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(
-            "outbox_full",
-            "设备存储空间已满，照片未能保存，请联系工作人员。",
-            "The kiosk's storage is full and the photo was not saved; please ask staff.",
-            detail,
-        )
+        zh, en = notices.words("outbox_disk_full")
+        super().__init__("outbox_full", zh, en, detail)
 
 
 class OutboxError(KioskError):
