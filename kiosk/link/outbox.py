@@ -364,7 +364,9 @@ class Outbox:
             except sqlite3.DatabaseError as exc:
                 db.close()
                 if repair.is_damaged(exc) and self.rebuilt is None:
-                    self._quarantine(exc)
+                    fresh = self._quarantine(exc)
+                    if fresh is not None:
+                        return fresh
                     continue
                 if not repair.disk_full(self.dir, exc):
                     raise
@@ -377,7 +379,9 @@ class Outbox:
                 db.close()
                 if self.rebuilt is not None:
                     raise
-                self._quarantine(exc)
+                fresh = self._quarantine(exc)
+                if fresh is not None:
+                    return fresh
         raise OutboxError("outbox_unusable", f"{self.path}: cannot be opened or rebuilt")
 
     def _open_read_only(self, exc: BaseException) -> sqlite3.Connection:
@@ -392,17 +396,29 @@ class Outbox:
                   notices.operator_line("outbox_disk_full"))
         return db
 
-    def _quarantine(self, exc: BaseException) -> None:
-        kept = repair.quarantine(self.path, self.clock())
+    def _quarantine(self, exc: BaseException) -> sqlite3.Connection | None:
+        """Set the damaged file aside -- unless another process just did: then its
+        fresh database is returned, ready."""
+        with repair.repair_lock(self.dir):
+            db = self._connect()
+            try:
+                self._prepare(db)
+                return db  # repaired meanwhile by the other process
+            except (sqlite3.DatabaseError, repair.DamagedDatabase):
+                db.close()
+            kept = repair.quarantine(self.path, self.clock())
         self.rebuilt = {"at": self.clock(), "quarantined": kept.name,
                         "error": f"{type(exc).__name__}: {exc}"[:300], "adopted": 0}
         log.error("outbox: the queue database is damaged (%s); set aside as %s, rebuilding "
                   "from the photos on disk", self.rebuilt["error"], kept.name)
+        return None
 
     def _finish_rebuild(self) -> None:
         """Adopt every photo on disk into the fresh database and tell the operator."""
-        found = self.recover()
-        info = dict(self.rebuilt or {}, adopted=found["adopted"])
+        self.recover()
+        with self._lock:  # counted, not "adopted by me": an opener at the same time helps
+            queued = int(self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        info = dict(self.rebuilt or {}, adopted=queued)
         self.rebuilt = info
         with self._tx() as db:
             self._set_stat(db, "rebuilt", info)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,18 @@ def integrity_problem(db: sqlite3.Connection) -> str | None:
     rows = db.execute("PRAGMA quick_check").fetchall()
     text = "; ".join(str(r[0]) for r in rows[:3])
     return None if text == "ok" else text
+
+
+@contextlib.contextmanager
+def repair_lock(directory: Path) -> Iterator[None]:
+    """One process at a time sets a database aside (the screen and the worker may both
+    find it damaged; the second must not set aside the fresh one the first made)."""
+    fd = os.open(directory / ".repair.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def quarantine(path: Path, now: float | None = None) -> Path:

@@ -275,3 +275,39 @@ def test_camera_with_a_bad_backend_is_one_line_and_exit_3(command, tmp_path):
     assert len(lines) == 1 and "相机配置有误" in lines[0], stderr
     assert "unknown camera backend 'nonsense'" in stderr
     assert not (tmp_path / "still.jpg").exists()
+
+
+def test_openers_finding_the_damage_at_once_set_it_aside_once(booth, client, _state_dir):  # noqa: F811
+    """The screen, the worker and an operator's status may all open the damaged file at once."""
+    import threading
+
+    _fill_booth(_state_dir, client)
+    _damage(_state_dir, "garbage")
+    start = threading.Barrier(8)
+    boxes: list[Outbox] = []
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        start.wait()
+        try:
+            boxes.append(Outbox(_state_dir / "outbox" / "outbox.db", FAST))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        kept = list((_state_dir / "outbox").glob("outbox.db.damaged-*"))
+        assert len(kept) == 1, kept
+        assert sum(1 for b in boxes if b.rebuilt) == 1
+        assert {b.depth() for b in boxes} == {N_PHOTOS}  # all see the one rebuilt queue
+    finally:
+        for b in boxes:
+            b.close()
+    code, out, err = _run(["outbox", "drain"], booth, _state_dir)
+    assert code == 0, out + err
+    _all_sent_once(client, _state_dir)
