@@ -1,9 +1,14 @@
-"""``kiosk camera list`` and ``kiosk camera capture -o FILE [--backend NAME]``."""
+"""``kiosk camera list`` and ``kiosk camera capture -o FILE [--backend NAME]``.
+
+A camera that cannot be opened -- an unknown backend in the config, a device
+that is gone, a driver that raises -- is one line and exit 3, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from kiosk.cli import EXIT_ERROR, EXIT_OK
@@ -14,6 +19,19 @@ def as_kiosk_error(exc: Exception) -> KioskError:
     """A ``hardware.errors.DeviceError`` (same fields) as a ``KioskError`` (shared by CLIs)."""
     return KioskError(getattr(exc, "code", "device"), getattr(exc, "zh", str(exc)),
                       getattr(exc, "en", str(exc)), getattr(exc, "detail", ""))
+
+
+def _camera_error(exc: Exception, backend: str) -> KioskError:
+    """Any failure of the camera layer as one operator line (``DeviceError`` keeps its words)."""
+    from hardware.errors import DeviceError
+    from kiosk import notices
+
+    if isinstance(exc, DeviceError):
+        return as_kiosk_error(exc)
+    detail = f"{type(exc).__name__}: {exc}"
+    return notices.error("camera_unavailable",
+                         notices.operator_line("camera_unavailable", backend=backend,
+                                               detail=detail))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,11 +75,14 @@ def run_list(args: argparse.Namespace) -> int:
     if args.open:
         from hardware.cameras import open_camera
 
-        cam = open_camera(backend, options)
         try:
-            out["open"] = cam.describe()
-        finally:
-            cam.close()
+            cam = open_camera(backend, options)
+            try:
+                out["open"] = cam.describe()
+            finally:
+                cam.close()
+        except Exception as exc:  # noqa: BLE001 - one line, exit 3 (kiosk.cli.main)
+            raise _camera_error(exc, backend) from None
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1, default=str))
         return EXIT_OK
@@ -81,24 +102,27 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_capture(args: argparse.Namespace) -> int:
     from hardware.cameras import open_camera
-    from hardware.errors import DeviceError
     from kiosk.fileio import write_durable
 
     backend, options = _settings()
     backend = args.backend or backend
-    cam = open_camera(backend, options)
     try:
-        t0 = time.perf_counter()
+        cam = open_camera(backend, options)
         try:
+            t0 = time.perf_counter()
             if backend != "gphoto2":
                 cam.preview(float(options.get("preview_timeout", 1.0)) + 2.0)  # live first
             jpeg = cam.capture(float(options.get("capture_timeout", 10.0)))
-        except DeviceError as exc:
-            raise as_kiosk_error(exc) from None
-        ms = (time.perf_counter() - t0) * 1000
-    finally:
-        cam.close()
-    path = write_durable(args.output, jpeg, mode=0o644)
+            ms = (time.perf_counter() - t0) * 1000
+        finally:
+            cam.close()
+    except Exception as exc:  # noqa: BLE001 - one line, exit 3 (kiosk.cli.main)
+        raise _camera_error(exc, backend) from None
+    try:
+        path = write_durable(args.output, jpeg, mode=0o644)
+    except OSError as exc:
+        print(f"kiosk: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
     from PIL import Image
 
     with Image.open(path) as im:

@@ -62,13 +62,32 @@ def format_status(st: dict[str, Any]) -> str:
                      f"{e.get('en')} / {e.get('zh')}")
     if st["parked"]:
         lines.append("fix the cause, then: kiosk outbox retry [ID...]")
+    lines += fault_lines(st)
     return "\n".join(lines)
+
+
+def fault_lines(st: dict[str, Any]) -> list[str]:
+    """What the operator must know about the booth's disk and the queue's database."""
+    from kiosk import notices
+
+    lines = []
+    rebuilt = st.get("rebuilt")
+    if rebuilt:
+        lines.append(f"REBUILT at {_when(rebuilt.get('at'))}: "
+                     + notices.operator_line("outbox_rebuilt", **rebuilt))
+    elif st.get("damaged_copies"):
+        lines.append("damaged database(s) kept: " + ", ".join(st["damaged_copies"]))
+    if st.get("disk_full"):
+        lines.append(f"DISK FULL ({st.get('disk_free_kb')} KiB free"
+                     + (", opened read-only" if st.get("read_only") else "")
+                     + "): " + notices.operator_line("outbox_disk_full"))
+    return lines
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from kiosk.link.outbox import Outbox
 
-    box = Outbox.open_default()
+    box = Outbox.open_default(reader=True)  # a full disk: read-only, the reserve kept
     try:
         st = box.status()
     finally:
@@ -102,11 +121,18 @@ def cmd_drain(args: argparse.Namespace) -> int:
                     total[k] += getattr(res, k)
                 if args.once or res.unreachable or not res.attempted:
                     break
+        full = box.short_of_room()
+        freed = box.purge(now=True) if full else 0  # a full disk: the center's copies suffice
         st = box.status()
     finally:
         box.close()
     print(f"uploaded {total['uploaded']}, to retry {total['retried']}, parked "
           f"{total['parked']}; waiting {st['pending']}, parked {st['parked']}")
+    if full:
+        from kiosk import notices
+
+        print(f"{notices.operator_line('outbox_disk_full')}; deleted {freed} local "
+              "copies the center already has")
     if res.unreachable:
         err = st.get("last_error") or {}
         print(f"center unreachable or refusing uploads now: {err.get('code')} "

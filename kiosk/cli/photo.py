@@ -120,12 +120,12 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.photo.check import check_jpeg
-    from kiosk.photo.imageio import UnreadableImage
+    from kiosk.photo.imageio import UnreadableImage, read_input
     from kiosk.photo.spec import load_spec
 
     spec = load_spec(args.spec)
     try:
-        data = args.photo.read_bytes()
+        data = read_input(args.photo)  # a regular file only, size-capped, never blocking
         report = check_jpeg(data, spec)
     except OSError as exc:
         exc2 = UnreadableImage(f"cannot read file: {exc.strerror}")

@@ -16,17 +16,27 @@ def _status_read_only(path: Path) -> dict[str, Any]:
     ``Outbox()`` recovers and may create files; run as root, that would leave
     root-owned files the kiosk user can no longer write. So read-only here.
     """
+    from kiosk.link import outbox_repair as repair
+
     uri = f"file:{path}?mode=ro"
+    base = {"damaged_copies": [p.name for p in repair.damaged_copies(path)],
+            "disk_full": repair.disk_full(path.parent)}
     try:
-        db = sqlite3.connect(uri, uri=True, timeout=5)
-        rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
-    except sqlite3.OperationalError:
-        db = sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=5)
-        rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
-    db.close()
+        try:
+            db = sqlite3.connect(uri, uri=True, timeout=5)
+            rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
+        except sqlite3.OperationalError:
+            db = sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=5)
+            rows = db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
+        db.close()
+    except sqlite3.DatabaseError as exc:
+        if not repair.is_damaged(exc):
+            raise
+        return base | {"damaged": f"{type(exc).__name__}: {exc}", "depth": 0, "parked": 0}
     counts = dict(rows)
     pending, parked = int(counts.get("pending", 0)), int(counts.get("parked", 0))
-    return {"depth": pending + parked, "parked": parked, "oldest_age_s": None, "last_error": None}
+    return base | {"depth": pending + parked, "parked": parked, "oldest_age_s": None,
+                   "last_error": None}
 
 
 def read_status() -> dict[str, Any] | None:
@@ -43,17 +53,43 @@ def read_status() -> dict[str, Any] | None:
         return _status_read_only(path)
     from kiosk.link.outbox import Outbox
 
-    box = Outbox(path)
+    box = Outbox(path, reader=True)  # sets a damaged database aside and rebuilds it
     try:
         return box.status()
     finally:
         box.close()
 
 
+def _fault(status: dict[str, Any]) -> CheckResult | None:
+    """The queue's database damaged or set aside, or its disk full: said before the backlog."""
+    from kiosk import notices
+
+    if status.get("damaged"):
+        return CheckResult(
+            "outbox", FAIL, f"the queue database is damaged ({status['damaged']})",
+            "run `kiosk outbox status` as the kiosk user or `systemctl restart kiosk-worker`: "
+            "the damaged file is set aside and the queue rebuilt from the photos on disk")
+    if status.get("disk_full"):
+        return CheckResult("outbox", FAIL, f"{status.get('depth', 0)} photo(s) waiting; disk full",
+                           notices.operator_line("outbox_disk_full"))
+    kept = status.get("damaged_copies") or []
+    if kept:
+        rebuilt = status.get("rebuilt") or {}
+        detail = (notices.operator_line("outbox_rebuilt", **rebuilt) if rebuilt
+                  else f"damaged queue database(s) set aside: {', '.join(kept)}")
+        return CheckResult("outbox", WARN, f"{status.get('depth', 0)} photo(s) waiting; {detail}",
+                           "every photo was adopted; the kept file holds collection codes: "
+                           "give it only to the center's technician, then delete it")
+    return None
+
+
 def check(settings: Any) -> CheckResult:
     status = read_status()
     if status is None:
         return CheckResult("outbox", OK, "empty (no photo queued on this booth yet)")
+    fault = _fault(status)
+    if fault is not None:
+        return fault
     depth, parked = int(status["depth"]), int(status.get("parked") or 0)
     age = status.get("oldest_age_s")
     detail = f"{depth} photo(s) waiting" + (f", oldest {age / 3600:.1f} h" if age else "")

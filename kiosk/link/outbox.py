@@ -36,12 +36,19 @@ problems) are retried with exponential back-off and jitter; refusals about the
 photo or the order (``order_locked``, ``photo_noncompliant``...) park the item
 with the center's reason for the operator (``kiosk outbox status``), who can
 re-queue it (``kiosk outbox retry``). Nothing is ever dropped silently.
+
+Faults of the booth itself (``kiosk.link.outbox_repair``): opening writes
+nothing when the database is already set up, so ``kiosk outbox status`` reads
+a full disk; a reserve file gives the uploader room to go on when the disk
+fills (a new photo is refused instead); a damaged database is set aside and
+the queue rebuilt from the sidecars, and the operator is told.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -58,8 +65,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import notices
 from kiosk.errors import KioskError
 from kiosk.fileio import write_durable
+from kiosk.link import outbox_repair as repair
 from kiosk.link import wake
 from kiosk.link.client import CenterRefused, CenterUnreachable
 from kiosk.redact import code_ref
@@ -101,12 +110,8 @@ class OutboxFull(KioskError):
     """The photo could not be stored: the disk (or the process's file-size limit) is full."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(
-            "outbox_full",
-            "设备存储空间已满，照片未能保存，请联系工作人员。",
-            "The kiosk's storage is full and the photo was not saved; please ask staff.",
-            detail,
-        )
+        zh, en = notices.words("outbox_disk_full")
+        super().__init__("outbox_full", zh, en, detail)
 
 
 class OutboxError(KioskError):
@@ -131,6 +136,7 @@ class OutboxPolicy:
     retention_after_ack_s: float = 72 * 3600.0
     lease_s: float = 120.0
     orphan_grace_s: float = 600.0
+    reserve_mb: float = 4.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> OutboxPolicy:
@@ -142,6 +148,7 @@ class OutboxPolicy:
             retention_after_ack_s=float(sec["retention_after_ack_h"]) * 3600.0,
             lease_s=float(sec["lease_s"]),
             orphan_grace_s=float(sec["orphan_grace_s"]),
+            reserve_mb=float(sec["reserve_mb"]),
         )
 
     def backoff(self, attempts: int, rng: Callable[[], float] = random.random) -> float:
@@ -191,7 +198,42 @@ def _owner_dead(owner: str) -> bool:
 def _is_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
         return True
+    if isinstance(exc, OutboxFull):
+        return True
     return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+
+
+def disk_full_error(directory: Path, detail: str) -> OutboxFull:
+    """``OutboxFull`` with the operator's one line about what to do."""
+    free = repair.free_bytes(directory)
+    where = f"{directory}: {free // 1024 if free is not None else '?'} KiB free"
+    return OutboxFull(f"{notices.operator_line('outbox_disk_full')} ({where}; {detail})")
+
+
+def _roomy(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A write of the uploader: on a full disk, release the reserve once and try again.
+
+    Without room to record a lease or an acknowledgement nothing could be sent,
+    and sending is what lets the booth delete its copies and free the disk.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Outbox, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if not repair.disk_full(self.dir, exc):
+                raise
+            if not self.use_reserve():
+                raise disk_full_error(self.dir, f"{type(exc).__name__}: {exc}") from None
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if repair.disk_full(self.dir, exc):
+                raise disk_full_error(self.dir, f"{type(exc).__name__}: {exc}") from None
+            raise
+
+    return wrapper
 
 
 class Outbox:
@@ -205,8 +247,12 @@ class Outbox:
         path: str | os.PathLike[str],
         policy: OutboxPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        reader: bool = False,
     ) -> None:
+        """``reader``: for status only -- on a full disk open read-only rather than
+        spend the uploader's disk reserve."""
         self.path = Path(path)
+        self.reader = reader
         self.dir = self.path.parent
         self.photos = self.dir / "photos"
         self.wake_dir = self.dir / "wake"
@@ -214,33 +260,181 @@ class Outbox:
         self.clock = clock
         self.owner = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lock = threading.RLock()
-        self.photos.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(
-            self.path, timeout=15.0, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
+        self.read_only = False  # True only when a full disk left no way to open it for writing
+        self.rebuilt: dict[str, Any] | None = None  # set when a damaged database was replaced
+        try:
+            self.photos.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            if not (_is_full(exc) and self.photos.is_dir()):
+                raise
+        self._db = self._open()
+        self._after_open()
+
+    def reopen(self) -> None:
+        """Open the database again (a running worker found it damaged): set aside, rebuild."""
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=15000")
-            with self._tx() as db:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self.read_only, self.rebuilt = False, None
+            self._db = self._open()
+            self._after_open()
+
+    def _after_open(self) -> None:
+        if self.read_only:
+            return
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        repair.ensure_reserve(self.dir, self._reserve_bytes)
+        try:
+            if self.rebuilt is not None:
+                self._finish_rebuild()
+            else:
+                self.recover()
+        except (sqlite3.OperationalError, OSError) as exc:
+            if not repair.disk_full(self.dir, exc):
+                raise
+            log.error("outbox: recovery postponed: %s", disk_full_error(self.dir, str(exc)).detail)
+
+    def use_reserve(self) -> bool:
+        """Release the disk reserve for the uploader; False when there was none left."""
+        freed = repair.release_reserve(self.dir)
+        if freed:
+            log.error("outbox: disk full: released the %d KiB reserve so uploads go on; %s",
+                      freed // 1024, notices.operator_line("outbox_disk_full"))
+        return bool(freed)
+
+    def short_of_room(self) -> bool:
+        """The disk is full, or the reserve is spent and cannot be put back."""
+        return self.read_only or repair.short_of_room(self.dir, self._reserve_bytes)
+
+    def restore_reserve(self) -> bool:
+        """Put the reserve back when there is room again (True: it is in place)."""
+        return not self.read_only and repair.ensure_reserve(self.dir, self._reserve_bytes)
+
+    @property
+    def _reserve_bytes(self) -> int:
+        return int(self.policy.reserve_mb * 1024 * 1024)
+
+    def _connect(self, read_only: bool = False) -> sqlite3.Connection:
+        if read_only:  # the WAL index cannot be created on a full disk: read the file alone
+            db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, timeout=15.0,
+                                 isolation_level=None, check_same_thread=False)
+        else:
+            db = sqlite3.connect(self.path, timeout=15.0, isolation_level=None,
+                                 check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """WAL, full sync, the schema -- writing only what is not so already.
+
+        A booth whose disk is full must still open its outbox to read it and to
+        upload (which frees space), so an outbox that is already set up is
+        opened without a single write; ``quick_check`` finds a damaged file.
+        """
+        db.execute("PRAGMA busy_timeout=15000")
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version != SCHEMA_VERSION or not {"items", "stats"} <= tables:
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 for stmt in SCHEMA.split(";"):
                     if stmt.strip():
                         db.execute(stmt)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        problem = repair.integrity_problem(db)
+        if problem:
+            raise repair.DamagedDatabase(f"quick_check: {problem}")
+
+    def _open(self) -> sqlite3.Connection:
+        """A ready connection; sets the database aside and starts afresh if it is damaged."""
+        released = False
+        for _ in range(3):
+            db = self._connect()
+            try:
+                self._prepare(db)
+                return db
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                if repair.is_damaged(exc) and self.rebuilt is None:
+                    fresh = self._quarantine(exc)
+                    if fresh is not None:
+                        return fresh
+                    continue
+                if not repair.disk_full(self.dir, exc):
+                    raise
+                if not released and not self.reader and repair.release_reserve(self.dir):
+                    log.error("outbox: disk full opening the queue; released the disk reserve")
+                    released = True
+                    continue
+                return self._open_read_only(exc)
+            except repair.DamagedDatabase as exc:
+                db.close()
+                if self.rebuilt is not None:
+                    raise
+                fresh = self._quarantine(exc)
+                if fresh is not None:
+                    return fresh
+        raise OutboxError("outbox_unusable", f"{self.path}: cannot be opened or rebuilt")
+
+    def _open_read_only(self, exc: BaseException) -> sqlite3.Connection:
+        db = self._connect(read_only=True)
+        try:
+            db.execute("SELECT COUNT(*) FROM items").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise disk_full_error(self.dir, f"{type(exc).__name__}: {exc}") from None
+        self.read_only = True
+        log.error("outbox: %s; opened read-only",
+                  notices.operator_line("outbox_disk_full"))
+        return db
+
+    def _quarantine(self, exc: BaseException) -> sqlite3.Connection | None:
+        """Set the damaged file aside -- unless another process just did: then its
+        fresh database is returned, ready."""
+        with repair.repair_lock(self.dir):
+            db = self._connect()
+            try:
+                self._prepare(db)
+                return db  # repaired meanwhile by the other process
+            except (sqlite3.DatabaseError, repair.DamagedDatabase):
+                db.close()
+            kept = repair.quarantine(self.path, self.clock())
+        self.rebuilt = {"at": self.clock(), "quarantined": kept.name,
+                        "error": f"{type(exc).__name__}: {exc}"[:300], "adopted": 0}
+        log.error("outbox: the queue database is damaged (%s); set aside as %s, rebuilding "
+                  "from the photos on disk", self.rebuilt["error"], kept.name)
+        return None
+
+    def _finish_rebuild(self) -> None:
+        """Adopt every photo on disk into the fresh database and tell the operator."""
         self.recover()
+        with self._lock:  # counted, not "adopted by me": an opener at the same time helps
+            queued = int(self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        info = dict(self.rebuilt or {}, adopted=queued)
+        self.rebuilt = info
+        with self._tx() as db:
+            self._set_stat(db, "rebuilt", info)
+        log.warning("outbox: %s", notices.operator_line("outbox_rebuilt", **info))
 
     @classmethod
-    def open_default(cls, state_dir: Path | None = None, settings: Any = None) -> Outbox:
+    def open_default(cls, state_dir: Path | None = None, settings: Any = None,
+                     reader: bool = False) -> Outbox:
         """The booth's outbox: ``<state dir>/outbox/outbox.db`` with the configured policy."""
         from kiosk.paths import state_dir as default_state_dir
         from kiosk.settings import load_settings
 
         settings = settings or load_settings()
         base = Path(state_dir) if state_dir else default_state_dir()
-        return cls(base / "outbox" / "outbox.db", OutboxPolicy.from_settings(settings))
+        return cls(base / "outbox" / "outbox.db", OutboxPolicy.from_settings(settings),
+                   reader=reader)
 
     def close(self) -> None:
         with self._lock:
@@ -308,6 +502,9 @@ class Outbox:
         existing = self._by_key(idempotency_key)
         if existing is not None:
             return self._same_or_conflict(existing, digest)
+        if not self.restore_reserve():  # the room kept for uploading is not for new photos
+            log.error("outbox: cannot store photo for %s: disk full", code_ref(collection_code))
+            raise disk_full_error(self.dir, "the upload reserve is in use")
         stem = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         jpg, side = self._files(stem)
         now = self.clock()
@@ -352,7 +549,8 @@ class Outbox:
             )
         return int(row["id"])
 
-    def _insert(self, side: dict[str, Any], stem: str) -> int:
+    def _insert(self, side: dict[str, Any], stem: str,
+                then: Callable[[sqlite3.Connection, dict[str, Any]], None] | None = None) -> int:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO items(idem_key, collection_code, photo, sha256, size, meta, "
@@ -372,6 +570,8 @@ class Outbox:
             row = db.execute(
                 "SELECT id FROM items WHERE idem_key = ?", (side["idempotency_key"],)
             ).fetchone()
+            if then is not None:
+                then(db, side)
             self._bump(db, "enqueued")
         return int(row["id"])
 
@@ -419,13 +619,16 @@ class Outbox:
         if hashlib.sha256(data).hexdigest() != side.get("sha256"):
             return False
         try:
-            self._insert(side, stem)
+            self._insert(side, stem, then=repair.carry_over)
         except (sqlite3.DatabaseError, KeyError) as exc:
             log.error("outbox: cannot adopt %s: %s", stem, exc)
+            if _is_full(exc):
+                raise
             return False
         return True
 
     # -- draining --------------------------------------------------------
+    @_roomy
     def _claim(self) -> sqlite3.Row | None:
         now = self.clock()
         p = self.policy
@@ -451,6 +654,7 @@ class Outbox:
                 return db.execute("SELECT * FROM items WHERE id = ?", (row["id"],)).fetchone()
         return None
 
+    @_roomy
     def _finish(self, item_id: int, sql: str, params: tuple, stat: str, error: Any = None) -> None:
         with self._tx() as db:
             db.execute(
@@ -580,6 +784,7 @@ class Outbox:
         return result
 
     # -- operator actions ------------------------------------------------
+    @_roomy
     def retry_parked(self, ids: list[int] | None = None) -> int:
         """Put parked items back in the queue (after the operator fixed the cause)."""
         now = self.clock()
@@ -603,6 +808,7 @@ class Outbox:
             wake.notify(self.wake_dir)
         return n
 
+    @_roomy
     def retry_now(self) -> int:
         """Make every waiting item due now (operator: "the center is back, send it")."""
         with self._tx() as db:
@@ -612,22 +818,31 @@ class Outbox:
         wake.notify(self.wake_dir)
         return n
 
-    def purge(self) -> int:
-        """Delete local copies acknowledged longer ago than the retention time."""
-        cutoff = self.clock() - self.policy.retention_after_ack_s
+    def purge(self, now: bool = False) -> int:
+        """Delete local copies acknowledged longer ago than the retention time.
+
+        ``now``: every acknowledged copy, whatever its age -- on a full disk the
+        center's copy is worth more than the booth's spare one.
+        """
+        cutoff = self.clock() - (0.0 if now else self.policy.retention_after_ack_s)
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, photo FROM items WHERE state='acked' AND acked_at <= ?", (cutoff,)
             ).fetchall()
-        for row in rows:
+        for row in rows:  # files first: unlinking needs no space, and frees it for the rows
             for f in self._files(row["photo"]):
                 f.unlink(missing_ok=True)
-            with self._tx() as db:
-                db.execute("DELETE FROM items WHERE id = ? AND state='acked'", (row["id"],))
-                self._bump(db, "purged")
+        for row in rows:
+            self._forget(int(row["id"]))
         if rows:
             log.info("outbox: removed %d acknowledged local copies", len(rows))
         return len(rows)
+
+    @_roomy
+    def _forget(self, item_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM items WHERE id = ? AND state='acked'", (item_id,))
+            self._bump(db, "purged")
 
     # -- reading ---------------------------------------------------------
     def depth(self) -> int:
@@ -721,4 +936,10 @@ class Outbox:
             "counters": {k: int(stat(k) or 0)
                          for k in ("enqueued", "uploaded", "retried", "parked", "purged")},
             "parked_items": [self._public(r) for r in parked],
+            "rebuilt": stat("rebuilt"),
+            "damaged_copies": [p.name for p in repair.damaged_copies(self.path)],
+            "read_only": self.read_only,
+            "disk_free_kb": (free // 1024 if (free := repair.free_bytes(self.dir)) is not None
+                             else None),
+            "disk_full": self.short_of_room(),
         }

@@ -11,6 +11,7 @@ an idle booth costs nothing.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -18,8 +19,9 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.errors import KioskError
+from kiosk.link import outbox_repair as repair
 from kiosk.link.client import CenterClient, CenterRefused, CenterUnreachable
-from kiosk.link.outbox import Outbox
+from kiosk.link.outbox import Outbox, OutboxFull, disk_full_error
 from kiosk.link.wake import Waker
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class UploadWorker:
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
         self._next_cleanup = 0.0
+        self.disk_full = False  # the last pass met a full disk (logged once, not every pass)
 
     @classmethod
     def for_booth(
@@ -174,13 +177,57 @@ class UploadWorker:
         self._streak += 1
 
     def step(self) -> float:
-        """Sweep, drain, heartbeat as due; returns how long to sleep before the next pass."""
+        """Sweep, drain, heartbeat as due; returns how long to sleep before the next pass.
+
+        A full disk or a damaged queue database is said in one line and the
+        worker goes on: on a full disk it keeps uploading and deletes the
+        copies the center has; a damaged database is set aside and rebuilt.
+        """
+        self._watch_disk()
+        try:
+            delay = self._step()
+        except OutboxFull as exc:
+            self._note_error(exc)
+            if not self.disk_full:
+                log.error("upload worker: %s", exc.detail)
+                self.disk_full = True
+            return self.outbox.policy.backoff(self._streak)
+        except sqlite3.DatabaseError as exc:
+            if not repair.is_damaged(exc):
+                raise
+            log.error("upload worker: the queue database is damaged (%s); rebuilding it", exc)
+            self.outbox.reopen()
+            return 0.0
+        return delay
+
+    def _watch_disk(self) -> None:
+        """Say once when the disk fills and when it has room again; free what the center has."""
+        full = self.outbox.short_of_room()
+        if full and not self.disk_full:
+            self.disk_full = True
+            log.error("upload worker: %s", disk_full_error(self.outbox.dir, "uploading on").detail)
+            self._purge_sent()
+        elif not full and self.disk_full:
+            self.disk_full = False
+            self.outbox.restore_reserve()
+            log.info("upload worker: the disk has room again")
+
+    def _purge_sent(self) -> None:
+        """On a full disk the center's copy is enough: delete the booth's at once."""
+        try:
+            self.outbox.purge(now=True)
+        except Exception as exc:  # noqa: BLE001 - still full: already said in one line
+            log.debug("purge on a full disk: %s", exc)
+
+    def _step(self) -> float:
         now = time.monotonic()
         if now >= self._next_cleanup:
             self._next_cleanup = now + self.cleanup_interval_s
             try:
-                self.outbox.purge()
+                self.outbox.purge(now=self.disk_full)
                 self.outbox.recover()
+            except OutboxFull:
+                raise
             except Exception:  # never let housekeeping stop uploads
                 log.exception("outbox housekeeping failed")
         client = self._get_client()
@@ -189,6 +236,8 @@ class UploadWorker:
             self.counters["uploaded"] += result.uploaded
             self.counters["retried"] += result.retried
             self.counters["parked"] += result.parked
+            if result.uploaded and self.disk_full:
+                self._purge_sent()
             if result.unreachable:
                 self._streak += 1
                 self.last_error = (self.outbox.status().get("last_error") or {}) or None

@@ -154,6 +154,7 @@ QUALITY_KEYS = (
     ("balance_max", 0, 1), ("balance_warn", 0, 1), ("clothing_min_fraction", 0, 1),
     ("clothing_distance", 0, 442), ("glare_warn", 0, 1),
 )  # fmt: skip
+QUALITY_KEYS += (("flat_block_range", 0, 255), ("flat_max_fraction", 0, 1))  # kiosk/photo/flatness
 
 
 def parse_spec(path: Path, name: str | None = None) -> Spec:

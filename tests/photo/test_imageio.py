@@ -95,3 +95,24 @@ def test_tiny_and_huge_images_are_refused() -> None:
     png = _save(Image.new("RGB", (1000, 1000)), "PNG")
     with pytest.raises(UnreadableImage, match="too large"):
         open_source(png, Limits(max_megapixels=120, max_megapixels_other=0.5))
+
+
+@pytest.mark.parametrize("min_scale", [1.0, 0.6, 0.3, 0.2, 0.1])
+def test_strict_jpeg_decode_gives_pillows_pixels_at_pillows_scale(portraits: Path, min_scale):
+    """The strict (libjpeg-turbo) decode replaces Pillow's for colour JPEGs: nothing changes."""
+    for name in ("man_suit_office.jpg", "asian_woman_suit.jpg", "two_faces_event.jpg"):
+        src = open_source((portraits / name).read_bytes())
+        rgb, scale = src.decode(min_scale)
+        assert src.verified
+        im, pil_scale = src._pillow_decode(min_scale)
+        assert scale == pil_scale and np.array_equal(rgb, np.asarray(im))
+
+
+def test_cmyk_and_grey_jpegs_are_checked_strictly_too(portraits: Path) -> None:
+    rgb = decode_rgb(portraits / "man_suit_office.jpg")
+    for mode in ("CMYK", "L"):
+        whole = _save(Image.fromarray(rgb).convert(mode), "JPEG", quality=90)
+        assert open_source(whole).decode(0.5)[0].shape[2] == 3
+        cut = whole[: len(whole) // 2] + b"\xff\xd9"
+        with pytest.raises(UnreadableImage, match="ends before the image does"):
+            open_source(cut).decode(0.5)
