@@ -292,6 +292,7 @@ class Outbox(_Table):
     orphan_grace_s: Seconds
     cleanup_interval_s: Seconds
     idle_poll_s: Seconds
+    reserve_mb: Annotated[float, Field(ge=0, le=1024), AfterValidator(_finite)]
 
     @model_validator(mode="after")
     def _backoff_order(self) -> Outbox:
@@ -324,6 +325,9 @@ class Photo(_Table):
     max_megapixels: Annotated[float, Field(gt=0, le=1000), AfterValidator(_finite)]
     max_megapixels_other: Annotated[float, Field(gt=0, le=1000), AfterValidator(_finite)]
     min_side: Annotated[int, Field(ge=16)]
+    max_file_mb: Annotated[float, Field(gt=0, le=2048), AfterValidator(_finite)]
+    max_jpeg_scans: Annotated[int, Field(ge=1, le=10000)]
+    decode_timeout_s: Seconds
     master_height: Annotated[int, Field(ge=640, le=8000)]
     master_source_ratio: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
     crop_fill_guess: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
