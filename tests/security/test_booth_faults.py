@@ -272,8 +272,9 @@ def test_camera_with_a_bad_backend_is_one_line_and_exit_3(command, tmp_path):
     assert proc.returncode == 3, stdout + stderr
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line.startswith("kiosk:")]
-    assert len(lines) == 1 and "相机配置有误" in lines[0], stderr
-    assert "unknown camera backend 'nonsense'" in stderr
+    # The typed settings refuse it before any camera is opened, naming file, line and key.
+    assert len(lines) == 1 and "配置有误" in lines[0], stderr
+    assert f"{config}:2:" in stderr and "camera.backend" in stderr and "'nonsense'" in stderr
     assert not (tmp_path / "still.jpg").exists()
 
 
