@@ -185,6 +185,11 @@ class Guide:
         if count_now:
             self._faces = a.face_count
         if a.face is None:
+            if count_now and a.face_count == 1:
+                # The detectors see one face that the mesh cannot read: a head turned
+                # far from the lens (34-38 degrees and more). The still refuses that
+                # pose; "no face" would send the student looking for the camera.
+                return "turn_face", "none", {"item": "yaw"}
             return "no_face", "none", {}
         if self._faces > 1:
             return "multiple_faces", "none", {}
