@@ -30,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.photo import analysis, check
+from kiosk.photo import analysis, check, guidance_track
 from kiosk.photo.analysis import Face, Models
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
 from kiosk.photo.guidance_order import still_order
@@ -176,16 +176,16 @@ class Guide:
             if self._head_cache.vis != vis:
                 self._head_cache = None
         count_now = self._frame_no % self.count_every == 0 or self._faces != 1
-        a = analysis.analyse(small, self.models, count=count_now)
-        if a.face is None and not count_now:
-            # The tracker lost the face (a head turned far, a fast move): the
-            # detectors find it again and the mesh runs on their box, as the still does.
+        face = None if count_now else guidance_track.track(self.models.mesh, small)
+        if face is None:
+            # A counting frame, or the tracker lost the face (a head turned far, a fast
+            # move): the detectors count and find it, the mesh runs on their box, as
+            # the still does.
             count_now = True
             a = analysis.analyse(small, self.models, count=True)
-        if count_now:
-            self._faces = a.face_count
-        if a.face is None:
-            if count_now and a.face_count == 1:
+            self._faces, face = a.face_count, a.face
+        if face is None:
+            if self._faces == 1:
                 # The detectors see one face that the mesh cannot read: a head turned
                 # far from the lens (34-38 degrees and more). The still refuses that
                 # pose; "no face" would send the student looking for the camera.
@@ -193,7 +193,6 @@ class Guide:
             return "no_face", "none", {}
         if self._faces > 1:
             return "multiple_faces", "none", {}
-        face = a.face
         detail: dict = {"box": tuple(v / k for v in face.box)}
         f = _Frame(frame_rgb, small, k, face, pic, vis, scale, count_now)
         # A value past the still's own limit is the still's failure: the first one in

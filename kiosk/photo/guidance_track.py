@@ -1,0 +1,41 @@
+"""The face mesh on a tracking frame, with a cheap way out of protobuf.
+
+Between counting frames guidance runs only the tracking-mode face mesh. Its
+478 landmarks come back as protobuf objects; reading them one attribute at a
+time costs about 1.3 ms a frame here, ten times the mesh's own bookkeeping
+and several times more on a Raspberry Pi. The serialised list has a fixed
+layout (x, y, z as little-endian floats, 17 bytes a landmark) that numpy
+reads in one go; any other layout falls back to the attribute reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kiosk.photo.analysis import Face
+
+_N = 478
+_XYZ = [3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16]  # float bytes inside each 17-byte entry
+
+
+def landmarks_px(landmark_list, w: int, h: int) -> np.ndarray:
+    """(478, 3) x, y in px and z in px-like units (scaled by width), as analysis uses."""
+    raw = landmark_list.SerializeToString()
+    if len(raw) == _N * 17:
+        a = np.frombuffer(raw, np.uint8).reshape(_N, 17)
+        if (a[:, 0] == 0x0A).all() and (a[:, 1] == 15).all() and (a[:, 2] == 0x0D).all():
+            xyz = np.ascontiguousarray(a[:, _XYZ]).view("<f4").reshape(_N, 3)
+            return (xyz * np.array([w, h, w], np.float32)).astype(np.float32)
+    return np.array([[p.x * w, p.y * h, p.z * w] for p in landmark_list.landmark], np.float32)
+
+
+def track(mesh, rgb: np.ndarray) -> Face | None:
+    """The tracked face on ``rgb``, or None when the tracker lost it."""
+    h, w = rgb.shape[:2]
+    res = mesh.process(np.ascontiguousarray(rgb))
+    if not res.multi_face_landmarks:
+        return None
+    pts = landmarks_px(res.multi_face_landmarks[0], w, h)
+    xs, ys = pts[:, 0], pts[:, 1]
+    box = (float(xs.min()), float(ys.min()), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
+    return Face(pts, box)
