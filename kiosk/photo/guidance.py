@@ -67,12 +67,13 @@ class GuideOptions:
     switch_frames: int = 3
     margin: float = 2.0
     pose_factor: float = 1.0
-    mouth_factor: float = 0.9
+    mouth_factor: float = 0.85
+    near_factor: float = 1.25
     still_motion: float = 0.08
     analysis_width: int = 640
     hair_threshold: float = 0.2
-    seg_every: int = 3
-    count_every: int = 3
+    seg_every: int = 4
+    count_every: int = 4
     blur_factor: float = 0.6
 
     @classmethod
@@ -132,6 +133,9 @@ class Guide:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the student: hysteresis, caches and the mesh's tracked face."""
+        if hasattr(self, "models"):
+            self.models.mesh.reset()  # a new student must not be read through the last one's face
         self._shown = "no_face"
         self._candidate = ""
         self._candidate_n = 0
@@ -141,6 +145,7 @@ class Guide:
         self._faces = 0
         self._arrow = "none"
         self._head_cache: _HeadCache | None = None
+        self._second: tuple[int, np.ndarray, Face] | None = None
         self.segmentations = 0  # model calls, for benchmarks and tests
 
     # -- the picture area ------------------------------------------------------
@@ -250,7 +255,12 @@ class Guide:
         return self._towards_centre(f), ""
 
     def _pose_items(self, f: _Frame) -> tuple[dict, dict]:
-        """The still's pose items at its own limits, and at guidance's margin."""
+        """The still's pose items at its own limits, and at guidance's margin.
+
+        When a measure lies near a limit, a second look as the still looks
+        (static mesh on the full-resolution face) decides, at the still's own
+        limits; it is reused for a few frames while the face stays put.
+        """
         if "pose" not in f.cache:
             relaxed = self._stable > 0
             own = {i.name: i for i in check.pose_items(f.face, self.spec)}
@@ -258,10 +268,31 @@ class Guide:
             # The tracking mesh reads an open mouth lower than the still's mesh does.
             m = self.opt.mouth_factor
             m += (1 - m) / 2 if relaxed else 0.0
-            mouth = check.pose_items(f.face, self.spec, m)[-1]
-            tight["mouth_closed"] = mouth
+            tight["mouth_closed"] = check.pose_items(f.face, self.spec, m)[-1]
+            # Near a limit (inside the margin, or past it by less than a quarter) the
+            # tracker's reading is not good enough to tell the still's verdict.
+            loose = {i.name: i for i in check.pose_items(f.face, self.spec, self.opt.near_factor)}
+            doubt = [n for n in own if tight[n].verdict == "fail" and loose[n].verdict != "fail"]
+            if doubt:
+                face = self._second_look(f)
+                if face is not None:
+                    second = {i.name: i for i in check.pose_items(face, self.spec)}
+                    own = {**own, **{n: second[n] for n in doubt}}
+                    tight = {**tight, **{n: second[n] for n in doubt}}
             f.cache["pose"] = (own, tight)
         return f.cache["pose"]
+
+    def _second_look(self, f: _Frame) -> Face | None:
+        eye = np.array([f.face.eye_cx, f.face.eye_y])
+        last = self._second
+        if last is not None and self._frame_no - last[0] < self.opt.seg_every:
+            if np.linalg.norm(eye - last[1]) < 0.05 * f.face.face_width:
+                return last[2].transformed(1.0, *(eye - last[1]))
+        box = tuple(v / f.k for v in f.face.box)
+        face = guidance_track.second_look(self.models.mesh_crop, f.frame, box)
+        face = face.transformed(f.k) if face is not None else None
+        self._second = (self._frame_no, eye, face) if face is not None else None
+        return face
 
     def _pose(self, name: str):
         def fn(self: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
@@ -461,6 +492,9 @@ class Guide:
             if isinstance(plan, Plan)
             else self.spec.target_face_width / f.face.face_width
         )
+        # Enlarged where the preview has fewer pixels than the output: a preview that
+        # cannot show the detail reads as blurred (the still may be sharper: "hold
+        # still" is then shown in vain, but "ready" is never given to a blurred still).
         out_per_frame = out_per_small * f.k
         face = f.face.transformed(1 / f.k)
         fh, fw = f.frame.shape[:2]
