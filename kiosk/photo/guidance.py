@@ -24,6 +24,7 @@ of stable good frames, so the screen does not flicker.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,28 +295,6 @@ class Guide:
         self._second = (self._frame_no, eye, face) if face is not None else None
         return face
 
-    def _pose(self, name: str):
-        def fn(self: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
-            own, tight = self._pose_items(f)
-            item = own[name]
-            if item.verdict != "fail":
-                item = tight[name]
-                if item.verdict != "fail":
-                    return None
-            sure = () if own[name].verdict == "fail" else ("margin",)
-            if name == "pupil_tilt":
-                return ("straighten", "tilt_right" if f.face.roll > 0 else "tilt_left", *sure)
-            if name == "yaw":
-                return ("turn_face", "none", *sure)
-            if name == "pitch":
-                arrow = ("chin_down", "down") if item.reason == "low" else ("chin_up", "up")
-                return (*arrow, *sure)
-            if name == "eyes_open":
-                return ("open_eyes", "none", *sure)
-            return ("close_mouth", "none", *sure)
-
-        return fn
-
     def _framing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
         plan = self._plan(f, detail)
         if isinstance(plan, Plan):
@@ -331,19 +310,6 @@ class Guide:
         if value < self.spec.quality["sharpness_min"] * self.opt.blur_factor:
             return "hold_still", "none"
         return None
-
-    def _light(self, name: str):
-        def fn(self: Guide, f: _Frame, detail: dict) -> tuple[str, str] | None:
-            if "light" not in f.cache:
-                gray = cv2.cvtColor(f.small, cv2.COLOR_RGB2GRAY)
-                f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, self.spec)}
-            item = f.cache["light"].get(name)
-            if item is not None and item.verdict == "fail":
-                detail[name] = item.value
-                return "lighting", "none"
-            return None
-
-        return fn
 
     def _clothing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
         if not isinstance(self._plan(f, detail), Plan):
@@ -367,7 +333,7 @@ class Guide:
             return "clothing", "none"
         return None
 
-    _checks: dict[str, Any] = {}
+    _checks: dict[str, Callable[..., tuple[str, ...] | None]] = {}
 
     # -- framing -------------------------------------------------------------------
 
@@ -562,15 +528,54 @@ class Guide:
         )
 
 
+def _pose_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+    """The check of one pose item; a failure only inside the margin is marked "margin"."""
+
+    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+        own, tight = guide._pose_items(f)
+        item = own[name]
+        if item.verdict != "fail":
+            item = tight[name]
+            if item.verdict != "fail":
+                return None
+        sure = () if own[name].verdict == "fail" else ("margin",)
+        if name == "pupil_tilt":
+            return ("straighten", "tilt_right" if f.face.roll > 0 else "tilt_left", *sure)
+        if name == "yaw":
+            return ("turn_face", "none", *sure)
+        if name == "pitch":
+            arrow = ("chin_down", "down") if item.reason == "low" else ("chin_up", "up")
+            return (*arrow, *sure)
+        if name == "eyes_open":
+            return ("open_eyes", "none", *sure)
+        return ("close_mouth", "none", *sure)
+
+    return fn
+
+
+def _light_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+    """Exposure or illumination balance, measured as the still measures them."""
+
+    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+        if "light" not in f.cache:
+            gray = cv2.cvtColor(f.small, cv2.COLOR_RGB2GRAY)
+            f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, guide.spec)}
+        item = f.cache["light"].get(name)
+        if item is not None and item.verdict == "fail":
+            detail[name] = item.value
+            return "lighting", "none"
+        return None
+
+    return fn
+
+
 Guide._checks = {
     "face_cut": Guide._face_cut,
-    **{
-        n: Guide._pose(None, n) for n in ("pupil_tilt", "yaw", "pitch", "eyes_open", "mouth_closed")
-    },  # type: ignore[arg-type]
+    **{n: _pose_check(n) for n in ("pupil_tilt", "yaw", "pitch", "eyes_open", "mouth_closed")},
     "framing": Guide._framing,
     "sharpness": Guide._sharpness,
-    "exposure": Guide._light(None, "exposure"),  # type: ignore[arg-type]
-    "illumination_balance": Guide._light(None, "illumination_balance"),  # type: ignore[arg-type]
+    "exposure": _light_check("exposure"),
+    "illumination_balance": _light_check("illumination_balance"),
     "clothing": Guide._clothing,
 }
 
