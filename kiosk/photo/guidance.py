@@ -99,6 +99,7 @@ class _HeadCache:
     origin: tuple[int, int]
     vis: Rect
     age: int = 0
+    clothing: float | None = None  # fraction of clothing pixels far from the new background
 
 
 @dataclass
@@ -312,11 +313,21 @@ class Guide:
         return None
 
     def _clothing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+        """Clothing against the colour the background will become, once per segmentation
+        (clothes do not change between two segmentations; the pixels are those of then)."""
         if not isinstance(self._plan(f, detail), Plan):
             return None
         c = self._head_cache
         if c is None:
             return None
+        if c.clothing is None:
+            c.clothing = self._clothing_fraction(f, c)
+        detail["clothing"] = round(c.clothing, 3)
+        if c.clothing < self.spec.quality["clothing_min_fraction"]:
+            return "clothing", "none"
+        return None
+
+    def _clothing_fraction(self, f: _Frame, c: _HeadCache) -> float:
         q = self.spec.quality
         x0, y0 = c.origin
         region = f.small[y0 : y0 + c.alpha.shape[0], x0 : x0 + c.alpha.shape[1]]
@@ -324,14 +335,10 @@ class Guide:
         top = int(max(0, min(hh, f.face.chin_y - y0 + 0.25 * (f.face.chin_y - f.face.forehead_y))))
         body = c.alpha[top:hh:2, : region.shape[1] : 2] > 0.9
         if body.sum() < 50:
-            return None
+            return 1.0  # too little clothing in view to judge: the still passes it too
         px = region[top:hh:2, ::2][body].astype(np.float32)
         bg = np.array(self.spec.bg_rgb, np.float32)
-        far = np.linalg.norm(px - bg, axis=1) > q["clothing_distance"]
-        detail["clothing"] = round(float(far.mean()), 3)
-        if far.mean() < q["clothing_min_fraction"]:
-            return "clothing", "none"
-        return None
+        return float((np.linalg.norm(px - bg, axis=1) > q["clothing_distance"]).mean())
 
     _checks: dict[str, Callable[..., tuple[str, ...] | None]] = {}
 
