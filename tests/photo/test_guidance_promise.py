@@ -51,3 +51,37 @@ def test_the_edge_of_the_picture_is_not_the_edge_of_the_frame(scenes: list[Scene
     shifted = [s for s in scenes if s.variant == "shifted" and s.portrait != "man_beard_grey.jpg"]
     assert shifted and all(s.still.startswith("framing") for s in shifted), summary(scenes)
     assert all(s.code in ("move_left", "move_right", "back") for s in shifted), summary(scenes)
+
+
+def _turned(rgb, k: float):
+    """A head turned towards the camera's right: the image-left half of the picture, up to
+    the face's centre, squeezed to ``k`` of its width (the mesh reads it as yaw)."""
+    import cv2
+    import numpy as np
+
+    from kiosk.photo import analysis
+
+    small, s = analysis.resize_max(rgb, 640)
+    cx = int(analysis.analyse(small).face.face_cx / s)
+    left = rgb[:, :cx]
+    nw = max(1, int(left.shape[1] * k))
+    sq = cv2.resize(left, (nw, rgb.shape[0]), interpolation=cv2.INTER_AREA)
+    pad = np.repeat(sq[:, :1], left.shape[1] - nw, axis=1)
+    return np.ascontiguousarray(np.concatenate([pad, sq, rgb[:, cx:]], axis=1))
+
+
+def test_a_turned_head_is_told_to_face_the_lens(girl, spec) -> None:
+    from kiosk.bench._booth_play import jpeg, play, still_reason
+    from kiosk.photo.imageio import decode_rgb
+    from kiosk.photo.pipeline import PhotoRefused, make_photo
+
+    shot = decode_rgb(jpeg(_turned(girl, 0.45)))
+    try:
+        result = make_photo(jpeg(shot), spec)
+    except PhotoRefused as exc:
+        result = exc
+    assert still_reason(result, spec) == "yaw"
+    guide = Guide(spec, GuideOptions(stable_frames=4, switch_frames=2))
+    for size in ((1280, 720), (640, 480)):
+        advice = play(guide, shot, size, 6)
+        assert (advice.code, advice.ready) == ("turn_face", False), (size, advice.detail)
