@@ -178,6 +178,8 @@ class Guide:
         small, k = analysis.resize_max(frame_rgb, self.opt.analysis_width)
         sh, sw = small.shape[:2]
         pic, vis, scale = self._picture(w, h, k, sw, sh)
+        if vis[2] - vis[0] < 16 or vis[3] - vis[1] < 16:
+            return "no_face", "none", {}  # the still's picture is not in this frame
         if self._head_cache is not None:
             self._head_cache.age += 1
             if self._head_cache.vis != vis:
