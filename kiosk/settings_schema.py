@@ -55,7 +55,7 @@ Url = Annotated[str, AfterValidator(_http_url)]
 
 # The drivers' own list is hardware.cameras.BACKENDS; settings may not import
 # the drivers (a center host has none), so a test keeps the two the same.
-CameraBackend = Literal["simulated", "opencv", "gphoto2", "hybrid"]
+CameraBackend = Literal["simulated", "opencv", "gphoto2", "picamera2", "hybrid"]
 
 
 def _pin_hash(value: str) -> str:
@@ -92,6 +92,8 @@ class Simulated(_Table):
     cache_dir: str
     portraits_dir: str
     jpeg_quality: JpegQuality
+    width: Pixels
+    height: Pixels
 
 
 class OpenCv(_Table):
@@ -112,6 +114,15 @@ class Gphoto2(_Table):
     settings: dict[str, Any]
 
 
+class Picamera2(_Table):
+    camera_num: Annotated[int, Field(ge=0, le=16)]
+    width: Pixels
+    height: Annotated[int, Field(ge=0, le=16384)]  # 0: the still's aspect
+    still_width: Annotated[int, Field(ge=0, le=16384)]  # 0: the sensor's full size
+    still_height: Annotated[int, Field(ge=0, le=16384)]
+    jpeg_quality: JpegQuality
+
+
 class Hybrid(_Table):
     preview_backend: CameraBackend
 
@@ -127,6 +138,7 @@ class Camera(_Table):
     simulated: Simulated
     opencv: OpenCv
     gphoto2: Gphoto2
+    picamera2: Picamera2
     hybrid: Hybrid
 
     @model_validator(mode="after")
@@ -311,9 +323,14 @@ class Guidance(_Table):
     switch_frames: PositiveCount
     margin: Count
     pose_factor: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
+    mouth_factor: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
+    near_factor: Annotated[float, Field(ge=1, le=3), AfterValidator(_finite)]
     still_motion: Fraction
     analysis_width: Annotated[int, Field(ge=160, le=4096)]
     hair_threshold: Fraction
+    seg_every: PositiveCount
+    count_every: PositiveCount
+    blur_factor: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
 
 
 class Photo(_Table):

@@ -10,7 +10,10 @@ import pytest
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ["KIOSK_CONFIG"] = "/nonexistent/kiosk.toml"
 
-PORTRAITS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "portraits"
+PORTRAITS = Path(
+    os.environ.get("KIOSK_PORTRAITS")
+    or Path(__file__).resolve().parents[2] / "shared" / "testdata" / "portraits"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from hardware.cameras.hybrid import HybridCamera
 from hardware.cameras.service import CameraService
 from hardware.errors import DeviceError
 
-BACKENDS = ("simulated", "opencv", "gphoto2", "hybrid")
+BACKENDS = ("simulated", "opencv", "gphoto2", "picamera2", "hybrid")
 
 __all__ = ["BACKENDS", "Camera", "CameraService", "open_camera", "open_device"]
 
@@ -41,6 +41,10 @@ def open_device(backend: str, options: dict[str, Any]) -> Camera:
         from hardware.cameras.gphoto2_cam import Gphoto2Camera
 
         return Gphoto2Camera(opts)
+    if backend == "picamera2":
+        from hardware.cameras.picamera2_cam import Picamera2Camera
+
+        return Picamera2Camera(opts)
     raise DeviceError(
         "unknown_backend",
         "相机配置有误，请联系管理员。",

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from hardware.cameras.geometry import PictureGeometry
 from hardware.health import Health, healthy
 
 
@@ -27,6 +28,11 @@ class Camera(ABC):
 
     def health(self) -> Health:
         return healthy(self.name)
+
+    def geometry(self) -> PictureGeometry | None:
+        """Where the still lies in the latest preview frame; ``None``: the preview is
+        the whole still at some unknown size (the caller assumes its own)."""
+        return None
 
     def describe(self) -> dict[str, object]:
         """What ``kiosk camera list`` prints about an open camera."""

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from hardware.cameras.base import Camera
+from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
@@ -88,6 +89,11 @@ class OpenCVCamera(Camera):
         if not ok:
             raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
         return buf.tobytes()
+
+    def geometry(self) -> PictureGeometry | None:
+        """The still is the preview frame itself."""
+        w, h = self.resolution()
+        return PictureGeometry.whole(w, h) if w and h else None
 
     def resolution(self) -> tuple[int, int]:
         cap = self._clip.cap if self._clip else self._cap

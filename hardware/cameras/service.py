@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from hardware.cameras.base import Camera
+from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable
 from hardware.health import Health
 
@@ -155,6 +156,14 @@ class CameraService(Camera):
 
     def capture(self, timeout: float = 10.0) -> bytes:
         return self._run(self._call_device, timeout, "capture", "capture", timeout)
+
+    def geometry(self) -> PictureGeometry | None:
+        """The device's own answer (a cheap attribute read, safe from any thread)."""
+        device = self._device
+        try:
+            return device.geometry() if device is not None else None
+        except Exception:  # noqa: BLE001 - unknown geometry is a valid answer
+            return None
 
     def describe(self) -> dict[str, object]:
         device = self._device

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from hardware.cameras.base import Camera
+from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.sample_clip import HEIGHT, WIDTH, ensure_sample_clip, load_segments
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
@@ -23,21 +24,35 @@ from hardware.health import Health, healthy
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def _letterbox(image: np.ndarray) -> np.ndarray:
+def letterbox(image: np.ndarray, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
+    """The picture fitted whole on grey bars, as this camera previews a still image."""
     h, w = image.shape[:2]
-    scale = min(WIDTH / w, HEIGHT / h)
-    nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
-    canvas = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
-    x0, y0 = (WIDTH - nw) // 2, (HEIGHT - nh) // 2
-    canvas[y0 : y0 + nh, x0 : x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    g = PictureGeometry.fitted((w, h), size)
+    x0, y0, x1, y1 = (int(v) for v in g.box)
+    canvas = np.full((size[1], size[0], 3), 90, np.uint8)
+    canvas[y0:y1, x0:x1] = cv2.resize(image, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     return canvas
+
+
+def clip_geometry(still: tuple[int, int]) -> PictureGeometry:
+    """Where the sample clip shows a portrait once the sitter has settled
+    (height filling the frame, standing on its bottom edge, centred)."""
+    w, h = still
+    scale = HEIGHT / h
+    nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
+    x0, y0 = (WIDTH - nw) // 2, HEIGHT - nh
+    return PictureGeometry((WIDTH, HEIGHT), still, (x0, y0, x0 + nw, y0 + nh))
 
 
 class _Stills:
     """A set of still images shown one after another, ``seconds`` each, looping."""
 
-    def __init__(self, files: list[Path], fps: float, seconds: float) -> None:
+    def __init__(
+        self, files: list[Path], fps: float, seconds: float, size: tuple[int, int]
+    ) -> None:
         self.files = files
+        self.size = size
+        self.still_sizes: list[tuple[int, int]] = []
         self.fps = fps
         self.per = max(1, int(round(fps * seconds)))
         self.frames = []
@@ -50,7 +65,8 @@ class _Stills:
                     "A demo picture cannot be read; call the operator.",
                     f"cannot decode {f}",
                 )
-            self.frames.append(cv2.cvtColor(_letterbox(bgr), cv2.COLOR_BGR2RGB))
+            self.still_sizes.append((bgr.shape[1], bgr.shape[0]))
+            self.frames.append(cv2.cvtColor(letterbox(bgr, size), cv2.COLOR_BGR2RGB))
         self.index = -1
         self._t0 = 0.0
 
@@ -80,6 +96,7 @@ class SimulatedCamera(Camera):
         fps = float(opts.get("fps") or 0.0)
         self.quality = int(opts.get("jpeg_quality", 95))
         self._segments: list[dict] = []
+        self._sizes: dict[Path, tuple[int, int]] = {}
         self._stills: _Stills | None = None
         self._clip: VideoClip | None = None
         path = Path(source) if source else None
@@ -99,7 +116,8 @@ class SimulatedCamera(Camera):
                     "The demo pictures are missing; call the operator.",
                     f"no images in {path}",
                 )
-            self._stills = _Stills(files, fps or 15.0, float(opts.get("still_seconds", 2.0)))
+            size = (int(opts.get("width") or WIDTH), int(opts.get("height") or HEIGHT))
+            self._stills = _Stills(files, fps or 15.0, float(opts.get("still_seconds", 2.0)), size)
         else:
             self._open_clip(path, fps)
         self.source = str(path) if path else str(self._clip.path if self._clip else "")
@@ -135,6 +153,21 @@ class SimulatedCamera(Camera):
                 if seg["start"] <= pos <= seg["end"]:
                     return Path(seg["source"])
         return None
+
+    def geometry(self) -> PictureGeometry | None:
+        """The still behind the current frame, placed as the preview shows it."""
+        if self._stills is not None:
+            i = self._stills.current_still()
+            return PictureGeometry.fitted(self._stills.still_sizes[i], self._stills.size)
+        src = self.current_source()
+        if src is None:
+            return None  # a plain video: the still is the frame itself
+        if src not in self._sizes:
+            bgr = cv2.imread(str(src), cv2.IMREAD_COLOR)
+            if bgr is None:
+                return None
+            self._sizes[src] = (bgr.shape[1], bgr.shape[0])
+        return clip_geometry(self._sizes[src])
 
     def capture(self, timeout: float = 10.0) -> bytes:
         if (self._clip and self._clip.last is None) or (self._stills and self._stills.index < 0):

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=run_list)
     cap = cmds.add_parser("capture", help="take one still (JPEG, never mirrored)")
     cap.add_argument("-o", "--output", required=True, help="JPEG file to write")
-    cap.add_argument("--backend", choices=["simulated", "opencv", "gphoto2", "hybrid"],
+    cap.add_argument("--backend", choices=["simulated", "opencv", "gphoto2", "picamera2", "hybrid"],
                      help="override camera.backend")
     cap.set_defaults(func=run_capture)
     p.set_defaults(func=lambda args: (p.print_help(), EXIT_ERROR)[1])
@@ -72,6 +72,12 @@ def run_list(args: argparse.Namespace) -> int:
         out["gphoto2"] = gp
     except Exception as exc:  # noqa: BLE001 - listing must show what it can
         out["gphoto2"] = f"unavailable: {exc}"
+    try:  # Raspberry Pi camera modules, when libcamera (picamera2) is present
+        from hardware.cameras.picamera2_cam import list_cameras as libcamera_cameras
+
+        out["libcamera"] = libcamera_cameras()
+    except Exception as exc:  # noqa: BLE001 - listing must show what it can
+        out["libcamera"] = f"unavailable: {getattr(exc, 'detail', '') or exc}"
     if args.open:
         from hardware.cameras import open_camera
 
@@ -95,6 +101,12 @@ def run_list(args: argparse.Namespace) -> int:
         for cam_info in gp:
             print(f"gphoto2: {cam_info['model']} on {cam_info['port']} "
                   f"(settings: {cam_info['model_file'] or 'none'})")
+    lc = out["libcamera"]
+    if isinstance(lc, str) or not lc:
+        print(f"libcamera cameras: {lc or 'none'}")
+    else:
+        for cam_info in lc:
+            print(f"libcamera: #{cam_info['num']} {cam_info['model']} ({cam_info['id']})")
     if "open" in out:
         print("opened: " + json.dumps(out["open"], ensure_ascii=False, default=str))
     return EXIT_OK

@@ -1,24 +1,40 @@
 """Live guidance on preview frames: one instruction at a time, and "ready".
 
-The guide runs the same analysis as the still (tracking-mode face mesh,
-segmentation for the hair top) and the same crop solver, with a little more
-margin and tighter pose limits, so a pose it calls ready produces a compliant
-photo. Instructions are for the mirrored preview: "move left" means the
-student's own left, which is also the screen's left in a mirror. An
-instruction must persist a few frames before it replaces another one, and
-"ready" needs a run of stable good frames, so the screen does not flicker.
+Guidance makes a promise: "ready" means the still taken now is compliant, and
+any other instruction names the still's first failure that the student can
+fix. So it measures what the still measures, with the still's own limits
+(a margin only where its estimate may differ from the still's measurement),
+judges edges against the still's picture area (not the letterboxed or
+cropped preview frame; see ``hardware.cameras.geometry``), takes the
+still/preview scale from the camera's geometry, and names problems in the
+still's order (``guidance_order``).
+
+It must also be fast enough for a Raspberry Pi: the face mesh runs in
+tracking mode on every frame, the face detectors (counting) on every
+``count_every``-th frame, and the person segmentation only when the cached
+head geometry has gone stale (the face moved or grew, or it is
+``seg_every`` frames old), never on a counting frame unless it must.
+
+Instructions are for the mirrored preview: "move left" means the student's
+own left, which is also the screen's left in a mirror. An instruction must
+persist a few frames before it replaces another one, and "ready" needs a run
+of stable good frames, so the screen does not flicker.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 
-from kiosk.photo import analysis, check
+from kiosk.photo import analysis, check, guidance_track
 from kiosk.photo.analysis import Face, Models
-from kiosk.photo.crop import FramingError, Head, edge_contacts, hair_top_from_alpha, solve
+from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
+from kiosk.photo.guidance_order import still_order
 from kiosk.photo.messages import guidance_text
 from kiosk.photo.spec import Spec, load_spec
 
@@ -30,6 +46,8 @@ _FRAMING_CODE = {
     "head_cut": ("lower", "down"),
     "proportions": ("hair_too_high", "none"),
 }
+
+Rect = tuple[int, int, int, int]
 
 
 @dataclass
@@ -48,11 +66,16 @@ class Advice:
 class GuideOptions:
     stable_frames: int = 8
     switch_frames: int = 3
-    margin: float = 6.0
-    pose_factor: float = 0.8
+    margin: float = 2.0
+    pose_factor: float = 1.0
+    mouth_factor: float = 0.85
+    near_factor: float = 1.25
     still_motion: float = 0.08
     analysis_width: int = 640
     hair_threshold: float = 0.2
+    seg_every: int = 4
+    count_every: int = 4
+    blur_factor: float = 0.6
 
     @classmethod
     def from_settings(cls) -> GuideOptions:
@@ -62,19 +85,59 @@ class GuideOptions:
         return cls(**{k: type(getattr(cls, k))(v) for k, v in g.items() if hasattr(cls, k)})
 
 
+@dataclass
+class _HeadCache:
+    """Head geometry from one segmentation, relative to the face it was measured on."""
+
+    eye: np.ndarray  # eye centre, analysis px
+    face_width: float
+    hair_dy: float | None  # (hair top - eye line) / face width
+    touch_top: bool
+    left_dy: float | None  # (highest left-edge contact - eye line) / face width
+    right_dy: float | None
+    alpha: np.ndarray
+    origin: tuple[int, int]
+    vis: Rect
+    age: int = 0
+    clothing: float | None = None  # fraction of clothing pixels far from the new background
+
+
+@dataclass
+class _Frame:
+    """One frame's measurements, computed only as far as the decision needs them."""
+
+    frame: np.ndarray  # as given (full preview resolution)
+    small: np.ndarray  # analysis resolution
+    k: float  # small px per frame px
+    face: Face  # small px
+    pic: tuple[float, float, float, float]  # the still's picture, small px
+    vis: Rect  # the part of the picture the frame shows, small px (int)
+    scale: float  # still px per small px
+    count_frame: bool
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
 class Guide:
     """One per camera owner: holds its own tracking-mode mediapipe graphs."""
 
     def __init__(self, spec: Spec | None = None, options: GuideOptions | None = None,
-                 still_scale: float = 1.0, count_every: int = 3) -> None:  # fmt: skip
+                 still_scale: float = 1.0, count_every: int | None = None,
+                 geometry: Any = None) -> None:  # fmt: skip
         self.spec = spec or load_spec()
         self.opt = options or GuideOptions.from_settings()
-        self.still_scale = still_scale  # still px per preview px (hybrid cameras)
-        self.count_every = max(1, count_every)
+        # Still px per preview px when the camera gives no geometry (the frame is the picture).
+        self.still_scale = still_scale
+        # hardware.cameras.geometry.PictureGeometry in the coordinates of update()'s frames.
+        self.geometry = geometry
+        self.count_every = max(1, count_every or self.opt.count_every)
+        self.order = still_order(self.spec)
         self.models = Models(static=False)
         self.reset()
 
     def reset(self) -> None:
+        """Forget the student: hysteresis, caches and the mesh's tracked face."""
+        if hasattr(self, "models"):
+            self.models.mesh.reset()  # a new student must not be read through the last one's face
         self._shown = "no_face"
         self._candidate = ""
         self._candidate_n = 0
@@ -83,46 +146,87 @@ class Guide:
         self._frame_no = 0
         self._faces = 0
         self._arrow = "none"
+        self._head_cache: _HeadCache | None = None
+        self._second: tuple[int, np.ndarray, Face] | None = None
+        self.segmentations = 0  # model calls, for benchmarks and tests
+
+    # -- the picture area ------------------------------------------------------
+
+    def _picture(self, w: int, h: int, k: float, sw: int, sh: int):
+        """(picture box, visible rect, still px per small px) in analysis px."""
+        g = self.geometry
+        if g is None:
+            box, scale = (0.0, 0.0, float(w), float(h)), self.still_scale
+        else:
+            if tuple(g.preview_size) != (w, h):
+                g = g.resized(w, h)
+            box, scale = g.box, g.scale
+        pic = tuple(v * k for v in box)
+        vis = (
+            max(0, math.ceil(pic[0] - 1e-6)),
+            max(0, math.ceil(pic[1] - 1e-6)),
+            min(sw, math.floor(pic[2] + 1e-6)),
+            min(sh, math.floor(pic[3] + 1e-6)),
+        )
+        return pic, vis, scale / k
 
     # -- per-frame assessment --------------------------------------------------
 
     def assess(self, frame_rgb: np.ndarray) -> tuple[str, str, dict]:
-        """The most important problem on this frame alone: (code, arrow, detail)."""
+        """The still's first fixable problem on this frame alone: (code, arrow, detail)."""
         h, w = frame_rgb.shape[:2]
         small, k = analysis.resize_max(frame_rgb, self.opt.analysis_width)
+        sh, sw = small.shape[:2]
+        pic, vis, scale = self._picture(w, h, k, sw, sh)
+        if vis[2] - vis[0] < 16 or vis[3] - vis[1] < 16:
+            return "no_face", "none", {}  # the still's picture is not in this frame
+        if self._head_cache is not None:
+            self._head_cache.age += 1
+            if self._head_cache.vis != vis:
+                self._head_cache = None
         count_now = self._frame_no % self.count_every == 0 or self._faces != 1
-        a = analysis.analyse(small, self.models, count=count_now)
-        if count_now:
-            self._faces = a.face_count
-        if a.face is None:
+        face = None if count_now else guidance_track.track(self.models.mesh, small)
+        if face is None:
+            # A counting frame, or the tracker lost the face (a head turned far, a fast
+            # move): the detectors count and find it, the mesh runs on their box, as
+            # the still does.
+            count_now = True
+            a = analysis.analyse(small, self.models, count=True)
+            self._faces, face = a.face_count, a.face
+        if face is None:
+            if self._faces == 1:
+                # The detectors see one face that the mesh cannot read: a head turned
+                # far from the lens (34-38 degrees and more). The still refuses that
+                # pose; "no face" would send the student looking for the camera.
+                return "turn_face", "none", {"item": "yaw"}
             return "no_face", "none", {}
         if self._faces > 1:
             return "multiple_faces", "none", {}
-        face = a.face
         detail: dict = {"box": tuple(v / k for v in face.box)}
-        sh, sw = small.shape[:2]
-        if face.outside_fraction(sw, sh) > 0.0:
-            return self._towards_centre(face, sw), "", detail
-        relaxed = self._stable > 0
-        margin = self.opt.margin * (0.5 if relaxed else 1.0)
-        factor = self.opt.pose_factor + ((1 - self.opt.pose_factor) / 2 if relaxed else 0.0)
-        head, alpha, origin = self._head(small, face)
-        try:
-            plan = solve(self.spec, head, self.spec.plan_margin + margin,
-                         self.spec.max_upscale * self.still_scale / k)  # fmt: skip
-            detail["plan"] = (plan.hair_top, plan.eye_line, plan.face_width)
-        except FramingError as exc:
-            detail["framing"] = exc.reason
-            if exc.reason == "shoulders_cut":
-                return self._towards_centre(face, sw) or "back", "", detail
-            code, arrow = _FRAMING_CODE[exc.reason]
+        f = _Frame(frame_rgb, small, k, face, pic, vis, scale, count_now)
+        # A value past the still's own limit is the still's failure: the first one in
+        # the still's order is the instruction. A value only inside guidance's margin
+        # (where its estimate may read lower than the still's) withholds "ready" but
+        # names the problem only when nothing surely fails.
+        doubtful: tuple[str, str, str] | None = None
+        for name in self.order:
+            check_fn = self._checks.get(name)
+            if check_fn is None:
+                continue
+            found = check_fn(self, f, detail)
+            if not found:
+                continue
+            code, arrow = found[:2]
+            if len(found) > 2 and found[2] == "margin":
+                doubtful = doubtful or (code, arrow, name)
+                continue
+            detail["item"] = name
             return code, arrow, detail
-        code, arrow = self._pose(face, factor)
-        if code:
-            return code, arrow, detail
-        code = self._light_and_clothes(small, face, alpha, origin)
-        if code:
-            return code, "none", detail
+        if doubtful:
+            detail["item"] = doubtful[2]
+            return doubtful[0], doubtful[1], detail
+        if _gaze_off(face):
+            return "look_at_lens", "none", detail
         eye = np.array([face.eye_cx, face.eye_y]) / k
         moved = (
             self._last_eye is not None
@@ -133,99 +237,262 @@ class Guide:
             return "hold_still", "none", detail
         return "ready", "none", detail
 
-    def _head(self, small: np.ndarray, face: Face) -> tuple[Head, np.ndarray, tuple[int, int]]:
-        """Head geometry from a segmentation of the region around the expected crop.
+    # -- the still's items, as guidance measures them ----------------------------
+
+    def _face_cut(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+        x0, y0, x1, y1 = f.vis
+        local = f.face.transformed(1.0, -x0, -y0)
+        if local.outside_fraction(x1 - x0, y1 - y0) <= 0.0:
+            return None
+        oval = local.pts[list(analysis.FACE_OVAL), :2]
+        over = {
+            "left": -oval[:, 0].min(),
+            "right": oval[:, 0].max() - (x1 - x0),
+            "top": -oval[:, 1].min(),
+            "bottom": oval[:, 1].max() - (y1 - y0),
+        }
+        side = max(over, key=over.get)
+        if side == "top":
+            return "lower", "down"
+        if side == "bottom":
+            return "higher", "up"
+        return self._towards_centre(f), ""
+
+    def _pose_items(self, f: _Frame) -> tuple[dict, dict]:
+        """The still's pose items at its own limits, and at guidance's margin.
+
+        When a measure lies near a limit, a second look as the still looks
+        (static mesh on the full-resolution face) decides, at the still's own
+        limits; it is reused for a few frames while the face stays put.
+        """
+        if "pose" not in f.cache:
+            relaxed = self._stable > 0
+            own = {i.name: i for i in check.pose_items(f.face, self.spec)}
+            tight = {i.name: i for i in check.pose_items(f.face, self.spec, self.opt.pose_factor)}
+            # The tracking mesh reads an open mouth lower than the still's mesh does.
+            m = self.opt.mouth_factor
+            m += (1 - m) / 2 if relaxed else 0.0
+            tight["mouth_closed"] = check.pose_items(f.face, self.spec, m)[-1]
+            # Near a limit (inside the margin, or past it by less than a quarter) the
+            # tracker's reading is not good enough to tell the still's verdict.
+            loose = {i.name: i for i in check.pose_items(f.face, self.spec, self.opt.near_factor)}
+            doubt = [n for n in own if tight[n].verdict == "fail" and loose[n].verdict != "fail"]
+            if doubt:
+                face = self._second_look(f)
+                if face is not None:
+                    second = {i.name: i for i in check.pose_items(face, self.spec)}
+                    own = {**own, **{n: second[n] for n in doubt}}
+                    tight = {**tight, **{n: second[n] for n in doubt}}
+            f.cache["pose"] = (own, tight)
+        return f.cache["pose"]
+
+    def _second_look(self, f: _Frame) -> Face | None:
+        eye = np.array([f.face.eye_cx, f.face.eye_y])
+        last = self._second
+        if last is not None and self._frame_no - last[0] < self.opt.seg_every:
+            if np.linalg.norm(eye - last[1]) < 0.05 * f.face.face_width:
+                return last[2].transformed(1.0, *(eye - last[1]))
+        box = tuple(v / f.k for v in f.face.box)
+        face = guidance_track.second_look(self.models.mesh_crop, f.frame, box)
+        face = face.transformed(f.k) if face is not None else None
+        self._second = (self._frame_no, eye, face) if face is not None else None
+        return face
+
+    def _framing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+        plan = self._plan(f, detail)
+        if isinstance(plan, Plan):
+            return None
+        detail["framing"] = plan
+        if plan == "shoulders_cut":
+            return self._towards_centre(f) or "back", ""
+        return _FRAMING_CODE[plan]
+
+    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+        value = self._sharpness_value(f)
+        detail["sharpness"] = round(value, 1)
+        if value < self.spec.quality["sharpness_min"] * self.opt.blur_factor:
+            return "hold_still", "none"
+        return None
+
+    def _clothing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+        """Clothing against the colour the background will become, once per segmentation
+        (clothes do not change between two segmentations; the pixels are those of then)."""
+        if not isinstance(self._plan(f, detail), Plan):
+            return None
+        c = self._head_cache
+        if c is None:
+            return None
+        if c.clothing is None:
+            c.clothing = self._clothing_fraction(f, c)
+        detail["clothing"] = round(c.clothing, 3)
+        if c.clothing < self.spec.quality["clothing_min_fraction"]:
+            return "clothing", "none"
+        return None
+
+    def _clothing_fraction(self, f: _Frame, c: _HeadCache) -> float:
+        q = self.spec.quality
+        x0, y0 = c.origin
+        region = f.small[y0 : y0 + c.alpha.shape[0], x0 : x0 + c.alpha.shape[1]]
+        hh = min(region.shape[0], c.alpha.shape[0])
+        top = int(max(0, min(hh, f.face.chin_y - y0 + 0.25 * (f.face.chin_y - f.face.forehead_y))))
+        body = c.alpha[top:hh:2, : region.shape[1] : 2] > 0.9
+        if body.sum() < 50:
+            return 1.0  # too little clothing in view to judge: the still passes it too
+        px = region[top:hh:2, ::2][body].astype(np.float32)
+        bg = np.array(self.spec.bg_rgb, np.float32)
+        return float((np.linalg.norm(px - bg, axis=1) > q["clothing_distance"]).mean())
+
+    _checks: dict[str, Callable[..., tuple[str, ...] | None]] = {}
+
+    # -- framing -------------------------------------------------------------------
+
+    def _plan(self, f: _Frame, detail: dict) -> Plan | str:
+        """The still's crop solved on this frame (picture coordinates), or the reason it fails."""
+        if "plan" in f.cache:
+            return f.cache["plan"]
+        head = self._head(f)
+        px0, py0 = f.pic[0], f.pic[1]
+        relaxed = self._stable > 0
+        margin = self.opt.margin * (0.5 if relaxed else 1.0)
+        try:
+            plan: Plan | str = solve(self.spec, head, self.spec.plan_margin + margin,
+                                     self.spec.max_upscale * f.scale)  # fmt: skip
+            detail["plan"] = (plan.hair_top, plan.eye_line, plan.face_width)
+        except FramingError as exc:
+            plan = exc.reason
+        f.cache["plan"] = plan
+        f.cache["head_origin"] = (px0, py0)
+        return plan
+
+    def _head(self, f: _Frame) -> Head:
+        """Head geometry in the picture's coordinates (analysis px, picture origin)."""
+        face = f.face
+        c = self._head_cache
+        fresh = (
+            c is not None
+            and c.age < self.opt.seg_every
+            and np.linalg.norm(np.array([face.eye_cx, face.eye_y]) - c.eye) < 0.1 * face.face_width
+            and abs(face.face_width / c.face_width - 1) < 0.06
+        )
+        # A counting frame already ran the detectors: segment only if the cache is unusable.
+        usable = c is not None and c.age < 2 * self.opt.seg_every
+        if not fresh and not (
+            f.count_frame and usable and c.vis == f.vis and self._moved_little(f, c)
+        ):
+            c = self._segment_head(f)
+        px0, py0, px1, py1 = f.pic
+        fw = face.face_width
+
+        def rel(dy: float | None) -> float | None:
+            return None if dy is None else face.eye_y + dy * fw - py0
+
+        hair = rel(c.hair_dy)
+        return Head(
+            face.eye_y - py0,
+            hair if hair is not None else face.crown_estimate - py0,
+            fw,
+            face.face_cx - px0,
+            px1 - px0,
+            py1 - py0,
+            c.touch_top,
+            rel(c.left_dy),
+            rel(c.right_dy),
+        )
+
+    def _moved_little(self, f: _Frame, c: _HeadCache) -> bool:
+        face = f.face
+        d = np.linalg.norm(np.array([face.eye_cx, face.eye_y]) - c.eye)
+        return d < 0.15 * face.face_width and abs(face.face_width / c.face_width - 1) < 0.1
+
+    def _segment_head(self, f: _Frame) -> _HeadCache:
+        """Segment the region around the expected crop, as the still does.
 
         The still measures the hair top on a mask of the head's region, not of
-        the whole picture; on a small whole-frame mask the hair blurs into
-        trees or sky behind it. Segmenting the same kind of region here (one
-        model call, as before) makes the estimate track the still's. Edge
-        contacts count only where the region reaches the frame's edge.
-        Returns the head, the region's alpha and the region's origin (x, y).
+        the whole picture; on a small whole-frame mask the hair blurs into trees
+        or sky behind it. Edge contacts count only where the region reaches the
+        edge of the picture as the frame shows it (never a letterbox bar).
         """
-        sh, sw = small.shape[:2]
+        face, vis = f.face, f.vis
         box = _expected_box(self.spec, face, face.crown_estimate)
-        roi = _grown(box, sw, sh)
-        alpha, local, top = self._segment(small, face, roi)
-        if top is not None and top <= 1 and roi[1] > 0:
-            # The hair reaches the region's top: look again up to the frame's top.
-            roi = (roi[0], 0, roi[2], roi[3])
-            alpha, local, top = self._segment(small, face, roi)
+        roi = _grown(box, vis)
+        alpha, local, top = self._segment(f.small, face, roi)
+        if top is not None and top <= 1 and roi[1] > vis[1]:
+            # The hair reaches the region's top: look again up to the picture's top.
+            roi = (roi[0], vis[1], roi[2], roi[3])
+            alpha, local, top = self._segment(f.small, face, roi)
         touch_top, left_y, right_y = edge_contacts(alpha, local.face_cx, local.face_width)
         x0, y0, x1, _ = roi
-        head = Head(
-            face.eye_y,
-            y0 + top if top is not None else face.crown_estimate,
-            face.face_width,
-            face.face_cx,
-            sw,
-            sh,
-            touch_top and y0 == 0,
-            y0 + left_y if left_y is not None and x0 == 0 else None,
-            y0 + right_y if right_y is not None and x1 >= sw else None,
+        fw = face.face_width
+
+        def dy(y: float | None) -> float | None:
+            return None if y is None else (y0 + y - face.eye_y) / fw
+
+        c = _HeadCache(
+            eye=np.array([face.eye_cx, face.eye_y]),
+            face_width=fw,
+            hair_dy=dy(top),
+            touch_top=touch_top and y0 <= vis[1],
+            left_dy=dy(left_y) if x0 <= vis[0] else None,
+            right_dy=dy(right_y) if x1 >= vis[2] else None,
+            alpha=alpha,
+            origin=(x0, y0),
+            vis=vis,
         )
-        return head, alpha, (x0, y0)
+        self._head_cache = c
+        return c
 
     def _segment(
-        self, small: np.ndarray, face: Face, roi: tuple[int, int, int, int]
+        self, small: np.ndarray, face: Face, roi: Rect
     ) -> tuple[np.ndarray, Face, float | None]:
         x0, y0, x1, y1 = roi
         crop = np.ascontiguousarray(small[y0:y1, x0:x1])
         alpha = analysis.segment(crop, self.models)
+        self.segmentations += 1
         local = face.transformed(1.0, -x0, -y0)
         top = hair_top_from_alpha(
             alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
         )
         return alpha, local, top
 
-    def _towards_centre(self, face: Face, width: float) -> str:
+    def _sharpness_value(self, f: _Frame) -> float:
+        """The still's sharpness item on the face as the output file will hold it.
+
+        The face region of the full-resolution frame is brought to the scale of
+        the 480x640 output (the plan's scale, or the target face width), where
+        the still measures it.
+        """
+        plan = f.cache.get("plan")
+        out_per_small = (
+            plan.scale
+            if isinstance(plan, Plan)
+            else self.spec.target_face_width / f.face.face_width
+        )
+        # Enlarged where the preview has fewer pixels than the output: a preview that
+        # cannot show the detail reads as blurred (the still may be sharper: "hold
+        # still" is then shown in vain, but "ready" is never given to a blurred still).
+        out_per_frame = out_per_small * f.k
+        face = f.face.transformed(1 / f.k)
+        fh, fw = f.frame.shape[:2]
+        x0, y0, x1, y1 = check._region(face, fw, fh)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return 0.0
+        pad = 2
+        roi = f.frame[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+        gray = cv2.cvtColor(np.ascontiguousarray(roi), cv2.COLOR_RGB2GRAY)
+        size = (
+            max(4, round(gray.shape[1] * out_per_frame)),
+            max(4, round(gray.shape[0] * out_per_frame)),
+        )
+        interp = cv2.INTER_AREA if out_per_frame < 1 else cv2.INTER_LINEAR
+        out = cv2.resize(gray, size, interpolation=interp)
+        p = max(1, round(pad * out_per_frame))
+        out = out[p:-p, p:-p] if out.shape[0] > 2 * p + 4 and out.shape[1] > 2 * p + 4 else out
+        return float(cv2.Laplacian(out, cv2.CV_32F).var())
+
+    def _towards_centre(self, f: _Frame) -> str:
         # Camera image-left is the student's right; to reach the middle they move to their left.
-        return "move_left" if face.face_cx < width / 2 else "move_right"
-
-    def _pose(self, face: Face, factor: float) -> tuple[str, str]:
-        items = {i.name: i for i in check.pose_items(face, self.spec, factor)}
-        if items["pupil_tilt"].verdict == "fail":
-            return "straighten", "tilt_right" if face.roll > 0 else "tilt_left"
-        if items["yaw"].verdict == "fail":
-            return "turn_face", "none"
-        if items["pitch"].verdict == "fail":
-            return ("chin_down", "down") if items["pitch"].reason == "low" else ("chin_up", "up")
-        if _gaze_off(face):
-            return "look_at_lens", "none"
-        if items["eyes_open"].verdict == "fail":
-            return "open_eyes", "none"
-        if items["mouth_closed"].verdict == "fail":
-            return "close_mouth", "none"
-        return "", ""
-
-    def _light_and_clothes(
-        self, rgb: np.ndarray, face: Face, alpha: np.ndarray, origin: tuple[int, int]
-    ) -> str:
-        q = self.spec.quality
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        items = {i.name: i for i in check.light_items(gray, face, self.spec)}
-        lo, hi = q["exposure"]
-        lum = items["exposure"].value or 0.0
-        if items["exposure"].verdict == "fail" or not lo + 10 <= lum <= hi - 10:
-            return "lighting"
-        if items["illumination_balance"].value > q["balance_max"] * self.opt.pose_factor:
-            return "lighting"
-        # Clothing against the colour the background will become (every other pixel),
-        # inside the region around the crop that the alpha covers.
-        x0, y0 = origin
-        region = rgb[y0 : y0 + alpha.shape[0], x0 : x0 + alpha.shape[1]]
-        h = region.shape[0]
-        top = int(max(0, min(h, face.chin_y - y0 + 0.25 * (face.chin_y - face.forehead_y))))
-        body = alpha[top::2, ::2] > 0.9
-        if body.sum() >= 50:
-            px = region[top::2, ::2][body].astype(np.float32)
-            far = (
-                np.linalg.norm(px - np.array(self.spec.bg_rgb, np.float32), axis=1)
-                > q["clothing_distance"]
-            )
-            if far.mean() < q["clothing_min_fraction"] + 0.1:
-                return "clothing"
-        return ""
+        mid = (f.vis[0] + f.vis[2]) / 2
+        return "move_left" if f.face.face_cx < mid else "move_right"
 
     # -- hysteresis --------------------------------------------------------------
 
@@ -270,6 +537,58 @@ class Guide:
         )
 
 
+def _pose_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+    """The check of one pose item; a failure only inside the margin is marked "margin"."""
+
+    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+        own, tight = guide._pose_items(f)
+        item = own[name]
+        if item.verdict != "fail":
+            item = tight[name]
+            if item.verdict != "fail":
+                return None
+        sure = () if own[name].verdict == "fail" else ("margin",)
+        if name == "pupil_tilt":
+            return ("straighten", "tilt_right" if f.face.roll > 0 else "tilt_left", *sure)
+        if name == "yaw":
+            return ("turn_face", "none", *sure)
+        if name == "pitch":
+            arrow = ("chin_down", "down") if item.reason == "low" else ("chin_up", "up")
+            return (*arrow, *sure)
+        if name == "eyes_open":
+            return ("open_eyes", "none", *sure)
+        return ("close_mouth", "none", *sure)
+
+    return fn
+
+
+def _light_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+    """Exposure or illumination balance, measured as the still measures them."""
+
+    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+        if "light" not in f.cache:
+            gray = cv2.cvtColor(f.small, cv2.COLOR_RGB2GRAY)
+            f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, guide.spec)}
+        item = f.cache["light"].get(name)
+        if item is not None and item.verdict == "fail":
+            detail[name] = item.value
+            return "lighting", "none"
+        return None
+
+    return fn
+
+
+Guide._checks = {
+    "face_cut": Guide._face_cut,
+    **{n: _pose_check(n) for n in ("pupil_tilt", "yaw", "pitch", "eyes_open", "mouth_closed")},
+    "framing": Guide._framing,
+    "sharpness": Guide._sharpness,
+    "exposure": _light_check("exposure"),
+    "illumination_balance": _light_check("illumination_balance"),
+    "clothing": Guide._clothing,
+}
+
+
 def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float, float, float]:
     """Roughly where the still's crop will be (frame px), as the pipeline guesses it."""
     s = spec.target_face_width / face.face_width
@@ -278,11 +597,16 @@ def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float
     return (x0, y0, x0 + spec.width / s, y0 + spec.height / s)
 
 
-def _grown(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:
-    """The box grown as the pipeline grows its segmentation region, clipped to the frame."""
+def _grown(box: tuple[float, float, float, float], vis: Rect) -> Rect:
+    """The box grown as the pipeline grows its segmentation region, clipped to the picture."""
     x0, y0, x1, y1 = box
     gx, gy = 0.35 * (x1 - x0), 0.2 * (y1 - y0)
-    return (int(max(0, x0 - gx)), int(max(0, y0 - gy)), int(min(w, x1 + gx)), int(min(h, y1 + gy)))
+    return (
+        int(max(vis[0], x0 - gx)),
+        int(max(vis[1], y0 - gy)),
+        int(min(vis[2], x1 + gx)),
+        int(min(vis[3], y1 + gy)),
+    )
 
 
 def _gaze_off(face: Face, limit: float = 0.16) -> bool:

@@ -5,6 +5,11 @@ this thread (``hardware.cameras`` answers within its timeouts anyway). Frames
 are downscaled here to the displayed width, so the UI thread uploads a small
 texture and never resizes. The preview is stored unmirrored: mirroring is a
 texture flip on screen, never a change of the data.
+
+Guidance runs in a thread of its own on the newest frame only: when frames
+come faster than it can analyse (a Raspberry Pi), it skips frames instead
+of holding the preview back, and each preview frame carries the newest
+advice there is.
 """
 
 from __future__ import annotations
@@ -40,6 +45,84 @@ def _rgba(frame: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA)
+
+
+def _geometry(camera: Any, frame: np.ndarray, small: np.ndarray) -> Any:
+    """The camera's picture geometry in ``small``'s pixels, or None when it gives none."""
+    try:
+        g = camera.geometry() if hasattr(camera, "geometry") else None
+    except Exception:  # noqa: BLE001 - unknown geometry: guidance assumes the whole frame
+        return None
+    if g is None:
+        return None
+    if tuple(g.preview_size) != (frame.shape[1], frame.shape[0]):
+        return None  # the geometry is of another stream size than this frame
+    return g.resized(small.shape[1], small.shape[0])
+
+
+class GuideThread:
+    """Live guidance beside the camera thread: always on the newest frame, never in its way.
+
+    ``submit`` replaces the waiting frame (a frame guidance had no time for is
+    dropped, never queued) and returns at once; ``advice`` is the newest
+    result. The guide's rate is thus whatever the CPU allows, and the preview
+    keeps the camera's rate.
+    """
+
+    def __init__(self, guide: Any) -> None:
+        self.guide = guide
+        self.advice: Any = None
+        self.analysed = 0
+        self.submitted = 0
+        self._pending: tuple[np.ndarray, Any, float] | None = None
+        self._reset = False
+        self._cv = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="guidance", daemon=True)
+        self._thread.start()
+
+    def submit(self, small: np.ndarray, geometry: Any, still_scale: float) -> None:
+        with self._cv:
+            self._pending = (small, geometry, still_scale)
+            self.submitted += 1
+            self._cv.notify()
+
+    def reset(self) -> None:
+        """Forget the student (mode change): done by the guidance thread before its next frame."""
+        with self._cv:
+            self._pending = None
+            self._reset = True
+            self.advice = None
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        self._thread.join(2.0)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._pending is None and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                small, geometry, still_scale = self._pending  # type: ignore[misc]
+                self._pending = None
+                reset, self._reset = self._reset, False
+            if reset and hasattr(self.guide, "reset"):
+                self.guide.reset()
+            self.guide.geometry = geometry
+            self.guide.still_scale = still_scale
+            try:
+                advice = self.guide.update(small)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not end guidance
+                log.warning("guidance failed on a frame: %s", exc)
+                continue
+            with self._cv:
+                if not self._reset:
+                    self.advice = advice
+                    self.analysed += 1
 
 
 class CameraWorker:
@@ -90,7 +173,7 @@ class CameraWorker:
             raise ValueError(mode)
         if mode != self.mode:
             self.mode = mode
-            if mode != "guide" and self.guide is not None and hasattr(self.guide, "reset"):
+            if mode != "guide" and self.guide is not None:
                 self.guide.reset()
             self.slot.clear()
             self._wake.set()
@@ -108,6 +191,8 @@ class CameraWorker:
         self._stop.set()
         self._wake.set()
         self._thread.join(3.0)
+        if self.guide is not None:
+            self.guide.stop()
         if self.camera is not None:
             try:
                 self.camera.close()
@@ -138,7 +223,7 @@ class CameraWorker:
             return
         if self._make_guide is not None:
             try:
-                self.guide = self._make_guide()
+                self.guide = GuideThread(self._make_guide())
             except Exception as exc:
                 log.warning("live guidance unavailable: %s", exc)
         self._check_health()
@@ -178,14 +263,13 @@ class CameraWorker:
         small = _downscale(frame, self.preview_width)
         advice = None
         if mode == "guide" and self.guide is not None:
-            # Guidance sees the downscaled preview but judges the still, which has at
-            # least the full frame's pixels: without this it asks to come closer
-            # for "too much enlargement" that the still will not need.
-            self.guide.still_scale = frame.shape[1] / small.shape[1]
-            try:
-                advice = self.guide.update(small)
-            except Exception as exc:
-                log.warning("guidance failed on a frame: %s", exc)
+            # Guidance sees the downscaled preview but judges the still: where the
+            # still's picture lies in the frame and how many still pixels a preview
+            # pixel stands for come from the camera (letterbox bars, a cropped band,
+            # a DSLR's larger still), never from an assumed ratio.
+            geometry = _geometry(self.camera, frame, small)
+            self.guide.submit(small, geometry, frame.shape[1] / small.shape[1])
+            advice = self.guide.advice
         self.slot.put(Frame(seq, small, advice, time.monotonic(), _rgba(small)))
         self.frames += 1
         if mode == "scan" and self.decoder is not None and seq % self.scan_every == 0:
