@@ -6,7 +6,7 @@ taking 100 uploads/s on two cores cannot run it inside the request, and a
 worker pool inside the request would still make every upload wait for it. The
 kiosk already ran the same check before it let the student submit, so the
 center's run is a second opinion for the reviewer, not the gate: uploads pass
-the cheap inline checks (``center.photos.quick_report``), get committed, and a
+the hard limits (``center.upload_rules``), get committed, and a
 background process (SCHED_IDLE priority, its own GIL) attaches the full report to the
 version, preferring moments without uploads (at most ``check_max_defer_seconds``
 late). Queued work lives in the database (``check_state``), so a restart picks
