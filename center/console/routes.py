@@ -24,7 +24,7 @@ from starlette.background import BackgroundTask
 from center import orders
 from center import review as review_q
 from center import schema as t
-from center.admin import import_roster
+from center.admin import RosterInvalid, import_roster
 from center.console import reprints as reprint_list
 from center.console import session, words
 from center.photos import photo_path
@@ -345,10 +345,7 @@ def photo(request: Request, version_id: int) -> Response:
     return FileResponse(photo_path(center.settings.photos_dir, sha), media_type="image/jpeg")
 
 
-@console.get("/batches")
-def batches(request: Request) -> Response:
-    if session.current(request) is None:
-        return _back("/console/login")
+def _batches_page(request: Request, status: int = 200, **extra: Any) -> Response:
     center = request.app.state.center
     with center.db.read() as conn:
         rows = conn.execute(select(t.batches).order_by(t.batches.c.id)).all()
@@ -363,52 +360,139 @@ def batches(request: Request) -> Response:
                 counts.get(batch_id, {}).get(state or orders.AWAITING, 0) + n
             )
     return _page(
-        request, "batches.html", batches=rows, regions=regions, counts=counts, labels=orders.LABELS
+        request,
+        "batches.html",
+        status=status,
+        batches=rows,
+        regions=regions,
+        counts=counts,
+        labels=orders.LABELS,
+        **extra,
     )
+
+
+@console.get("/batches")
+def batches(request: Request) -> Response:
+    if session.current(request) is None:
+        return _back("/console/login")
+    return _batches_page(request)
 
 
 @console.post("/roster")
 async def roster(
     request: Request, csrf: Annotated[str, Form()], file: Annotated[UploadFile, File()]
 ) -> Response:
+    """A roster file (CSV in UTF-8 or GBK, or .xlsx); bad rows are listed by line, in Chinese."""
     who = _guard(request, csrf)
     if isinstance(who, Response):
         return who
-    data = await file.read()
     center = request.app.state.center
+    max_bytes = int(center.conf("review.roster_max_bytes", 5 * 1024 * 1024))
+    data = await file.read(max_bytes + 1)
     from starlette.concurrency import run_in_threadpool
 
     try:
-        result = await run_in_threadpool(import_roster, center.db, data, f"reviewer:{who[1]}")
+        result = await run_in_threadpool(
+            import_roster,
+            center.db,
+            data,
+            f"reviewer:{who[1]}",
+            max_bytes,
+            int(center.conf("review.roster_max_rows", 20000)),
+        )
+    except RosterInvalid as exc:
+        return _batches_page(
+            request, status=422, import_title="名单有误，未导入任何学生：", import_errors=exc.errors
+        )
     except KioskError as exc:
-        return _back("/console/batches", f"导入失败：{exc.detail}")
+        return _batches_page(request, status=422, import_title="导入失败：", import_errors=[exc.zh])
     return _back("/console/batches", f"已导入：新增 {result.added}，更新 {result.updated}")
 
 
+def _batch_query(batch_id: str, state: str, q: str) -> Any:
+    """The batch's students with their order and current version, filtered."""
+    pv = t.photo_versions
+    query = (
+        select(
+            t.students.c.collection_code,
+            t.students.c.name,
+            t.students.c.school,
+            t.orders.c.order_no,
+            t.orders.c.state,
+            t.orders.c.version,
+            t.orders.c.updated_at,
+            pv.c.id.label("version_id"),
+        )
+        .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
+        .join(
+            pv,
+            (pv.c.order_id == t.orders.c.id) & (pv.c.version_no == t.orders.c.version),
+            isouter=True,
+        )
+        .where(t.students.c.batch_id == batch_id)
+    )
+    if state == orders.AWAITING:
+        query = query.where((t.orders.c.state == orders.AWAITING) | t.orders.c.state.is_(None))
+    elif state in orders.LABELS:
+        query = query.where(t.orders.c.state == state)
+    q = q.strip()
+    if q:
+        if "*" in q or not q.isascii():
+            # a masked name such as 吴* or 吴**: first character and length
+            first = q[0]
+            query = query.where(t.students.c.name.like(first.replace("%", "") + "%"))
+            if "*" in q:
+                query = query.where(func.length(t.students.c.name) == len(q))
+        else:
+            safe = q.replace("\\", "").replace("%", "").replace("_", "")
+            query = query.where(t.students.c.collection_code.like(f"%{safe}%"))
+    return query
+
+
 @console.get("/batches/{batch_id}")
-def batch(request: Request, batch_id: str) -> Response:
+def batch(request: Request, batch_id: str, state: str = "", q: str = "", page: int = 1) -> Response:
     if session.current(request) is None:
         return _back("/console/login")
     center = request.app.state.center
+    per_page = int(center.conf("review.batch_page_rows", 50))
+    state = state if state in orders.LABELS else ""
+    q = q[:40]
     with center.db.read() as conn:
         b = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
         if b is None:
-            return HTMLResponse("no such batch", status_code=404)
+            return HTMLResponse("没有这个批次。", status_code=404)
+        query = _batch_query(batch_id, state, q)
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        pages = max(1, -(-total // per_page))
+        page = min(max(page, 1), pages)
         rows = conn.execute(
-            select(
-                t.students.c.collection_code,
-                t.students.c.name,
-                t.students.c.school,
-                t.orders.c.order_no,
-                t.orders.c.state,
-                t.orders.c.version,
-                t.orders.c.updated_at,
-            )
-            .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
-            .where(t.students.c.batch_id == batch_id)
-            .order_by(t.students.c.collection_code)
+            query.order_by(t.students.c.collection_code)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
         ).all()
-    return _page(request, "batch.html", batch=b, rows=rows, labels=orders.LABELS)
+        counts = dict(
+            conn.execute(
+                select(func.coalesce(t.orders.c.state, orders.AWAITING), func.count())
+                .select_from(t.students)
+                .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
+                .where(t.students.c.batch_id == batch_id)
+                .group_by(func.coalesce(t.orders.c.state, orders.AWAITING))
+            ).all()
+        )
+    return _page(
+        request,
+        "batch.html",
+        batch=b,
+        rows=rows,
+        labels=orders.LABELS,
+        state=state,
+        q=q,
+        page=page,
+        pages=pages,
+        total=total,
+        counts=counts,
+        masked={r.collection_code: mask_name(r.name) for r in rows},
+    )
 
 
 @console.post("/batches/{batch_id}/complete")
@@ -512,7 +596,29 @@ def kiosks(request: Request) -> Response:
             .limit(50)
         ).all()
     beats = {r.id: json.loads(r.heartbeat) if r.heartbeat else {} for r in rows}
-    return _page(request, "kiosks.html", kiosks=rows, beats=beats, mails=mails, now=time.time())
+    w = words.words()
+    return _page(
+        request,
+        "kiosks.html",
+        kiosks=rows,
+        beats=beats,
+        mails=mails,
+        now=time.time(),
+        parts=w["device_parts"],
+        device_states=w["device_states"],
+        email_states=w["email_states"],
+        mail_error=_mail_error,
+    )
+
+
+def _mail_error(text: str | None) -> str:
+    """A failed e-mail's error in Chinese; the exception text stays in the log."""
+    if not text:
+        return ""
+    for needle, zh in words.words()["email_errors"].items():
+        if needle.lower() in text.lower():
+            return str(zh)
+    return "发送失败"
 
 
 @console.get("/audit")
@@ -524,7 +630,7 @@ def audit(request: Request, limit: int = 200) -> Response:
         rows = conn.execute(
             select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(min(max(limit, 1), 2000))
         ).all()
-    return _page(request, "audit.html", rows=rows)
+    return _page(request, "audit.html", rows=rows, actions=words.words()["audit_actions"])
 
 
 REPRINT_PAGE_ROWS = 500
