@@ -51,7 +51,10 @@ def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
     return token
 
 
-def add_reviewer(db: Database, name: str, password: str, actor: str = "cli") -> None:
+def add_reviewer(
+    db: Database, name: str, password: str, actor: str = "cli", admin: bool = False
+) -> None:
+    """Create a reviewer or set a new password; ``admin`` may undo anyone's decisions."""
     name = name.strip()
     if not name or len(name) > 100:
         raise AdminError("reviewer name must be 1..100 characters")
@@ -63,15 +66,24 @@ def add_reviewer(db: Database, name: str, password: str, actor: str = "cli") -> 
             conn.execute(
                 update(t.reviewers)
                 .where(t.reviewers.c.id == exists.id)
-                .values(password_hash=hash_secret(password))
+                .values(password_hash=hash_secret(password), is_admin=admin)
             )
         else:
             conn.execute(
                 insert(t.reviewers).values(
-                    name=name, password_hash=hash_secret(password), created_at=time.time()
+                    name=name,
+                    password_hash=hash_secret(password),
+                    created_at=time.time(),
+                    is_admin=admin,
                 )
             )
-        audit(conn, actor, "reviewer_password", None, f"reviewer {name}")
+        audit(
+            conn,
+            actor,
+            "reviewer_password",
+            None,
+            f"reviewer {name}" + (" (admin)" if admin else ""),
+        )
 
 
 def put_context(
