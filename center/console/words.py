@@ -237,7 +237,7 @@ def all_presets(extra: list[dict[str, Any]]) -> dict[str, Preset]:
     presets = {p.code: p for p in derived_presets()}
     for r in extra:
         code = f"manual.{r['code']}"
-        presets[code] = Preset(code, "其他", str(r["zh"]), "", bool(r.get("note_required", False)))
+        presets[code] = Preset(code, "人工判断", str(r["zh"]), "", bool(r.get("note_required", False)))
     return presets
 
 
