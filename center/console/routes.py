@@ -177,7 +177,7 @@ def review(request: Request) -> Response:
         "undo_review": _undoable(request, who),
         "undo_minutes": int(rules.undo_seconds // 60),
         "guard_ms": int(rules.guard_seconds * 1000),
-        "poll_ms": 5000,
+        "poll_ms": int(1000 * float(center.conf("review.poll_seconds", 5))),
         "size": (limits.width, limits.height),
         "bands": {k: center.conf(f"review.{k}") for k in ("hair_top", "eye_line", "face_width")},
     }

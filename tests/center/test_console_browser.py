@@ -127,7 +127,8 @@ def scene(tmp_path_factory):
     different person and a retake that is the rejected file again."""
     tmp = tmp_path_factory.mktemp("console")
     over = base_overrides(
-        upload={"check_workers": 1, "check_quiet_seconds": 0.0}, review={"batch_page_rows": 5}
+        upload={"check_workers": 1, "check_quiet_seconds": 3.0},
+        review={"batch_page_rows": 5, "poll_seconds": 1},
     )
     run = Running(tmp / "center", f"sqlite+pysqlite:///{tmp / 'c.db'}", over).start()
     shots = Path(SCREENS) if SCREENS else tmp / "screens"
@@ -230,12 +231,19 @@ def _order_shown(b) -> str:
 
 
 def _wait(cond, timeout: float = 5.0) -> bool:
+    """Until ``cond()`` holds; a page reloading meanwhile (stale or missing element) is retried."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
+    while True:
+        try:
+            if cond():
+                return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            pass
+        if time.monotonic() > end:
+            return False
         time.sleep(0.05)
-    return cond()
 
 
 def test_sign_in(scene, browser):
@@ -431,6 +439,20 @@ def test_retakes_beside_their_predecessor(scene, browser):
     assert "可能不是同一人" not in retake
 
 
+def test_check_running_note_refreshes_by_itself(scene, browser):
+    """The check waits for 3 s without uploads here: the page opens before the report."""
+    from selenium.webdriver.common.by import By
+
+    b = browser
+    r = upload(scene.run.client(), CODES[6], make_jpeg("asian_woman_suit.jpg", 85), "k-b-late")
+    assert r.status_code == 201
+    vid = scene.version_id(r.json()["order"]["order_no"])
+    b.get(scene.run.url + f"/console/review?want={vid}")
+    assert "进行中" in b.find_element(By.ID, "check-note").text
+    assert _wait(lambda: "自动检查" in b.find_element(By.ID, "failures").text, timeout=30)
+    assert not b.find_elements(By.ID, "check-note")
+
+
 def test_batch_page(scene, browser):
     from selenium.webdriver.common.by import By
 
@@ -439,6 +461,7 @@ def test_batch_page(scene, browser):
     url = scene.run.url + "/console/batches/GD2026-01"
     b.get(url)
     assert "共 8 人" in b.find_element(By.ID, "pager").text
+    assert "待审核 6" in b.find_element(By.ID, "filters").text  # two faces: 未通过
     with scene.db.read() as conn:
         rev0 = conn.execute(select(t.reviewers.c.id).where(t.reviewers.c.name == "rev0")).scalar()
     decide(scene.db, scene.versions["pass1"], (rev0, "rev0"), "approve")
