@@ -630,7 +630,13 @@ def audit(request: Request, limit: int = 200) -> Response:
         rows = conn.execute(
             select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(min(max(limit, 1), 2000))
         ).all()
-    return _page(request, "audit.html", rows=rows, actions=words.words()["audit_actions"])
+    return _page(
+        request,
+        "audit.html",
+        rows=rows,
+        actions=words.words()["audit_actions"],
+        detail=words.audit_detail,
+    )
 
 
 REPRINT_PAGE_ROWS = 500

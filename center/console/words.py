@@ -44,6 +44,21 @@ def label(table: str, key: str | None) -> str:
     return str(words().get(table, {}).get(key, key))
 
 
+def audit_detail(text: str | None) -> str:
+    """An audit line's detail in Chinese (``[audit_details]``), codes left as they are."""
+    out = text or ""
+    for pattern, zh in words().get("audit_details", {}).items():
+        out = re.sub(pattern, zh, out)
+    labels = {p.code: p.label for p in derived_presets()}
+    return re.sub(
+        r"[a-z_]+(?:\.[a-z_]+)?",
+        lambda m: labels.get(
+            m.group(), "人工判断" if m.group().startswith("manual.") else m.group()
+        ),
+        out,
+    )
+
+
 # -- numbers and terms -------------------------------------------------------------
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
@@ -237,7 +252,9 @@ def all_presets(extra: list[dict[str, Any]]) -> dict[str, Preset]:
     presets = {p.code: p for p in derived_presets()}
     for r in extra:
         code = f"manual.{r['code']}"
-        presets[code] = Preset(code, "人工判断", str(r["zh"]), "", bool(r.get("note_required", False)))
+        presets[code] = Preset(
+            code, "人工判断", str(r["zh"]), "", bool(r.get("note_required", False))
+        )
     return presets
 
 

@@ -127,7 +127,7 @@ def scene(tmp_path_factory):
     different person and a retake that is the rejected file again."""
     tmp = tmp_path_factory.mktemp("console")
     over = base_overrides(
-        upload={"check_workers": 1, "check_quiet_seconds": 3.0},
+        upload={"check_workers": 1, "check_quiet_seconds": 6.0},
         review={"batch_page_rows": 5, "poll_seconds": 1},
     )
     run = Running(tmp / "center", f"sqlite+pysqlite:///{tmp / 'c.db'}", over).start()
@@ -440,7 +440,7 @@ def test_retakes_beside_their_predecessor(scene, browser):
 
 
 def test_check_running_note_refreshes_by_itself(scene, browser):
-    """The check waits for 3 s without uploads here: the page opens before the report."""
+    """The check waits for 6 s without uploads here: the page opens before the report."""
     from selenium.webdriver.common.by import By
 
     b = browser
@@ -449,7 +449,7 @@ def test_check_running_note_refreshes_by_itself(scene, browser):
     vid = scene.version_id(r.json()["order"]["order_no"])
     b.get(scene.run.url + f"/console/review?want={vid}")
     assert "进行中" in b.find_element(By.ID, "check-note").text
-    assert _wait(lambda: "自动检查" in b.find_element(By.ID, "failures").text, timeout=30)
+    assert _wait(lambda: "自动检查" in b.find_element(By.ID, "failures").text, timeout=90)
     assert not b.find_elements(By.ID, "check-note")
 
 
@@ -534,6 +534,7 @@ def test_export_import_kiosks_audit(scene, browser, tmp_path):
     assert "撤销审核决定" in {e.text for e in cells}
     page = b.find_element(By.ID, "audit").text
     assert CODES[0] not in page and "吴小明" not in page
+    assert "version" not in page and "第 2 版" in page and "人脸数量" in page
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
