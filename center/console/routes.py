@@ -1,8 +1,11 @@
-"""Console pages: sign-in, review one photo at a time, batches, reprint orders,
-kiosks and e-mails, audit log.
+"""Console pages: sign-in, review one photo at a time, decisions and undo, batches,
+reprint orders, kiosks and e-mails, audit log.
 
-Server-rendered with jinja2; the only script is a few lines of keyboard
-shortcuts on the review page (a = approve, r = reject, 1–9 = preset reasons).
+Server-rendered with jinja2. The review page's only script is the keyboard
+(a approve, r reject, 1-9 reasons, u undo, z zoom, g guides, f report, s skip),
+with a guard time after the photo appears, and a poll that keeps the photo
+claimed and reloads when a photo or the background check's report arrives.
+The queue's rules live in ``center.review``, the words in ``center.console.words``.
 """
 
 from __future__ import annotations
