@@ -512,6 +512,7 @@ def recent_decisions(db: Database, limit: int = 100, order_no: str = "") -> list
             t.reviewers.c.name.label("reviewer"),
             t.orders.c.order_no,
             t.orders.c.state,
+            t.orders.c.version.label("order_version"),
             t.orders.c.exported_at,
             pv.c.id.label("version_id"),
             pv.c.version_no,

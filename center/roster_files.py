@@ -106,9 +106,28 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, record
 
 
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+
+
+def _unpacked_size(data: bytes) -> int:
+    """What the workbook's zip claims it unpacks to (a zip bomb is refused before reading)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return 0  # not a zip: openpyxl's own error says so
+
+
 def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    if _unpacked_size(data) > MAX_XLSX_UNPACKED:
+        raise RosterUnreadable(
+            "这个 Excel 文件解压后过大，请只保留名单一张工作表，或另存为 CSV 后重试。",
+            "xlsx unpacks too large",
+        )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader complaint: not a usable workbook

@@ -314,7 +314,7 @@ def decisions(request: Request, order_no: str = "") -> Response:
     now = time.time()
 
     def undoable(r: Any) -> bool:
-        if r.undone_at is not None or r.exported_at is not None:
+        if r.undone_at is not None or r.exported_at is not None or r.order_version != r.version_no:
             return False
         if r.state != (orders.PROCESSING if r.decision == "approve" else orders.REJECTED):
             return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from urllib.parse import unquote
 
 import pytest
@@ -104,6 +105,11 @@ def test_bad_roster_rows_by_line_in_chinese(center):
     # not a roster at all
     r = _post(c, b"PK\x03\x04 not really a workbook", "x.xlsx")
     assert r.status_code == 422 and "无法读取这个 Excel 文件" in r.text
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/sharedStrings.xml", b"\0" * (80 * 1024 * 1024))
+    r = _post(c, bomb.getvalue(), "bomb.xlsx")
+    assert r.status_code == 422 and "解压后过大" in r.text
     r = _post(c, bytes(range(128, 256)) * 4, "binary.csv")
     assert r.status_code == 422 and "编码" in r.text
     assert "Traceback" not in r.text and _count(center) == before
