@@ -127,7 +127,7 @@ def scene(tmp_path_factory):
     different person and a retake that is the rejected file again."""
     tmp = tmp_path_factory.mktemp("console")
     over = base_overrides(
-        upload={"check_workers": 1, "check_quiet_seconds": 6.0},
+        upload={"check_workers": 1, "check_quiet_seconds": 0.0},
         review={"batch_page_rows": 5, "poll_seconds": 1},
     )
     run = Running(tmp / "center", f"sqlite+pysqlite:///{tmp / 'c.db'}", over).start()
@@ -444,6 +444,7 @@ def test_check_running_note_refreshes_by_itself(scene, browser):
     from selenium.webdriver.common.by import By
 
     b = browser
+    scene.run.server.center.checks.quiet_seconds = 6.0  # check_quiet_seconds, from now on
     r = upload(scene.run.client(), CODES[6], make_jpeg("asian_woman_suit.jpg", 85), "k-b-late")
     assert r.status_code == 201
     vid = scene.version_id(r.json()["order"]["order_no"])
