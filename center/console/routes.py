@@ -224,7 +224,7 @@ def review_status(request: Request) -> Response:
     status["available"] = status["pending"] - status["held_by_others"]
     vid = _int_param(request, "v")
     if vid:
-        review_q.renew_claim(center.db, vid, who[0], _rules(request))
+        status["held"] = review_q.renew_claim(center.db, vid, who[0], _rules(request))
         row = review_q.version_row(center.db, vid)
         status["check_state"] = row.check_state if row is not None else ""
     return JSONResponse(status)

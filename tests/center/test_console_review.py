@@ -113,6 +113,9 @@ def test_two_reviewers_never_share_a_photo(center):
     # a claim expires: rev1 walks away, and its photo (the oldest) goes to rev2
     time.sleep(1.7)
     assert _shown(two)[0] == a_no
+    # rev1's page, still open, learns from its poll that the photo went to rev2
+    status = one.get(f"/console/review/status.json?v={a_vid}").json()
+    assert status["held"] is False and status["pending"] == 2
     # each reviewer's count for the day and the queue
     page = two.get("/console/review").text
     assert re.search(r'id="mine-today">1<', page)
