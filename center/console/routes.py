@@ -610,6 +610,7 @@ def kiosks(request: Request) -> Response:
         parts=w["device_parts"],
         device_states=w["device_states"],
         email_states=w["email_states"],
+        counters=w["counters"],
         mail_error=_mail_error,
     )
 

@@ -525,6 +525,7 @@ def test_export_import_kiosks_audit(scene, browser, tmp_path):
     b.get(url + "/console/kiosks")
     row = b.find_element(By.ID, "kiosks").text
     assert "test-kiosk" in row and "打印机：降级" in row and "相机：正常" in row
+    assert "拍照 12" in row
     assert b.find_element(By.CSS_SELECTOR, "#kiosks .outbox").text == "7"
     # audit log: actions in Chinese, without personal data
     b.get(url + "/console/audit")
