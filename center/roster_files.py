@@ -102,8 +102,14 @@ def _cell(value: Any, column: str) -> str:
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text))
-    for record in reader:
-        yield reader.line_num, record
+    try:
+        for record in reader:
+            yield reader.line_num, record
+    except csv.Error:
+        raise RosterUnreadable(
+            f"第 {reader.line_num} 行无法解析（引号不成对或字段过长），请检查后重试。",
+            f"csv error at line {reader.line_num}",
+        ) from None
 
 
 MAX_XLSX_UNPACKED = 64 * 1024 * 1024
@@ -135,12 +141,20 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
             "无法读取这个 Excel 文件，请确认是 .xlsx 格式（不是 .xls），或另存为 CSV 后重试。",
             f"xlsx: {type(exc).__name__}",
         ) from None
+    n = 0
     try:
         sheet = book.worksheets[0]
         for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if n > max_rows + 1:
                 break
             yield n, list(row)
+    except RosterUnreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet: say where, never a 500
+        raise RosterUnreadable(
+            f"Excel 文件第 {n + 1} 行附近已损坏，请另存为新的 .xlsx 或 CSV 后重试。",
+            f"xlsx row {n + 1}: {type(exc).__name__}",
+        ) from None
     finally:
         book.close()
 

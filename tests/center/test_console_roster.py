@@ -110,6 +110,9 @@ def test_bad_roster_rows_by_line_in_chinese(center):
         zf.writestr("xl/sharedStrings.xml", b"\0" * (80 * 1024 * 1024))
     r = _post(c, bomb.getvalue(), "bomb.xlsx")
     assert r.status_code == 422 and "解压后过大" in r.text
+    huge = HEAD_EN + "GOOD20260009,张三,1234,学校,本科,数学,GD2026-01\n" + "x" * 140_000 + "\n"
+    r = _post(c, huge.encode(), "huge-field.csv")
+    assert r.status_code == 422 and "第 3 行无法解析" in r.text
     r = _post(c, bytes(range(128, 256)) * 4, "binary.csv")
     assert r.status_code == 422 and "编码" in r.text
     assert "Traceback" not in r.text and _count(center) == before
