@@ -3,8 +3,6 @@ batches and regions, roster import."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
 from dataclasses import dataclass, field
@@ -53,7 +51,10 @@ def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
     return token
 
 
-def add_reviewer(db: Database, name: str, password: str, actor: str = "cli") -> None:
+def add_reviewer(
+    db: Database, name: str, password: str, actor: str = "cli", admin: bool = False
+) -> None:
+    """Create a reviewer or set a new password; ``admin`` may undo anyone's decisions."""
     name = name.strip()
     if not name or len(name) > 100:
         raise AdminError("reviewer name must be 1..100 characters")
@@ -65,15 +66,24 @@ def add_reviewer(db: Database, name: str, password: str, actor: str = "cli") -> 
             conn.execute(
                 update(t.reviewers)
                 .where(t.reviewers.c.id == exists.id)
-                .values(password_hash=hash_secret(password))
+                .values(password_hash=hash_secret(password), is_admin=admin)
             )
         else:
             conn.execute(
                 insert(t.reviewers).values(
-                    name=name, password_hash=hash_secret(password), created_at=time.time()
+                    name=name,
+                    password_hash=hash_secret(password),
+                    created_at=time.time(),
+                    is_admin=admin,
                 )
             )
-        audit(conn, actor, "reviewer_password", None, f"reviewer {name}")
+        audit(
+            conn,
+            actor,
+            "reviewer_password",
+            None,
+            f"reviewer {name}" + (" (admin)" if admin else ""),
+        )
 
 
 def put_context(
@@ -111,37 +121,59 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def import_roster(db: Database, data: bytes | str, actor: str = "cli") -> ImportResult:
-    """Import a roster CSV; any bad line refuses the whole file (nothing half-imported).
+class RosterInvalid(KioskError):
+    """Bad rows: nothing was imported; ``errors`` are Chinese sentences with line numbers."""
+
+    def __init__(self, errors: list[str]) -> None:
+        shown = errors[:50] + ([f"……另有 {len(errors) - 50} 处问题"] if len(errors) > 50 else [])
+        super().__init__(
+            "roster_invalid",
+            "名单有误，未导入任何学生：" + "；".join(shown),
+            "The roster has bad rows; nothing was imported.",
+            f"{len(errors)} bad rows",
+        )
+        self.errors = shown
+
+
+def import_roster(
+    db: Database,
+    data: bytes | str,
+    actor: str = "cli",
+    max_bytes: int = 5 * 1024 * 1024,
+    max_rows: int = 20000,
+) -> ImportResult:
+    """Import a roster (CSV in UTF-8 or GB18030/GBK, or .xlsx); any bad line refuses
+    the whole file (nothing half-imported).
 
     Error messages name line and column, never the values (they are personal data).
     """
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise AdminError(f"roster lacks columns: {', '.join(missing)}")
+    from center.roster_files import COLUMN_ZH, read_roster
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    parsed = read_roster(raw, max_bytes=max_bytes, max_rows=max_rows)
     with db.read() as conn:
         batches = {r[0] for r in conn.execute(select(t.batches.c.id))}
     rows, errors, seen = [], [], set()
-    for line_no, raw in enumerate(reader, start=2):
-        row = {k: (raw.get(k) or "").strip() for k in ROSTER_COLUMNS}
+    for line_no, row in parsed.rows:
         row["id_last4"] = row["id_last4"].upper()
+        where = f"第 {line_no} 行"
         if not CODE_RE.match(row["collection_code"]):
-            errors.append(f"line {line_no}: collection_code is not 6-64 letters/digits")
+            errors.append(f"{where}：采集码应为 6–64 位字母或数字")
         elif row["collection_code"] in seen:
-            errors.append(f"line {line_no}: collection_code repeats an earlier line")
+            errors.append(f"{where}：采集码与前面的行重复")
         seen.add(row["collection_code"])
         if not LAST4_RE.match(row["id_last4"]):
-            errors.append(f"line {line_no}: id_last4 must be 3 digits and a digit or X")
+            errors.append(f"{where}：证件号后四位应为 3 位数字加 1 位数字或 X")
         for col in ("name", "school", "level", "major"):
-            if not row[col] or len(row[col]) > 100:
-                errors.append(f"line {line_no}: {col} is empty or too long")
+            if not row[col]:
+                errors.append(f"{where}：{COLUMN_ZH[col]}为空")
+            elif len(row[col]) > 100:
+                errors.append(f"{where}：{COLUMN_ZH[col]}过长（最多 100 字）")
         if row["batch"] not in batches:
-            errors.append(f"line {line_no}: unknown batch (create it first)")
+            errors.append(f"{where}：批次不存在（请先创建批次）")
         rows.append(row)
     if errors:
-        raise AdminError("; ".join(errors[:20]) + (" ..." if len(errors) > 20 else ""))
+        raise RosterInvalid(errors)
     result = ImportResult()
     with db.write() as conn:
         existing = {

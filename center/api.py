@@ -42,8 +42,9 @@ from center.models import (
     ReprintOut,
     ReprintPrintedIn,
 )
-from center.photos import photo_path, quick_report, store
+from center.photos import photo_path, store
 from center.service import Center
+from center.upload_rules import refuse_outside_hard_limits
 from kiosk.redact import code_ref, mask_name
 
 log = logging.getLogger("center.api")
@@ -175,20 +176,7 @@ def upload_photo(
     fingerprint = hashlib.sha256(
         collection_code.encode() + b"\0" + hashlib.sha256(data).digest()
     ).hexdigest()
-    report = quick_report(
-        data,
-        int(center.conf("upload.width")),
-        int(center.conf("upload.height")),
-        int(center.conf("upload.min_bytes")),
-        max_bytes,
-    )
-    if not report["ok"]:
-        raise bad_request(
-            "photo_noncompliant",
-            "照片不符合要求，请重新拍摄。",
-            "The photo does not meet the standard; take it again.",
-            report=report,
-        )
+    refuse_outside_hard_limits(data, str(center.conf("upload.spec")))
     sha = store(center.settings.photos_dir, data)
     now = time.time()
     # One transaction, few round trips: replay check, the order row (locked),

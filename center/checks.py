@@ -6,7 +6,7 @@ taking 100 uploads/s on two cores cannot run it inside the request, and a
 worker pool inside the request would still make every upload wait for it. The
 kiosk already ran the same check before it let the student submit, so the
 center's run is a second opinion for the reviewer, not the gate: uploads pass
-the cheap inline checks (``center.photos.quick_report``), get committed, and a
+the hard limits (``center.upload_rules``), get committed, and a
 background process (SCHED_IDLE priority, its own GIL) attaches the full report to the
 version, preferring moments without uploads (at most ``check_max_defer_seconds``
 late). Queued work lives in the database (``check_state``), so a restart picks
@@ -56,17 +56,40 @@ def _lower_priority() -> None:
             pass
 
 
-def run_check(path: str) -> dict[str, Any]:
-    """In the worker process: the full report of one file, or why there is none."""
+def run_check(
+    path: str, prev_path: str | None = None, face_threshold: float = 0.04
+) -> dict[str, Any]:
+    """In the worker process: the full report of one file, or why there is none.
+
+    For a retake (``prev_path``: the version before it), the report also says
+    whether the face has the same shape as before (``center.face_compare``).
+    """
     try:
         from kiosk.photo.check import check_jpeg
     except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
         return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
     try:
-        report = check_jpeg(Path(path).read_bytes())
-        return {"report": report.as_dict(), "ok": bool(report.ok)}
+        data = Path(path).read_bytes()
+        report = check_jpeg(data)
+        out = report.as_dict()
     except Exception as exc:  # noqa: BLE001 - a crash in the checker must not lose the version
         return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
+    if prev_path:
+        out["retake"] = _compare_faces(data, prev_path, face_threshold)
+    return {"report": out, "ok": bool(report.ok)}
+
+
+def _compare_faces(data: bytes, prev_path: str, threshold: float) -> dict[str, Any]:
+    try:
+        from center.face_compare import distance, signature
+
+        now, before = signature(data), signature(Path(prev_path).read_bytes())
+    except Exception as exc:  # noqa: BLE001 - a second opinion only: never lose the report
+        return {"same_person": None, "error": type(exc).__name__}
+    if now is None or before is None:
+        return {"same_person": None}
+    d = distance(now, before)
+    return {"same_person": d <= threshold, "distance": round(d, 4), "limit": threshold}
 
 
 class CheckRunner:
@@ -79,8 +102,10 @@ class CheckRunner:
         workers: int,
         quiet_seconds: float = 0.5,
         max_defer_seconds: float = 30.0,
+        face_threshold: float = 0.04,
     ) -> None:
         self.db = db
+        self.face_threshold = face_threshold
         self.photos_dir = photos_dir
         self.workers = workers
         self.quiet_seconds = quiet_seconds
@@ -136,16 +161,24 @@ class CheckRunner:
         if self._pool:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _claim(self, limit: int) -> list[tuple[int, str]]:
+    def _claim(self, limit: int) -> list[tuple[int, str, str | None]]:
+        """Queued versions (id, sha256, sha256 of the version before it or None)."""
+        pv = t.photo_versions
+        prev = pv.alias("prev")
         with self.db.read() as conn:
             rows = conn.execute(
-                select(t.photo_versions.c.id, t.photo_versions.c.sha256)
-                .where(t.photo_versions.c.check_state == QUEUED)
-                .order_by(t.photo_versions.c.id)
+                select(pv.c.id, pv.c.sha256, prev.c.sha256)
+                .join(
+                    prev,
+                    (prev.c.order_id == pv.c.order_id) & (prev.c.version_no == pv.c.version_no - 1),
+                    isouter=True,
+                )
+                .where(pv.c.check_state == QUEUED)
+                .order_by(pv.c.id)
                 .limit(limit)
             ).all()
         claimed = []
-        for vid, sha in rows:
+        for vid, sha, prev_sha in rows:
             with self.db.write() as conn:
                 res = conn.execute(
                     update(t.photo_versions)
@@ -153,7 +186,7 @@ class CheckRunner:
                     .values(check_state=RUNNING)
                 )
             if res.rowcount == 1:
-                claimed.append((vid, sha))
+                claimed.append((vid, sha, prev_sha))
         return claimed
 
     def _loop(self) -> None:
@@ -170,8 +203,16 @@ class CheckRunner:
                         self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
                     )
                 futures: list[tuple[int, Future]] = [
-                    (vid, self._pool.submit(run_check, str(photo_path(self.photos_dir, sha))))
-                    for vid, sha in batch
+                    (
+                        vid,
+                        self._pool.submit(
+                            run_check,
+                            str(photo_path(self.photos_dir, sha)),
+                            str(photo_path(self.photos_dir, prev)) if prev else None,
+                            self.face_threshold,
+                        ),
+                    )
+                    for vid, sha, prev in batch
                 ]
                 for vid, fut in futures:
                     try:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -75,6 +76,8 @@ reviewers = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
+    # may undo any reviewer's decision (before export)
+    Column("is_admin", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 orders = Table(
@@ -89,6 +92,7 @@ orders = Table(
     Column("reason_text", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("exported_at", Float),  # approved photo left in a batch export: no more undo
 )
 
 photo_versions = Table(
@@ -104,6 +108,10 @@ photo_versions = Table(
     Column("check_state", String(20), nullable=False, index=True),
     Column("check_ok", Boolean),
     Column("check_report", Text),
+    # the reviewer this version is handed to, until claim_until (center.review)
+    Column("claim_reviewer_id", Integer),
+    Column("claimed_at", Float),
+    Column("claim_until", Float),
     UniqueConstraint("order_id", "version_no", name="uq_version_order_no"),
 )
 
@@ -111,12 +119,15 @@ reviews = Table(
     "reviews",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("version_id", Integer, ForeignKey("photo_versions.id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("photo_versions.id"), nullable=False, index=True),
     Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False),
     Column("decision", String(10), nullable=False),
     Column("reason_code", String(50)),
     Column("reason_text", Text),
-    Column("created_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("reason_codes", Text),  # JSON list of every preset chosen
+    Column("undone_at", Float),
+    Column("undone_by", String(120)),
 )
 
 reprints = Table(

@@ -42,6 +42,7 @@ class Center:
             int(settings.get("upload.check_workers", 1)),
             quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
             max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
+            face_threshold=float(settings.get("review.face_change_threshold", 0.04)),
         )
 
     def start(self) -> None:

@@ -1,8 +1,11 @@
-"""Console pages: sign-in, review one photo at a time, batches, reprint orders,
-kiosks and e-mails, audit log.
+"""Console pages: sign-in, review one photo at a time, decisions and undo, batches,
+reprint orders, kiosks and e-mails, audit log.
 
-Server-rendered with jinja2; the only script is a few lines of keyboard
-shortcuts on the review page (a = approve, r = reject, 1–9 = preset reasons).
+Server-rendered with jinja2. The review page's only script is the keyboard
+(a approve, r reject, 1-9 reasons, u undo, z zoom, g guides, f report, s skip),
+with a guard time after the photo appears, and a poll that keeps the photo
+claimed and reloads when a photo or the background check's report arrives.
+The queue's rules live in ``center.review``, the words in ``center.console.words``.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
 from center import orders
+from center import review as review_q
 from center import schema as t
-from center.admin import import_roster
+from center.admin import RosterInvalid, import_roster
 from center.console import reprints as reprint_list
-from center.console import session
+from center.console import session, words
 from center.photos import photo_path
-from center.review import complete, decide, next_pending, pending_count
+from center.review import complete
+from center.upload_rules import hard_limits
 from kiosk.errors import KioskError
+from kiosk.redact import mask_name
 
 console = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -106,63 +112,226 @@ def home(request: Request) -> Response:
     return _back("/console/review" if session.current(request) else "/console/login")
 
 
+def _rules(request: Request) -> review_q.Rules:
+    return review_q.Rules.from_conf(request.app.state.center.conf("review") or {})
+
+
+def _presets(request: Request) -> dict[str, words.Preset]:
+    return words.all_presets(request.app.state.center.conf("review.reasons") or [])
+
+
+def _report_of(row: Any) -> tuple[words.ReportView | None, str]:
+    """The background check's report of a version, or a note saying why there is none."""
+    if row.check_state == "done" and row.check_report:
+        return words.report_view(json.loads(row.check_report)), ""
+    if row.check_state in ("queued", "running"):
+        return None, "自动合规检查进行中，完成后本页自动刷新。"
+    if row.check_state == "unavailable":
+        return None, "自动合规检查不可用，请人工核对各项要求。"
+    return None, "未运行自动合规检查（已关闭），请人工核对各项要求。"
+
+
+def _retake_flags(row: Any, prev: Any, report: dict[str, Any] | None) -> list[str]:
+    flags = []
+    if prev is not None and prev.sha256 == row.sha256:
+        flags.append("与上一版照片文件完全相同：学生没有重拍。")
+    retake = (report or {}).get("retake") or {}
+    if retake.get("same_person") is False:
+        flags.append("与上一版的脸部特征差异很大：可能不是同一人，请核对。")
+    return flags
+
+
+def _undoable(request: Request, who: tuple[int, str]) -> int:
+    """The review id the reviewer just made (``?done=``), if it is still theirs to undo."""
+    try:
+        rid = int(request.query_params.get("done", "0"))
+    except ValueError:
+        return 0
+    if rid <= 0 or rid > 2**62:
+        return 0
+    rows = [r for r in review_q.recent_decisions(request.app.state.center.db, 20) if r.id == rid]
+    if not rows or rows[0].reviewer_id != who[0] or rows[0].undone_at is not None:
+        return 0
+    return rid if time.time() - rows[0].created_at <= _rules(request).undo_seconds else 0
+
+
+def _int_param(request: Request, name: str) -> int:
+    try:
+        value = int(request.query_params.get(name, "0"))
+    except ValueError:
+        return 0
+    return value if 0 < value < 2**62 else 0
+
+
 @console.get("/review")
-def review(request: Request, after: int = 0) -> Response:
+def review(request: Request) -> Response:
     who = session.current(request)
     if who is None:
         return _back("/console/login")
     center = request.app.state.center
-    row = next_pending(center.db, after)
-    if row is None and after:
-        row = next_pending(center.db, 0)
-    report, check_note = None, ""
-    if row is not None:
-        if row.check_state == "done" and row.check_report:
-            report = json.loads(row.check_report)
-        elif row.check_state in ("queued", "running"):
-            check_note = "合规检查进行中，稍后刷新可见。 (check running)"
-        elif row.check_state == "unavailable":
-            check_note = "自动合规检查不可用。 (automatic check unavailable)"
-        else:
-            check_note = "未运行自动合规检查。 (automatic check off)"
-    return _page(
-        request,
-        "review.html",
-        row=row,
-        report=report,
-        check_note=check_note,
-        pending=pending_count(center.db),
-        reasons=center.conf("review.reasons")[:9],
-        bands={k: center.conf(f"review.{k}") for k in ("hair_top", "eye_line", "face_width")},
-        size=(int(center.conf("upload.width")), int(center.conf("upload.height"))),
+    rules = _rules(request)
+    row = review_q.claim_next(
+        center.db, who[0], rules, skip=_int_param(request, "skip"), want=_int_param(request, "want")
     )
+    limits = hard_limits(str(center.conf("upload.spec")))
+    ctx: dict[str, Any] = {
+        "row": row,
+        "queue": review_q.queue_status(center.db, who[0]),
+        "undo_review": _undoable(request, who),
+        "undo_minutes": int(rules.undo_seconds // 60),
+        "guard_ms": int(rules.guard_seconds * 1000),
+        "poll_ms": int(1000 * float(center.conf("review.poll_seconds", 5))),
+        "size": (limits.width, limits.height),
+        "bands": {k: center.conf(f"review.{k}") for k in ("hair_top", "eye_line", "face_width")},
+    }
+    if row is not None:
+        raw = (
+            json.loads(row.check_report) if row.check_state == "done" and row.check_report else None
+        )
+        report, check_note = _report_of(row)
+        presets = _presets(request)
+        shown = words.shown_reasons(report, presets)
+        on_page = {p.code for p, _ in shown}
+        more: dict[str, list[words.Preset]] = {}
+        for p in presets.values():
+            if p.code not in on_page:
+                more.setdefault(p.label, []).append(p)
+        prev, prev_review = (None, None)
+        if row.version_no > 1:
+            prev, prev_review = review_q.previous_version(center.db, row.order_id, row.version_no)
+        ctx.update(
+            report=report,
+            check_note=check_note,
+            reasons=shown,
+            more_reasons=list(more.items()),
+            masked_name=mask_name(row.name),
+            prev=prev,
+            prev_review=prev_review,
+            prev_review_label=words.label("decisions", prev_review.decision) if prev_review else "",
+            retake_flags=_retake_flags(row, prev, raw) if prev is not None else [],
+        )
+    return _page(request, "review.html", **ctx)
+
+
+@console.get("/review/status.json")
+def review_status(request: Request) -> Response:
+    """The review page's poll: queue figures; renews the claim on the photo shown."""
+    who = session.current(request)
+    if who is None:
+        return JSONResponse({"error": "signed out"}, status_code=403)
+    center = request.app.state.center
+    status: dict[str, Any] = review_q.queue_status(center.db, who[0])
+    status["available"] = status["pending"] - status["held_by_others"]
+    vid = _int_param(request, "v")
+    if vid:
+        status["held"] = review_q.renew_claim(center.db, vid, who[0], _rules(request))
+        row = review_q.version_row(center.db, vid)
+        status["check_state"] = row.check_state if row is not None else ""
+    return JSONResponse(status)
 
 
 @console.post("/review/{version_id}")
-def review_decide(
-    request: Request,
-    version_id: int,
-    csrf: Annotated[str, Form()],
-    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
-    reason_code: Annotated[str, Form()] = "",
-    reason_text: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
+async def review_decide(request: Request, version_id: int) -> Response:
+    form = await request.form()
+    who = _guard(request, str(form.get("csrf", "")))
+    if isinstance(who, Response):
+        return who
+    if not 0 < version_id < 2**62:
+        return HTMLResponse("没有这张照片。", status_code=404)
+    center = request.app.state.center
+    decision = str(form.get("decision", ""))
+    try:
+        version_no = int(str(form.get("version_no", "")))
+    except ValueError:
+        return _back("/console/review", "表单缺少照片版本，请刷新页面。")
+    if decision not in ("approve", "reject"):
+        return _back("/console/review", "未知的操作。")
+    presets = _presets(request)
+    codes = list(dict.fromkeys(str(v) for v in form.getlist("reason") if str(v)))[:12]
+    note = " ".join(str(form.get("note", "")).split())[:200]
+    text = None
+    if decision == "reject":
+        if any(c not in presets for c in codes):
+            return _back("/console/review", "未知的未通过原因，请刷新页面。")
+        if not codes:
+            return _back("/console/review", "请先勾选未通过原因。")
+        if any(presets[c].note_required for c in codes) and len(note) < 4:
+            return _back("/console/review", "选择“其他”时请在备注中写明原因（至少 4 个字）。")
+        row = review_q.version_row(center.db, version_id)
+        report = _report_of(row)[0] if row is not None else None
+        text = words.compose_text(codes, presets, report, note)
+    else:
+        codes = []
+    try:
+        order_no, review_id = review_q.decide_full(
+            center.db,
+            version_id,
+            who,
+            decision,
+            None,
+            text,
+            version_no=version_no,
+            reason_codes=codes,
+            rules=_rules(request),
+        )
+    except review_q.TooFast as exc:
+        return _back("/console/review", exc.zh)
+    except KioskError as exc:
+        return _back(f"/console/review?skip={version_id}", exc.zh)
+    label = "已转为待处理" if decision == "approve" else "未通过"
+    return _back(f"/console/review?done={review_id}", f"订单 {order_no}：{label}")
+
+
+@console.post("/review/undo/{review_id}")
+def review_undo(request: Request, review_id: int, csrf: Annotated[str, Form()]) -> Response:
     who = _guard(request, csrf)
     if isinstance(who, Response):
         return who
+    if not 0 < review_id < 2**62:
+        return HTMLResponse("没有这条审核记录。", status_code=404)
     center = request.app.state.center
-    reasons = {r["code"]: r for r in center.conf("review.reasons")}
-    text = reason_text.strip()
-    if reason_code and reason_code not in reasons:
-        return _back("/console/review", "未知的原因。")
-    if decision == "reject" and reason_code and not text:
-        text = reasons[reason_code]["zh"]
+    admin = review_q.is_admin(center.db, who[0])
     try:
-        order_no = decide(center.db, version_id, who, decision, reason_code or None, text or None)
+        order_no, version_id = review_q.undo(center.db, review_id, who, _rules(request), admin)
     except KioskError as exc:
-        return _back("/console/review", exc.zh)
-    label = "已通过" if decision == "approve" else "已退回"
-    return _back(f"/console/review?after={version_id}", f"订单 {order_no} {label}")
+        back = request.headers.get("referer", "")
+        page = "/console/decisions" if "/console/decisions" in back else "/console/review"
+        return _back(page, f"未撤销：{exc.zh}")
+    return _back(f"/console/review?want={version_id}", f"已撤销：订单 {order_no} 回到待审核")
+
+
+@console.get("/decisions")
+def decisions(request: Request, order_no: str = "") -> Response:
+    """The newest decisions with their undo buttons, and each reviewer's count today."""
+    who = session.current(request)
+    if who is None:
+        return _back("/console/login")
+    center = request.app.state.center
+    order_no = order_no.strip()[:18]
+    rules = _rules(request)
+    admin = review_q.is_admin(center.db, who[0])
+    rows = review_q.recent_decisions(center.db, 200, order_no)
+    now = time.time()
+
+    def undoable(r: Any) -> bool:
+        if r.undone_at is not None or r.exported_at is not None or r.order_version != r.version_no:
+            return False
+        if r.state != (orders.PROCESSING if r.decision == "approve" else orders.REJECTED):
+            return False
+        return admin or (r.reviewer_id == who[0] and now - r.created_at <= rules.undo_seconds)
+
+    return _page(
+        request,
+        "decisions.html",
+        rows=rows,
+        undoable={r.id for r in rows if undoable(r)},
+        per_reviewer=review_q.per_reviewer_today(center.db),
+        admin=admin,
+        order_no=order_no,
+        labels=orders.LABELS,
+        decision_labels=words.words()["decisions"],
+        undo_minutes=int(rules.undo_seconds // 60),
+    )
 
 
 @console.get("/photos/{version_id}.jpg")
@@ -179,10 +348,7 @@ def photo(request: Request, version_id: int) -> Response:
     return FileResponse(photo_path(center.settings.photos_dir, sha), media_type="image/jpeg")
 
 
-@console.get("/batches")
-def batches(request: Request) -> Response:
-    if session.current(request) is None:
-        return _back("/console/login")
+def _batches_page(request: Request, status: int = 200, **extra: Any) -> Response:
     center = request.app.state.center
     with center.db.read() as conn:
         rows = conn.execute(select(t.batches).order_by(t.batches.c.id)).all()
@@ -197,52 +363,139 @@ def batches(request: Request) -> Response:
                 counts.get(batch_id, {}).get(state or orders.AWAITING, 0) + n
             )
     return _page(
-        request, "batches.html", batches=rows, regions=regions, counts=counts, labels=orders.LABELS
+        request,
+        "batches.html",
+        status=status,
+        batches=rows,
+        regions=regions,
+        counts=counts,
+        labels=orders.LABELS,
+        **extra,
     )
+
+
+@console.get("/batches")
+def batches(request: Request) -> Response:
+    if session.current(request) is None:
+        return _back("/console/login")
+    return _batches_page(request)
 
 
 @console.post("/roster")
 async def roster(
     request: Request, csrf: Annotated[str, Form()], file: Annotated[UploadFile, File()]
 ) -> Response:
+    """A roster file (CSV in UTF-8 or GBK, or .xlsx); bad rows are listed by line, in Chinese."""
     who = _guard(request, csrf)
     if isinstance(who, Response):
         return who
-    data = await file.read()
     center = request.app.state.center
+    max_bytes = int(center.conf("review.roster_max_bytes", 5 * 1024 * 1024))
+    data = await file.read(max_bytes + 1)
     from starlette.concurrency import run_in_threadpool
 
     try:
-        result = await run_in_threadpool(import_roster, center.db, data, f"reviewer:{who[1]}")
+        result = await run_in_threadpool(
+            import_roster,
+            center.db,
+            data,
+            f"reviewer:{who[1]}",
+            max_bytes,
+            int(center.conf("review.roster_max_rows", 20000)),
+        )
+    except RosterInvalid as exc:
+        return _batches_page(
+            request, status=422, import_title="名单有误，未导入任何学生：", import_errors=exc.errors
+        )
     except KioskError as exc:
-        return _back("/console/batches", f"导入失败：{exc.detail}")
+        return _batches_page(request, status=422, import_title="导入失败：", import_errors=[exc.zh])
     return _back("/console/batches", f"已导入：新增 {result.added}，更新 {result.updated}")
 
 
+def _batch_query(batch_id: str, state: str, q: str) -> Any:
+    """The batch's students with their order and current version, filtered."""
+    pv = t.photo_versions
+    query = (
+        select(
+            t.students.c.collection_code,
+            t.students.c.name,
+            t.students.c.school,
+            t.orders.c.order_no,
+            t.orders.c.state,
+            t.orders.c.version,
+            t.orders.c.updated_at,
+            pv.c.id.label("version_id"),
+        )
+        .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
+        .join(
+            pv,
+            (pv.c.order_id == t.orders.c.id) & (pv.c.version_no == t.orders.c.version),
+            isouter=True,
+        )
+        .where(t.students.c.batch_id == batch_id)
+    )
+    if state == orders.AWAITING:
+        query = query.where((t.orders.c.state == orders.AWAITING) | t.orders.c.state.is_(None))
+    elif state in orders.LABELS:
+        query = query.where(t.orders.c.state == state)
+    q = q.strip()
+    if q:
+        if "*" in q or not q.isascii():
+            # a masked name such as 吴* or 吴**: first character and length
+            first = q[0]
+            query = query.where(t.students.c.name.like(first.replace("%", "") + "%"))
+            if "*" in q:
+                query = query.where(func.length(t.students.c.name) == len(q))
+        else:
+            safe = q.replace("\\", "").replace("%", "").replace("_", "")
+            query = query.where(t.students.c.collection_code.like(f"%{safe}%"))
+    return query
+
+
 @console.get("/batches/{batch_id}")
-def batch(request: Request, batch_id: str) -> Response:
+def batch(request: Request, batch_id: str, state: str = "", q: str = "", page: int = 1) -> Response:
     if session.current(request) is None:
         return _back("/console/login")
     center = request.app.state.center
+    per_page = int(center.conf("review.batch_page_rows", 50))
+    state = state if state in orders.LABELS else ""
+    q = q[:40]
     with center.db.read() as conn:
         b = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
         if b is None:
-            return HTMLResponse("no such batch", status_code=404)
+            return HTMLResponse("没有这个批次。", status_code=404)
+        query = _batch_query(batch_id, state, q)
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        pages = max(1, -(-total // per_page))
+        page = min(max(page, 1), pages)
         rows = conn.execute(
-            select(
-                t.students.c.collection_code,
-                t.students.c.name,
-                t.students.c.school,
-                t.orders.c.order_no,
-                t.orders.c.state,
-                t.orders.c.version,
-                t.orders.c.updated_at,
-            )
-            .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
-            .where(t.students.c.batch_id == batch_id)
-            .order_by(t.students.c.collection_code)
+            query.order_by(t.students.c.collection_code)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
         ).all()
-    return _page(request, "batch.html", batch=b, rows=rows, labels=orders.LABELS)
+        counts = dict(
+            conn.execute(
+                select(func.coalesce(t.orders.c.state, orders.AWAITING), func.count())
+                .select_from(t.students)
+                .join(t.orders, t.orders.c.student_id == t.students.c.id, isouter=True)
+                .where(t.students.c.batch_id == batch_id)
+                .group_by(func.coalesce(t.orders.c.state, orders.AWAITING))
+            ).all()
+        )
+    return _page(
+        request,
+        "batch.html",
+        batch=b,
+        rows=rows,
+        labels=orders.LABELS,
+        state=state,
+        q=q,
+        page=page,
+        pages=pages,
+        total=total,
+        counts=counts,
+        masked={r.collection_code: mask_name(r.name) for r in rows},
+    )
 
 
 @console.post("/batches/{batch_id}/complete")
@@ -278,7 +531,7 @@ def export(request: Request, batch_id: str) -> Response:
     center = request.app.state.center
     with center.db.read() as conn:
         rows = conn.execute(
-            select(t.students.c.collection_code, t.photo_versions.c.sha256)
+            select(t.students.c.collection_code, t.photo_versions.c.sha256, t.orders.c.id)
             .join(t.orders, t.orders.c.student_id == t.students.c.id)
             .join(
                 t.photo_versions,
@@ -292,9 +545,10 @@ def export(request: Request, batch_id: str) -> Response:
         ).all()
     fd, tmp = tempfile.mkstemp(suffix=".zip")
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
-        for code, sha in rows:
+        for code, sha, _ in rows:
             zf.write(photo_path(center.settings.photos_dir, sha), f"{code}.jpg")
     with center.db.write() as conn:
+        review_q.mark_exported(conn, [r[2] for r in rows], time.time())
         orders.audit(conn, f"reviewer:{who[1]}", "export", None, f"{batch_id}: {len(rows)} photos")
     return FileResponse(
         tmp,
@@ -345,7 +599,30 @@ def kiosks(request: Request) -> Response:
             .limit(50)
         ).all()
     beats = {r.id: json.loads(r.heartbeat) if r.heartbeat else {} for r in rows}
-    return _page(request, "kiosks.html", kiosks=rows, beats=beats, mails=mails, now=time.time())
+    w = words.words()
+    return _page(
+        request,
+        "kiosks.html",
+        kiosks=rows,
+        beats=beats,
+        mails=mails,
+        now=time.time(),
+        parts=w["device_parts"],
+        device_states=w["device_states"],
+        email_states=w["email_states"],
+        counters=w["counters"],
+        mail_error=_mail_error,
+    )
+
+
+def _mail_error(text: str | None) -> str:
+    """A failed e-mail's error in Chinese; the exception text stays in the log."""
+    if not text:
+        return ""
+    for needle, zh in words.words()["email_errors"].items():
+        if needle.lower() in text.lower():
+            return str(zh)
+    return "发送失败"
 
 
 @console.get("/audit")
@@ -357,7 +634,13 @@ def audit(request: Request, limit: int = 200) -> Response:
         rows = conn.execute(
             select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(min(max(limit, 1), 2000))
         ).all()
-    return _page(request, "audit.html", rows=rows)
+    return _page(
+        request,
+        "audit.html",
+        rows=rows,
+        actions=words.words()["audit_actions"],
+        detail=words.audit_detail,
+    )
 
 
 REPRINT_PAGE_ROWS = 500

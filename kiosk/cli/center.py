@@ -104,7 +104,7 @@ def _add_reviewer(args: argparse.Namespace) -> int:
             return 3
     else:
         password = sys.stdin.readline().rstrip("\n")
-    add_reviewer(_center(args).db, args.name, password)
+    add_reviewer(_center(args).db, args.name, password, admin=args.admin)
     print(f"reviewer {args.name} saved")
     return 0
 
@@ -185,6 +185,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p = add("add-reviewer", _add_reviewer, "create a reviewer (password from the prompt or stdin)")
     p.add_argument("name")
+    p.add_argument(
+        "--admin", action="store_true", help="may undo any reviewer's decision before export"
+    )
     for kind in ("batch", "region"):
         p = add(f"add-{kind}", _add_context, f"create or update a collection {kind}")
         p.set_defaults(kind=kind)

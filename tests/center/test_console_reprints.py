@@ -182,6 +182,10 @@ def test_failed_email_retried_from_console(tmp_path, db_url, photo):
         c = console_client(run)
         page = c.get("/console/kiosks").text
         assert f'action="/console/emails/{request_id}/retry"' in page
+        # the state and the error in Chinese; the exception text stays in the log
+        row = page[page.index(f'id="mail-{request_id}"') :].split("</tr>")[0]
+        assert "发送失败" in row and "无法连接邮件服务器" in row
+        assert "Error" not in row and "Errno" not in row and "refused" not in row
         csrf = csrf_of(page)
         assert c.post(f"/console/emails/{request_id}/retry", data={"csrf": "x"}).status_code == 403
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from center.admin import AdminError, import_roster
+from center.admin import RosterInvalid, import_roster
 from tests.center.conftest import STUDENT
 
 
@@ -43,10 +43,11 @@ def test_bad_roster_refused_whole_without_personal_data(center):
         "DEMO2026GD000051,孙八,1234,学校,本科,专业,NO-SUCH\n"
         "DEMO2026GD000052,周九,123X,学校,本科,专业,GD2026-01\n"
     )
-    with pytest.raises(AdminError) as err:
+    with pytest.raises(RosterInvalid) as err:
         import_roster(center.server.db, bad)
-    assert "line 2" in err.value.detail and "line 3" in err.value.detail
-    assert "钱七" not in err.value.detail and "12345" not in err.value.detail
+    assert "第 2 行" in err.value.zh and "第 3 行" in err.value.zh  # lines, in Chinese
+    for text in (err.value.zh, err.value.detail):
+        assert "钱七" not in text and "12345" not in text
     r = center.client().post("/api/v1/orders/status", json={"collection_code": "DEMO2026GD000052"})
     assert r.status_code == 404  # nothing of the file was imported
 

@@ -22,8 +22,8 @@ CODES = [f"DEMO2026GD00000{i}" for i in range(1, 9)]  # config/demo/roster.csv
 FAST = OutboxPolicy(backoff_base_s=0.05, backoff_max_s=0.4, jitter=0.0, lease_s=30.0)
 
 
-def make_jpeg(seed: int, size: tuple[int, int] = (480, 640), quality: int = 70) -> bytes:
-    """A 480×640 RGB JPEG of 25-60 KB that passes the center's upload checks."""
+def make_jpeg(seed: int, size: tuple[int, int] = (480, 640), quality: int = 40) -> bytes:
+    """A 480×640 RGB JPEG of about 32 KB: inside the 20–40 KiB window the center enforces."""
     rng = np.random.default_rng(seed)
     w, h = size
     small = rng.integers(0, 255, (max(2, h // 10), max(2, w // 10), 3), dtype=np.uint8)
