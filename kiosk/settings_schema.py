@@ -172,9 +172,7 @@ class Identify(_Table):
 
 
 class Upload(_Table):
-    width: Pixels
-    height: Pixels
-    min_bytes: Count
+    spec: Name
     max_bytes: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
     check_workers: Annotated[int, Field(ge=0, le=64)]
     check_quiet_seconds: SecondsOrZero
@@ -182,8 +180,8 @@ class Upload(_Table):
 
     @model_validator(mode="after")
     def _window(self) -> Upload:
-        if self.max_bytes <= self.min_bytes:
-            raise ValueError("max_bytes must be above min_bytes")
+        if self.max_bytes < 40_960:
+            raise ValueError("max_bytes must leave room for a 40 KiB photo (at least 40960)")
         return self
 
 
@@ -209,6 +207,7 @@ class Reason(_Table):
     code: Name
     zh: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
+    note_required: bool = False  # the reviewer must write a note with it
 
 
 Band = Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)]
@@ -218,6 +217,14 @@ class Review(_Table):
     hair_top: Band
     eye_line: Band
     face_width: Band
+    claim_seconds: Annotated[int, Field(ge=10, le=3600)]
+    guard_ms: Annotated[int, Field(ge=0, le=5000)]
+    undo_minutes: Annotated[int, Field(ge=0, le=1440)]
+    face_change_threshold: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
+    poll_seconds: Annotated[int, Field(ge=1, le=600)]
+    batch_page_rows: Annotated[int, Field(ge=5, le=1000)]
+    roster_max_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)]
+    roster_max_rows: Annotated[int, Field(ge=1, le=1_000_000)]
     reasons: list[Reason]
 
 
