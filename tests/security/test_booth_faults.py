@@ -311,3 +311,18 @@ def test_openers_finding_the_damage_at_once_set_it_aside_once(booth, client, _st
     code, out, err = _run(["outbox", "drain"], booth, _state_dir)
     assert code == 0, out + err
     _all_sent_once(client, _state_dir)
+
+
+def test_doctor_as_another_user_reports_the_damage_without_touching_it(booth, client, _state_dir):  # noqa: F811
+    """Root over SSH reads a kiosk-owned outbox read-only: it says what to run, changes nothing."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    _fill_booth(_state_dir, client)
+    bad = _damage(_state_dir, "truncated")
+    db = _state_dir / "outbox" / "outbox.db"
+    os.chown(db, 65534, 65534)
+    code, out, err = _run(["doctor", "--only", "outbox", "--json"], booth, _state_dir)
+    result = next(r for r in json.loads(out)["checks"] if r["name"] == "outbox")
+    assert result["status"] == "fail" and "damaged" in result["detail"], out + err
+    assert "kiosk outbox status" in result["hint"] and "Traceback" not in err
+    assert db.read_bytes() == bad and not list(db.parent.glob("outbox.db.damaged-*"))
