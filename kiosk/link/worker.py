@@ -228,6 +228,10 @@ class UploadWorker:
                 self.outbox.recover()
             except OutboxFull:
                 raise
+            except sqlite3.DatabaseError as exc:
+                if repair.is_damaged(exc):
+                    raise  # set aside and rebuilt by step()
+                log.exception("outbox housekeeping failed")
             except Exception:  # never let housekeeping stop uploads
                 log.exception("outbox housekeeping failed")
         client = self._get_client()

@@ -115,6 +115,8 @@ class Source:
             turbo = _Background(lambda: self._turbo_decode(min_scale)).result(timeout)
         if turbo is not None:
             pixels, scale = turbo
+            if self.orientation not in _ORIENT:
+                return pixels, scale  # upright already: no copy through PIL
             rgb = Image.fromarray(pixels)
         else:
             checker = None

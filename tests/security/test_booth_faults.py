@@ -312,3 +312,46 @@ def test_openers_finding_the_damage_at_once_set_it_aside_once(booth, client, _st
     code, out, err = _run(["outbox", "drain"], booth, _state_dir)
     assert code == 0, out + err
     _all_sent_once(client, _state_dir)
+
+
+def test_doctor_as_another_user_reports_the_damage_without_touching_it(booth, client, _state_dir):  # noqa: F811
+    """Root over SSH reads a kiosk-owned outbox read-only: it says what to run, changes nothing."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    _fill_booth(_state_dir, client)
+    bad = _damage(_state_dir, "truncated")
+    db = _state_dir / "outbox" / "outbox.db"
+    os.chown(db, 65534, 65534)
+    code, out, err = _run(["doctor", "--only", "outbox", "--json"], booth, _state_dir)
+    result = next(r for r in json.loads(out)["checks"] if r["name"] == "outbox")
+    assert result["status"] == "fail" and "damaged" in result["detail"], out + err
+    assert "kiosk outbox status" in result["hint"] and "Traceback" not in err
+    assert db.read_bytes() == bad and not list(db.parent.glob("outbox.db.damaged-*"))
+
+
+def test_running_worker_rebuilds_a_database_damaged_under_it(client, center, _state_dir, caplog):  # noqa: F811
+    """The file is overwritten while the screen and the worker have it open."""
+    from kiosk.link.client import CenterClient
+    from kiosk.link.worker import UploadWorker
+
+    path = _state_dir / "outbox" / "outbox.db"
+    worker_box, screen_box = Outbox(path, FAST), Outbox(path, FAST)
+    try:
+        for i, code in enumerate(CODES[:3]):
+            screen_box.enqueue(code, make_jpeg(950 + i), f"under-it-{i:04d}")
+        screen_box._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file
+        with path.open("r+b") as fh:
+            fh.write(os.urandom(path.stat().st_size))
+        screen_box.retry_now()  # a write by the screen: the worker's cached pages are stale
+        worker = UploadWorker(worker_box, lambda: CenterClient(center.base_url, center.token),
+                              heartbeat_interval_s=600.0)
+        for _ in range(3):
+            worker.step()
+        assert worker.counters["uploaded"] == 3
+        assert worker_box.status()["rebuilt"]["adopted"] == 3
+    finally:
+        worker_box.close()
+        screen_box.close()
+    assert "Traceback" not in caplog.text and "housekeeping failed" not in caplog.text
+    assert "set aside as outbox.db.damaged-" in caplog.text
+    assert all(client.status(code)["order"]["version"] == 1 for code in CODES[:3])
