@@ -32,7 +32,7 @@ from tests.link.conftest import (  # noqa: F401 - fixtures: the real center and 
     token_file,
 )
 
-N_PHOTOS = 6  # one per code: a second upload to a code would make version 2
+N_PHOTOS = 8  # one per code (all eight): their bytes must free room for the disk reserve
 N_SENT_BEFORE = 2  # acknowledged before the fault, their copies still kept (retention)
 
 
@@ -46,7 +46,8 @@ def _fill_booth(state: Path, client) -> dict[str, int]:  # noqa: F811
     """Queue one photo per code, upload the first two; returns code -> item id."""
     box = Outbox(state / "outbox" / "outbox.db", FAST)
     try:
-        ids = {code: box.enqueue(code, make_jpeg(700 + i), f"fault-test-{i:04d}", meta={"n": i})
+        # Near 40 KB each (quality 55), the most the center takes: sending them frees room.
+        ids = {code: box.enqueue(code, make_jpeg(700 + i, quality=55), f"fault-test-{i:04d}", meta={"n": i})
                for i, code in enumerate(CODES[:N_PHOTOS])}
         for _ in range(N_SENT_BEFORE):
             assert box.upload_one(client)[0] == "uploaded"
