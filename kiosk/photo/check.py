@@ -318,8 +318,7 @@ def file_items(data: bytes, im: Image.Image, spec: Spec) -> list[Item]:
         make_item("jpeg_quality", quality, f"≥ {spec.min_quality}",
                   "pass" if quality is not None and quality >= spec.min_quality else "fail")
     )  # fmt: skip
-    kb = len(data) / 1024
-    items.append(band("file_size", round(kb, 1), spec.size_min_kb, spec.size_max_kb, "KiB"))
+    items.append(band("file_size", len(data), spec.size_min_bytes, spec.size_max_bytes, "bytes"))
     return items
 
 

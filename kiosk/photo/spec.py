@@ -47,6 +47,20 @@ class Spec:
     quality: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def size_min_bytes(self) -> int:
+        """Lower end of the size window, reading "KB" as 1,024 bytes (the larger reading)."""
+        return self.size_min_kb * 1024
+
+    @property
+    def size_max_bytes(self) -> int:
+        """Upper end, reading "KB" as 1,000 bytes (the smaller reading).
+
+        Uploaders disagree on what a KB is; a file between these two ends is
+        inside "20-40 KB" whichever way the uploader reads it.
+        """
+        return self.size_max_kb * 1000
+
+    @property
     def bg_rgb(self) -> tuple[int, int, int]:
         return self.colours[self.background]
 
@@ -166,7 +180,7 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         raise r._fail("image.max_quality", f"must be >= image.min_quality ({min_q})")
     size_min = int(r.num("image.size_min_kb", 1, 100000, integer=True))
     size_max = int(r.num("image.size_max_kb", 1, 100000, integer=True))
-    if size_max <= size_min:
+    if size_max * 1000 <= size_min * 1024:
         raise r._fail("image.size_max_kb", f"must be > image.size_min_kb ({size_min})")
     colours_raw = r.raw("background.colours")
     if not isinstance(colours_raw, dict) or not colours_raw:
@@ -229,7 +243,7 @@ def _apply_settings(spec: Spec) -> Spec:
         spec = _replace(spec, background=bg)
     lo = int(s.get("photo.size_min_kb", 0) or 0) or spec.size_min_kb
     hi = int(s.get("photo.size_max_kb", 0) or 0) or spec.size_max_kb
-    if hi <= lo:
+    if hi * 1000 <= lo * 1024:
         raise ConfigError(f"photo.size_max_kb ({hi}) must be > photo.size_min_kb ({lo})")
     return _replace(spec, size_min_kb=lo, size_max_kb=hi)
 
