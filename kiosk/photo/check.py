@@ -17,6 +17,7 @@ from PIL import Image
 from kiosk.photo import analysis
 from kiosk.photo.analysis import Analysis, Face
 from kiosk.photo.crop import hair_top_from_alpha
+from kiosk.photo.matte_check import matte_items
 from kiosk.photo.report import Item, Report, at_least, at_most, band, make_item
 from kiosk.photo.spec import Spec, load_spec
 
@@ -296,6 +297,7 @@ def check_rgb(rgb: np.ndarray, spec: Spec, head_items: list[Item] | None = None)
     report.items += geometry_items(g, spec)
     report.items += pose_items(face, spec)
     report.items += image_items(rgb, face, person, spec)
+    report.items += matte_items(rgb, face, spec)
     return report
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from kiosk.errors import KioskError
-from kiosk.photo import analysis, check, matting
+from kiosk.photo import analysis, check, matte_clean, matting
 from kiosk.photo.analysis import Face
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
 from kiosk.photo.encode import Encoded, encode
@@ -273,6 +273,9 @@ def step_matte(ctx: Context) -> None:
     ctx.matte = matting.matte(ctx.master_rgb, coarse)
 
 
+CLEAN_ROUNDS = 4
+
+
 def step_compose(ctx: Context) -> None:
     spec, plan = ctx.spec, ctx.plan
     img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
@@ -280,6 +283,11 @@ def step_compose(ctx: Context) -> None:
     face = ctx.face.transformed(
         plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale
     )
+    # Taking a patch of spill out can bare the next one, or leave a piece afloat.
+    for _ in range(CLEAN_ROUNDS):
+        if not matte_clean.clean(ctx.matte, img, face, spec):
+            break
+        img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
     crown = hair_top_from_alpha(ctx.matte.alpha, face.face_cx, face.face_width, face.eye_y)
     geometry = {
         "eye_y": face.eye_y,

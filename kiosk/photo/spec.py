@@ -45,6 +45,7 @@ class Spec:
     max_upscale: float
     pose: dict[str, float] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
+    matte: dict[str, float] = field(default_factory=dict)
 
     @property
     def size_min_bytes(self) -> int:
@@ -169,6 +170,15 @@ QUALITY_KEYS = (
     ("clothing_distance", 0, 442), ("glare_warn", 0, 1),
 )  # fmt: skip
 
+MATTE_KEYS = (
+    ("bg_distance", 1, 442), ("island_distance", 1, 442), ("island_min_area", 1, 1e5),
+    ("island_max_area", 0, 1e5), ("hole_min_area", 1, 1e5), ("hole_max_area", 0, 1e5),
+    ("outline_width", 1, 20), ("colour_sigma", 0.5, 50), ("sector_min_pixels", 1, 1e5),
+    ("rim_delta", 1, 255), ("rim_warn", 0, 1), ("rim_max", 0, 1),
+    ("spill_delta", 1, 442), ("spill_warn", 0, 1e5), ("spill_max", 0, 1e5),
+    ("spill_width", 1, 40), ("spill_depth", 1, 60), ("spill_sigma", 0.5, 50),
+)  # fmt: skip
+
 
 def parse_spec(path: Path, name: str | None = None) -> Spec:
     r = _Reader(path, _read_toml(path))
@@ -200,6 +210,10 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         k: float(r.num(f"quality.{k}", lo, hi)) for k, lo, hi in QUALITY_KEYS
     }
     quality["exposure"] = r.band("quality.exposure", 0, 255)
+    matte = {k: float(r.num(f"matte.{k}", lo, hi)) for k, lo, hi in MATTE_KEYS}
+    for a, b in (("rim_warn", "rim_max"), ("spill_warn", "spill_max")):
+        if matte[a] > matte[b]:
+            raise r._fail(f"matte.{a}", f"must be <= matte.{b}")
     spec = Spec(
         name=name or path.stem,
         title_zh=r.str_("title_zh"),
@@ -225,6 +239,7 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         max_upscale=float(r.num("geometry.max_upscale", 0.1, 20)),
         pose=pose,
         quality=quality,
+        matte=matte,
     )
     if spec.hair_top[1] >= spec.eye_line[0]:
         raise r._fail("geometry.hair_top", "must end above geometry.eye_line")

@@ -1,0 +1,284 @@
+"""What a reviewer sees of the matte: islands, holes, rims and colour spill.
+
+Measured on the finished picture alone (the kiosk's own output or an upload),
+so the center can run it too. The new background is flat, so every pixel is
+either that colour, the person, or a mix of the two along the outline:
+
+- **islands**: pieces of non-background colour that do not belong to the
+  person (a logo, a bokeh light, letters of the old backdrop, an earring cut
+  into fragments);
+- **holes**: background colour enclosed by the person where skin or cloth
+  should be (the face and ears, the neck and chest), not the gaps between
+  strands of hair at the head's outline;
+- **rim**: a dark or light line along the outline, a pixel that is darker (or
+  lighter) than both the person beside it and the background;
+- **spill**: colour along the outline that is neither the person's nor the new
+  background's, i.e. the old background left in the hair.
+
+Rim and spill compare each outline pixel with the mix ``a F + (1 - a) B`` of
+the nearby person colour F and the background B that explains it best; what
+the mix cannot explain is the fault. They are judged per sector of the outline
+around the face, as a reviewer sees a rim along the hair top even when the
+rest of the outline is clean. Limits live in the spec's ``[matte]`` table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kiosk.photo.analysis import FACE_OVAL, NOSE, Face
+from kiosk.photo.report import Item, at_most, make_item
+from kiosk.photo.spec import Spec
+
+SECTORS = 16  # outline sectors around the face centre
+
+
+@dataclass
+class MatteFaults:
+    """Raw measurements in the spec's pixel frame (for the report and for tests)."""
+
+    island_area: int  # largest island, px
+    island_count: int
+    hole_area: int  # largest hole inside skin or cloth, px
+    hole_count: int
+    rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
+    rim_kind: str  # "dark" | "light" | ""
+    spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
+    islands: np.ndarray  # uint8 masks: what the pipeline removes (islands, spill) or fills (holes)
+    holes: np.ndarray
+    spilled: np.ndarray
+
+
+def _core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
+    """Where a background-coloured hole cannot be a hair gap: face, ears, neck and chest."""
+    h, w = shape
+    zone = np.zeros((h, w), np.uint8)
+    oval = face.pts[list(FACE_OVAL), :2].astype(np.int32)
+    cv2.fillPoly(zone, [oval], 1)
+    grow = max(3, int(0.15 * face.face_width))
+    zone = cv2.dilate(zone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    # Neck and chest: a trapezoid under the chin that widens towards the shoulders.
+    face_h = max(1.0, face.chin_y - face.forehead_y)
+    y0 = int(min(h, face.chin_y + 0.1 * face_h))
+    cx, half = face.face_cx, 0.35 * face.face_width
+    ys = np.arange(y0, h)
+    for y in ys:
+        d = half + 0.8 * (y - y0)
+        zone[y, int(max(0, cx - d)) : int(min(w, cx + d))] = 1
+    return zone
+
+
+def measure(rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec) -> MatteFaults:
+    """Islands, holes, rim and spill of a picture on a flat background ``bg`` (RGB)."""
+    m = spec.matte
+    h, w = rgb.shape[:2]
+    img = rgb.astype(np.float32)
+    dist = np.linalg.norm(img - bg[None, None, :], axis=2)
+    is_bg = (dist < m["bg_distance"]).astype(np.uint8)
+    not_bg = 1 - is_bg
+    # The background proper: what connects to the top, left or right edge. A
+    # background-coloured region reached only from the bottom edge is a bite
+    # out of the shoulders.
+    n_bg, lab_bg = cv2.connectedComponents(is_bg, connectivity=4)
+    edge_labels = np.unique(np.concatenate([lab_bg[0], lab_bg[:, 0], lab_bg[:, -1]]))
+    main_bg = np.isin(lab_bg, edge_labels[edge_labels > 0])
+    # The person: the non-background component under the nose (and whatever
+    # touches the bottom edge: the clothes).
+    n_fg, lab_fg, stats, _ = cv2.connectedComponentsWithStats(not_bg, connectivity=8)
+    nx, ny = (int(round(v)) for v in face.pts[NOSE, :2])
+    anchor = {int(lab_fg[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
+    anchor |= {int(v) for v in np.unique(lab_fg[-1])}
+    anchor.discard(0)
+    solid = dist > m["island_distance"]
+    island_mask = np.zeros((h, w), np.uint8)
+    island_areas = []
+    for lab in range(1, n_fg):
+        if lab in anchor:
+            continue
+        comp = lab_fg == lab
+        area = int((comp & solid).sum())
+        if area >= m["island_min_area"]:
+            island_mask[comp] = 1
+            island_areas.append(area)
+    # Holes: background colour not connected to the background proper, inside the core zone.
+    zone = _core_zone(face, (h, w))
+    hole_mask = np.zeros((h, w), np.uint8)
+    hole_areas = []
+    for lab in range(1, n_bg):
+        comp = lab_bg == lab
+        if main_bg[comp].any():
+            continue
+        inside = int((comp & (zone > 0)).sum())
+        if inside >= m["hole_min_area"]:
+            hole_mask[comp] = 1
+            hole_areas.append(inside)
+    rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
+    return MatteFaults(
+        island_area=max(island_areas, default=0),
+        island_count=len(island_areas),
+        hole_area=max(hole_areas, default=0),
+        hole_count=len(hole_areas),
+        rim=rim,
+        rim_kind=kind,
+        spill=spill,
+        islands=island_mask,
+        holes=hole_mask,
+        spilled=spill_mask,
+    )
+
+
+def _outline(
+    img: np.ndarray,
+    dist: np.ndarray,
+    main_bg: np.ndarray,
+    lab_fg: np.ndarray,
+    anchor: set[int],
+    face: Face,
+    bg: np.ndarray,
+    m: dict,
+) -> tuple[float, str, float, np.ndarray]:
+    """Worst outline sector for rim (dark/light); spill and its pixels."""
+    person = (
+        np.isin(lab_fg, list(anchor)).astype(np.uint8)
+        if anchor
+        else np.zeros_like(lab_fg, np.uint8)
+    )
+    none = np.zeros(lab_fg.shape, np.uint8)
+    if person.sum() < 100:
+        return 0.0, "", 0.0, none
+    width = int(m["outline_width"])
+    near_bg = cv2.dilate(main_bg.astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8))
+    band = (person > 0) & (near_bg > 0)
+    # The person's own colour near each outline pixel: from its solid inside only.
+    core = cv2.erode(person, np.ones((2 * width + 3,) * 2, np.uint8)).astype(np.float32)
+    core *= (dist > m["island_distance"]).astype(np.float32)
+    sigma = float(m["colour_sigma"])
+    den = cv2.GaussianBlur(core, (0, 0), sigma)
+    num = cv2.GaussianBlur(img * core[..., None], (0, 0), sigma)
+    ys, xs = np.nonzero(band & (den > 0.02))
+    if ys.size < 50:
+        return 0.0, "", 0.0, none
+    f = num[ys, xs] / den[ys, xs, None]
+    px = img[ys, xs]
+    fb = f - bg
+    n2 = np.maximum((fb * fb).sum(axis=1), 1.0)
+    a = np.clip(((px - bg) * fb).sum(axis=1) / n2, 0.0, 1.0)
+    mix = a[:, None] * f + (1 - a[:, None]) * bg
+    r = px - mix
+    lum = r.mean(axis=1)
+    chroma = np.linalg.norm(r - lum[:, None], axis=1)
+    lum_px, lum_f, lum_b = px.mean(axis=1), f.mean(axis=1), float(bg.mean())
+    delta = m["rim_delta"]
+    dark = (lum < -delta) & (lum_px < np.minimum(lum_f, lum_b) - delta)
+    light = (lum > delta) & (lum_px > np.maximum(lum_f, lum_b) + delta)
+    # Sectors by angle around the face centre; only the head and shoulders' outline.
+    cx = face.face_cx
+    cy = (face.eye_y + face.chin_y) / 2
+    ang = np.arctan2(ys - cy, xs - cx)
+    sector = ((ang + math.pi) / (2 * math.pi) * SECTORS).astype(int) % SECTORS
+    counts = np.bincount(sector, minlength=SECTORS)
+    ok = counts >= m["sector_min_pixels"]
+    if not ok.any():
+        return 0.0, "", 0.0, none
+
+    def worst(flags: np.ndarray) -> float:
+        frac = np.bincount(sector, weights=flags.astype(np.float64), minlength=SECTORS)
+        return float((frac[ok] / counts[ok]).max())
+
+    d, lt = worst(dark), worst(light)
+    kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
+    spill, spill_mask = _spill(img, person, main_bg, face, bg, m)
+    return max(d, lt), kind, spill, spill_mask
+
+
+def _spill(
+    img: np.ndarray, person: np.ndarray, main_bg: np.ndarray, face: Face, bg: np.ndarray, m: dict
+) -> tuple[float, np.ndarray]:
+    """Largest patch of outer-hair pixels whose colour the deeper person colour and B cannot explain.
+
+    The old backdrop seen through or mixed into the hair's edge is part of the
+    "person" in the finished file, so the person's colour is taken deeper
+    inside (where the old backdrop never reached) and with a wide window.
+    """
+    width = int(m["spill_width"])
+    near_bg = cv2.dilate(main_bg.astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8))
+    band = (person > 0) & (near_bg > 0)
+    depth = int(m["spill_depth"])
+    core = cv2.erode(person, np.ones((2 * depth + 1,) * 2, np.uint8)).astype(np.float32)
+    sigma = float(m["spill_sigma"])
+    den = cv2.GaussianBlur(core, (0, 0), sigma)
+    num = cv2.GaussianBlur(img * core[..., None], (0, 0), sigma)
+    ys, xs = np.nonzero(band & (den > 0.02))
+    if ys.size < 50:
+        return 0.0, np.zeros(person.shape, np.uint8)
+    f = num[ys, xs] / den[ys, xs, None]
+    px = img[ys, xs]
+    fb = f - bg
+    a = np.clip(((px - bg) * fb).sum(axis=1) / np.maximum((fb * fb).sum(axis=1), 1.0), 0.0, 1.0)
+    r = px - (a[:, None] * f + (1 - a[:, None]) * bg)
+    chroma = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1)
+    flagged = np.zeros(person.shape, np.uint8)
+    hit = chroma > m["spill_delta"]
+    flagged[ys[hit], xs[hit]] = 1
+    # A tint a reviewer notices is a patch, not scattered pixels: the largest patch counts.
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(flagged, np.ones((3, 3), np.uint8)), connectivity=8
+    )
+    if n <= 1:
+        return 0.0, flagged
+    return float(stats[1:, cv2.CC_STAT_AREA].max()), flagged
+
+
+def _worst_sector(ys: np.ndarray, xs: np.ndarray, flags: np.ndarray, face: Face, m: dict) -> float:
+    cy = (face.eye_y + face.chin_y) / 2
+    ang = np.arctan2(ys - cy, xs - face.face_cx)
+    sector = ((ang + math.pi) / (2 * math.pi) * SECTORS).astype(int) % SECTORS
+    counts = np.bincount(sector, minlength=SECTORS)
+    ok = counts >= m["sector_min_pixels"]
+    if not ok.any():
+        return 0.0
+    frac = np.bincount(sector, weights=flags.astype(np.float64), minlength=SECTORS)
+    return float((frac[ok] / counts[ok]).max())
+
+
+def background_estimate(rgb: np.ndarray, spec: Spec) -> np.ndarray | None:
+    """The flat background colour from the top corners, or None when it is not an allowed one."""
+    h, w = rgb.shape[:2]
+    s = max(4, min(h, w) // 12)
+    corners = np.concatenate([rgb[:s, :s].reshape(-1, 3), rgb[:s, -s:].reshape(-1, 3)])
+    bg = np.median(corners, axis=0).astype(np.float32)
+    near = min(float(np.linalg.norm(bg - np.array(c, np.float32))) for c in spec.colours.values())
+    return bg if near <= spec.bg_max_distance else None
+
+
+def matte_items(rgb: np.ndarray, face: Face, spec: Spec) -> list[Item]:
+    """Report items for islands, holes, rim and spill, measured in the spec's pixel frame."""
+    h = rgb.shape[0]
+    k = spec.height / h
+    if abs(k - 1.0) > 1e-3:
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * k), spec.height), interpolation=cv2.INTER_AREA)
+        face = face.transformed(k)
+    bg = background_estimate(rgb, spec)
+    m = spec.matte
+    if bg is None:  # no flat allowed background: the background items already fail
+        return [
+            make_item(name, None, "-", "pass", "unmeasured")
+            for name in ("matte_islands", "matte_holes", "matte_rim", "matte_spill")
+        ]
+    f = measure(rgb, face, bg, spec)
+    return [
+        at_most("matte_islands", f.island_area, m["island_max_area"], None, " px"),
+        at_most("matte_holes", f.hole_area, m["hole_max_area"], None, " px"),
+        _with_reason(at_most("matte_rim", f.rim, m["rim_max"], m["rim_warn"]), f.rim_kind),
+        at_most("matte_spill", f.spill, m["spill_max"], m["spill_warn"], " px"),
+    ]
+
+
+def _with_reason(item: Item, reason: str) -> Item:
+    if item.verdict == "pass" or not reason:
+        return item
+    return make_item(item.name, item.value, item.limit, item.verdict, reason)
