@@ -170,7 +170,6 @@ def _outline(
     mix = a[:, None] * f + (1 - a[:, None]) * bg
     r = px - mix
     lum = r.mean(axis=1)
-    chroma = np.linalg.norm(r - lum[:, None], axis=1)
     lum_px, lum_f, lum_b = px.mean(axis=1), f.mean(axis=1), float(bg.mean())
     delta = m["rim_delta"]
     dark = (lum < -delta) & (lum_px < np.minimum(lum_f, lum_b) - delta)
