@@ -46,6 +46,8 @@ class Spec:
     pose: dict[str, float] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
     matte: dict[str, float] = field(default_factory=dict)
+    reason_order: tuple[str, ...] = ()
+    faces: dict[str, Any] = field(default_factory=dict)
 
     @property
     def size_min_bytes(self) -> int:
@@ -167,7 +169,8 @@ POSE_KEYS = (
 QUALITY_KEYS = (
     ("sharpness_min", 0, 1e6), ("sharpness_warn", 0, 1e6), ("clipped_max", 0, 1),
     ("balance_max", 0, 1), ("balance_warn", 0, 1), ("clothing_min_fraction", 0, 1),
-    ("clothing_distance", 0, 442), ("glare_warn", 0, 1),
+    ("clothing_distance", 0, 442), ("glare_warn", 0, 1), ("exposure_target_margin", 0, 100),
+    ("gamma_min", 0.05, 1), ("gamma_max", 1, 20), ("upscale_warn", 0.1, 20),
 )  # fmt: skip
 
 MATTE_KEYS = (
@@ -214,6 +217,19 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
     for a, b in (("rim_warn", "rim_max"), ("spill_warn", "spill_max")):
         if matte[a] > matte[b]:
             raise r._fail(f"matte.{a}", f"must be <= matte.{b}")
+    faces: dict[str, Any] = {
+        "second_min_score": float(r.num("faces.second_min_score", 0, 1)),
+        "second_min_ratio": float(r.num("faces.second_min_ratio", 0, 1)),
+    }
+    needs = r.raw("faces.second_needs_landmarks")
+    if not isinstance(needs, bool):
+        raise r._fail("faces.second_needs_landmarks", f"must be true or false, got {needs!r}")
+    faces["second_needs_landmarks"] = needs
+    order = r.raw("report.reason_order")
+    if not isinstance(order, list) or not all(isinstance(v, str) and v for v in order):
+        raise r._fail("report.reason_order", "must be a list of item names")
+    if len(set(order)) != len(order):
+        raise r._fail("report.reason_order", "names an item twice")
     spec = Spec(
         name=name or path.stem,
         title_zh=r.str_("title_zh"),
@@ -240,6 +256,8 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         pose=pose,
         quality=quality,
         matte=matte,
+        reason_order=tuple(order),
+        faces=faces,
     )
     if spec.hair_top[1] >= spec.eye_line[0]:
         raise r._fail("geometry.hair_top", "must end above geometry.eye_line")

@@ -59,10 +59,7 @@ def test_output_file_is_the_standard_format(made, name: str, spec) -> None:
         )
         same = _jpeg(Image.fromarray(pixels), result.quality, 2, 300)
         assert same == result.jpeg  # the master really is what was encoded
-        assert (
-            len(_jpeg(Image.fromarray(pixels), result.quality + 1, 2, 300))
-            > spec.size_max_bytes
-        )
+        assert len(_jpeg(Image.fromarray(pixels), result.quality + 1, 2, 300)) > spec.size_max_bytes
 
 
 @pytest.mark.parametrize("name", OK)
