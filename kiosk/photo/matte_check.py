@@ -53,22 +53,24 @@ class MatteFaults:
     spilled: np.ndarray
 
 
-def _core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
+def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     """Where a background-coloured hole cannot be a hair gap: face, ears, neck and chest."""
     h, w = shape
     zone = np.zeros((h, w), np.uint8)
-    oval = face.pts[list(FACE_OVAL), :2].astype(np.int32)
-    cv2.fillPoly(zone, [oval], 1)
-    grow = max(3, int(0.15 * face.face_width))
-    zone = cv2.dilate(zone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    # The face outline pushed out by 15 % of the face width: ears and temples.
+    oval = face.pts[list(FACE_OVAL), :2].astype(np.float32)
+    centre = oval.mean(axis=0)
+    radius = float(np.linalg.norm(oval - centre, axis=1).mean())
+    grow = 1.0 + 0.15 * face.face_width / max(radius, 1.0)
+    cv2.fillPoly(zone, [((oval - centre) * grow + centre).astype(np.int32)], 1)
     # Neck and chest: a trapezoid under the chin that widens towards the shoulders.
     face_h = max(1.0, face.chin_y - face.forehead_y)
     y0 = int(min(h, face.chin_y + 0.1 * face_h))
     cx, half = face.face_cx, 0.35 * face.face_width
-    ys = np.arange(y0, h)
-    for y in ys:
-        d = half + 0.8 * (y - y0)
-        zone[y, int(max(0, cx - d)) : int(min(w, cx + d))] = 1
+    if y0 < h:
+        d = half + 0.8 * (h - y0)
+        trapezoid = np.array([[cx - half, y0], [cx + half, y0], [cx + d, h], [cx - d, h]], np.int32)
+        cv2.fillPoly(zone, [trapezoid], 1)
     return zone
 
 
@@ -94,28 +96,35 @@ def measure(rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec) -> MatteFau
     anchor |= {int(v) for v in np.unique(lab_fg[-1])}
     anchor.discard(0)
     solid = dist > m["island_distance"]
-    island_mask = np.zeros((h, w), np.uint8)
-    island_areas = []
-    for lab in range(1, n_fg):
-        if lab in anchor:
-            continue
-        comp = lab_fg == lab
-        area = int((comp & solid).sum())
-        if area >= m["island_min_area"]:
-            island_mask[comp] = 1
-            island_areas.append(area)
+    # Per-component counts in one pass each (a busy picture has many components).
+    solid_px = np.bincount(lab_fg[solid], minlength=n_fg)
+    is_island = solid_px >= m["island_min_area"]
+    is_island[0] = False
+    is_island[list(anchor)] = False
+    island_mask = is_island[lab_fg].astype(np.uint8)
+    island_areas = solid_px[is_island].tolist()
+    # A piece joined to the person only by a faint haze is afloat all the same: look
+    # again with solid colour alone.
+    strong = (dist > m["afloat_distance"]).astype(np.uint8)
+    n_s, lab_s = cv2.connectedComponents(strong, connectivity=8)
+    anchor_s = {int(lab_s[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
+    anchor_s |= {int(v) for v in np.unique(lab_s[-1])}
+    size_s = np.bincount(lab_s.ravel(), minlength=n_s)
+    afloat = size_s >= m["island_min_area"]
+    afloat[0] = False
+    afloat[list(anchor_s)] = False
+    afloat &= size_s < 0.5 * size_s[1:].max(initial=0)  # never the person's own large parts
+    if afloat.any():
+        island_mask |= afloat[lab_s].astype(np.uint8)
+        island_areas += size_s[afloat].tolist()
     # Holes: background colour not connected to the background proper, inside the core zone.
-    zone = _core_zone(face, (h, w))
-    hole_mask = np.zeros((h, w), np.uint8)
-    hole_areas = []
-    for lab in range(1, n_bg):
-        comp = lab_bg == lab
-        if main_bg[comp].any():
-            continue
-        inside = int((comp & (zone > 0)).sum())
-        if inside >= m["hole_min_area"]:
-            hole_mask[comp] = 1
-            hole_areas.append(inside)
+    zone = core_zone(face, (h, w))
+    in_zone = np.bincount(lab_bg[zone > 0], minlength=n_bg)
+    is_hole = in_zone >= m["hole_min_area"]
+    is_hole[0] = False
+    is_hole[edge_labels] = False
+    hole_mask = is_hole[lab_bg].astype(np.uint8)
+    hole_areas = in_zone[is_hole].tolist()
     rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
     return MatteFaults(
         island_area=max(island_areas, default=0),
@@ -151,14 +160,13 @@ def _outline(
     if person.sum() < 100:
         return 0.0, "", 0.0, none
     width = int(m["outline_width"])
-    near_bg = cv2.dilate(main_bg.astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8))
-    band = (person > 0) & (near_bg > 0)
+    # Distances (px) to the background proper and into the person, computed once.
+    to_bg = cv2.distanceTransform((~main_bg).astype(np.uint8), cv2.DIST_L2, 3)
+    depth = cv2.distanceTransform(person, cv2.DIST_L2, 3)
+    band = (person > 0) & (to_bg <= width)
     # The person's own colour near each outline pixel: from its solid inside only.
-    core = cv2.erode(person, np.ones((2 * width + 3,) * 2, np.uint8)).astype(np.float32)
-    core *= (dist > m["island_distance"]).astype(np.float32)
-    sigma = float(m["colour_sigma"])
-    den = cv2.GaussianBlur(core, (0, 0), sigma)
-    num = cv2.GaussianBlur(img * core[..., None], (0, 0), sigma)
+    core = ((depth > width + 1) & (dist > m["island_distance"])).astype(np.float32)
+    den, num = _local_mean(img, core, m["colour_sigma"])
     ys, xs = np.nonzero(band & (den > 0.02))
     if ys.size < 50:
         return 0.0, "", 0.0, none
@@ -190,12 +198,23 @@ def _outline(
 
     d, lt = worst(dark), worst(light)
     kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
-    spill, spill_mask = _spill(img, person, main_bg, face, bg, m)
+    spill, spill_mask = _spill(img, person, to_bg, depth, bg, m)
     return max(d, lt), kind, spill, spill_mask
 
 
+def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted box means (weight sum, weighted colour sum) over a window about 2 sigma wide."""
+    k = 2 * int(round(sigma)) + 1
+    return cv2.blur(weight, (k, k)), cv2.blur(img * weight[..., None], (k, k))
+
+
 def _spill(
-    img: np.ndarray, person: np.ndarray, main_bg: np.ndarray, face: Face, bg: np.ndarray, m: dict
+    img: np.ndarray,
+    person: np.ndarray,
+    to_bg: np.ndarray,
+    depth: np.ndarray,
+    bg: np.ndarray,
+    m: dict,
 ) -> tuple[float, np.ndarray]:
     """Largest patch of outer-hair pixels whose colour the deeper person colour and B cannot explain.
 
@@ -203,14 +222,9 @@ def _spill(
     "person" in the finished file, so the person's colour is taken deeper
     inside (where the old backdrop never reached) and with a wide window.
     """
-    width = int(m["spill_width"])
-    near_bg = cv2.dilate(main_bg.astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8))
-    band = (person > 0) & (near_bg > 0)
-    depth = int(m["spill_depth"])
-    core = cv2.erode(person, np.ones((2 * depth + 1,) * 2, np.uint8)).astype(np.float32)
-    sigma = float(m["spill_sigma"])
-    den = cv2.GaussianBlur(core, (0, 0), sigma)
-    num = cv2.GaussianBlur(img * core[..., None], (0, 0), sigma)
+    band = (person > 0) & (to_bg <= m["spill_width"])
+    core = (depth > m["spill_depth"]).astype(np.float32)
+    den, num = _local_mean(img, core, m["spill_sigma"])
     ys, xs = np.nonzero(band & (den > 0.02))
     if ys.size < 50:
         return 0.0, np.zeros(person.shape, np.uint8)
@@ -230,18 +244,6 @@ def _spill(
     if n <= 1:
         return 0.0, flagged
     return float(stats[1:, cv2.CC_STAT_AREA].max()), flagged
-
-
-def _worst_sector(ys: np.ndarray, xs: np.ndarray, flags: np.ndarray, face: Face, m: dict) -> float:
-    cy = (face.eye_y + face.chin_y) / 2
-    ang = np.arctan2(ys - cy, xs - face.face_cx)
-    sector = ((ang + math.pi) / (2 * math.pi) * SECTORS).astype(int) % SECTORS
-    counts = np.bincount(sector, minlength=SECTORS)
-    ok = counts >= m["sector_min_pixels"]
-    if not ok.any():
-        return 0.0
-    frac = np.bincount(sector, weights=flags.astype(np.float64), minlength=SECTORS)
-    return float((frac[ok] / counts[ok]).max())
 
 
 def background_estimate(rgb: np.ndarray, spec: Spec) -> np.ndarray | None:
