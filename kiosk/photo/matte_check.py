@@ -74,9 +74,29 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     return zone
 
 
-def measure(rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec) -> MatteFaults:
-    """Islands, holes, rim and spill of a picture on a flat background ``bg`` (RGB)."""
-    m = spec.matte
+def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
+    """Components the body continues through: the bottom edge, and the sides under the chin.
+
+    Near a side below the chin (3 % of the width) a piece is the sitter's shoulder
+    or hair running out of the frame, however a JPEG's noise cuts its link.
+    """
+    side = max(1, labels.shape[1] * 3 // 100)
+    edges = np.concatenate(
+        [labels[-1], labels[below:, :side].ravel(), labels[below:, -side:].ravel()]
+    )
+    return {int(v) for v in np.unique(edges)}
+
+
+def measure(
+    rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec, limits: dict | None = None
+) -> MatteFaults:
+    """Islands, holes, rim and spill of a picture on a flat background ``bg`` (RGB).
+
+    ``limits`` replaces the spec's ``[matte]`` values (the kiosk cleans its own
+    matte with stricter ones than it is judged by, so JPEG noise cannot tip a
+    borderline piece over the limit after the cleaning).
+    """
+    m = limits or spec.matte
     h, w = rgb.shape[:2]
     img = rgb.astype(np.float32)
     dist = np.linalg.norm(img - bg[None, None, :], axis=2)
@@ -88,12 +108,13 @@ def measure(rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec) -> MatteFau
     n_bg, lab_bg = cv2.connectedComponents(is_bg, connectivity=4)
     edge_labels = np.unique(np.concatenate([lab_bg[0], lab_bg[:, 0], lab_bg[:, -1]]))
     main_bg = np.isin(lab_bg, edge_labels[edge_labels > 0])
-    # The person: the non-background component under the nose (and whatever
-    # touches the bottom edge: the clothes).
+    # The person: the non-background component under the nose, and whatever the
+    # body continues through (the bottom edge, the sides below the chin: the clothes).
     n_fg, lab_fg, stats, _ = cv2.connectedComponentsWithStats(not_bg, connectivity=8)
     nx, ny = (int(round(v)) for v in face.pts[NOSE, :2])
     anchor = {int(lab_fg[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
-    anchor |= {int(v) for v in np.unique(lab_fg[-1])}
+    below = int(min(h - 1, max(0, face.chin_y)))
+    anchor |= _edge_labels(lab_fg, below)
     anchor.discard(0)
     solid = dist > m["island_distance"]
     # Per-component counts in one pass each (a busy picture has many components).
@@ -108,7 +129,7 @@ def measure(rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec) -> MatteFau
     strong = (dist > m["afloat_distance"]).astype(np.uint8)
     n_s, lab_s = cv2.connectedComponents(strong, connectivity=8)
     anchor_s = {int(lab_s[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
-    anchor_s |= {int(v) for v in np.unique(lab_s[-1])}
+    anchor_s |= _edge_labels(lab_s, below)
     size_s = np.bincount(lab_s.ravel(), minlength=n_s)
     afloat = size_s >= m["island_min_area"]
     afloat[0] = False

@@ -18,6 +18,8 @@ from kiosk.photo.analysis import Face
 from kiosk.photo.matting import Matte
 from kiosk.photo.spec import Spec
 
+STRICT_DISTANCE = 0.85  # cleaning looks for pieces held by a slightly stronger haze ...
+STRICT_AREA = 0.6  # ... and smaller than the report's limits
 SPILL_REACH = 12  # px of the 480x640 picture: how far a spill patch's colour is followed
 SPILL_SIMILAR = 45.0  # RGB distance to the patch's own colour that counts as the same stuff
 
@@ -69,6 +71,15 @@ def _large_patches(mask: np.ndarray, min_area: float) -> np.ndarray:
     return (big[labels] & (mask > 0)).astype(np.uint8)
 
 
+def _stricter(spec: Spec) -> dict:
+    """The spec's matte limits with a margin, for the kiosk's own cleaning."""
+    m = dict(spec.matte)
+    m["afloat_distance"] *= STRICT_DISTANCE
+    m["island_min_area"] = max(1.0, m["island_min_area"] * STRICT_AREA)
+    m["hole_min_area"] = max(1.0, m["hole_min_area"] * STRICT_AREA)
+    return m
+
+
 def clean(
     m: Matte, composite: np.ndarray, face: Face, spec: Spec, source: np.ndarray | None = None
 ) -> bool:
@@ -82,7 +93,7 @@ def clean(
     size = (round(w * k), spec.height)
     small = cv2.resize(composite, size, interpolation=cv2.INTER_AREA)
     face_s = face.transformed(k)
-    f = matte_check.measure(small, face_s, np.array(spec.bg_rgb, np.float32), spec)
+    f = matte_check.measure(small, face_s, np.array(spec.bg_rgb, np.float32), spec, _stricter(spec))
     spilled = _large_patches(f.spilled, spec.matte["spill_clean_area"])
     remove = f.islands > 0
     if source is not None and spilled.any():
