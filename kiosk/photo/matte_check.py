@@ -75,15 +75,8 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
-    """Components the body continues through: the bottom edge, and the sides under the chin.
-
-    Near a side below the chin (3 % of the width) a piece is the sitter's shoulder
-    or hair running out of the frame, however a JPEG's noise cuts its link.
-    """
-    side = max(1, labels.shape[1] * 3 // 100)
-    edges = np.concatenate(
-        [labels[-1], labels[below:, :side].ravel(), labels[below:, -side:].ravel()]
-    )
+    """Components the body continues through: the bottom edge, and the sides under the chin."""
+    edges = np.concatenate([labels[-1], labels[below:, 0], labels[below:, -1]])
     return {int(v) for v in np.unique(edges)}
 
 

@@ -18,26 +18,34 @@ from kiosk.photo.analysis import Face
 from kiosk.photo.matting import Matte
 from kiosk.photo.spec import Spec
 
-STRICT_DISTANCE = 0.85  # cleaning looks for pieces held by a slightly stronger haze ...
+STRICT_DISTANCE = 1.15  # cleaning counts pieces held by a slightly stronger haze as afloat ...
 STRICT_AREA = 0.6  # ... and smaller than the report's limits
 SPILL_REACH = 12  # px of the 480x640 picture: how far a spill patch's colour is followed
 SPILL_SIMILAR = 45.0  # RGB distance to the patch's own colour that counts as the same stuff
+SPILL_SATURATION = 90.0  # max - min of RGB: a colour no hair has ...
+SPILL_FOREIGN = 100.0  # ... this far from the person's colour nearby
 
 
 def _old_backdrop(
     spilled: np.ndarray, source: np.ndarray, alpha: np.ndarray, zone: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """Of the spill patches, those that are the old backdrop, followed through the strands.
 
     A patch counts only when its colour in the source is nearer the old
-    background around it (alpha 0) than the person around it (alpha 1): a
-    red backdrop seen between strands is; a brown highlight in dark hair is
-    not. Taking out only the flagged pixels would bare the next ring of the
-    same colour, so the patch's colour is followed a little way -- never into
-    the face, the ears, the neck or the chest.
+    background around it (alpha 0) than the person around it (alpha 1), or is
+    a saturated colour far from the person's (a logo, a coloured shape of a
+    busy backdrop): a red backdrop seen between strands is; a brown highlight
+    in dark hair is not. Taking out only the flagged pixels would bare the
+    next ring of the same colour, so the patch's colour is followed a little
+    way -- never into the face, the ears, the neck or the chest.
+
+    The other patches are the person, tinted by a foreground colour the matte
+    estimated wrongly: they are returned (mask, the person's colour nearby) to
+    be recoloured -- the decontamination done again with a better colour.
     """
     h, w = spilled.shape
     out = np.zeros((h, w), bool)
+    recolour: list[tuple[np.ndarray, np.ndarray]] = []
     n, labels, stats, _ = cv2.connectedComponentsWithStats(spilled, connectivity=8)
     ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * SPILL_REACH + 1,) * 2)
     src = source.astype(np.float32)
@@ -53,12 +61,16 @@ def _old_backdrop(
             continue
         d_back = float(np.linalg.norm(colour - np.median(back, axis=0)))
         d_person = float(np.linalg.norm(colour - np.median(person, axis=0)))
-        if d_back >= d_person:
+        saturated = float(colour.max() - colour.min()) > SPILL_SATURATION
+        if d_back >= d_person and not (saturated and d_person > SPILL_FOREIGN):
+            mask = np.zeros((h, w), bool)
+            mask[y0:y1, x0:x1] = cv2.dilate(patch, np.ones((3, 3), np.uint8)) > 0
+            recolour.append((mask, np.median(person, axis=0)))
             continue
         near = cv2.dilate(patch, ker) > 0
         similar = np.linalg.norm(box - colour, axis=2) < SPILL_SIMILAR
         out[y0:y1, x0:x1] |= near & similar & (zone[y0:y1, x0:x1] == 0)
-    return out
+    return out, recolour
 
 
 def _large_patches(mask: np.ndarray, min_area: float) -> np.ndarray:
@@ -80,30 +92,58 @@ def _stricter(spec: Spec) -> dict:
     return m
 
 
+def _recolour(
+    m: Matte, patches: list[tuple[np.ndarray, np.ndarray]], size: tuple[int, int]
+) -> bool:
+    """Give the band pixels of each tinted patch the person's own colour nearby."""
+    changed = False
+    for mask, colour in patches:
+        big = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        sel = big[m.ys, m.xs]
+        if sel.any():
+            m.fg[sel] = colour.astype(np.float32)
+            changed = True
+    return changed
+
+
 def clean(
-    m: Matte, composite: np.ndarray, face: Face, spec: Spec, source: np.ndarray | None = None
+    m: Matte,
+    composite: np.ndarray,
+    face: Face,
+    spec: Spec,
+    source: np.ndarray | None = None,
+    judged: np.ndarray | None = None,
 ) -> bool:
     """Edit ``m`` in place; True when anything changed (the caller composites again).
 
     ``source`` is the picture the matte was made from (master size); with it,
     spill that is the old backdrop is taken out and followed through the strands.
+    ``judged`` is the picture to measure at the spec's size (the decoded file);
+    by default the composite reduced to that size.
     """
     h, w = composite.shape[:2]
     k = spec.height / h
     size = (round(w * k), spec.height)
-    small = cv2.resize(composite, size, interpolation=cv2.INTER_AREA)
+    small = (
+        judged
+        if judged is not None and judged.shape[:2] == (size[1], size[0])
+        else cv2.resize(composite, size, interpolation=cv2.INTER_AREA)
+    )
     face_s = face.transformed(k)
     f = matte_check.measure(small, face_s, np.array(spec.bg_rgb, np.float32), spec, _stricter(spec))
     spilled = _large_patches(f.spilled, spec.matte["spill_clean_area"])
     remove = f.islands > 0
+    recolour: list[tuple[np.ndarray, np.ndarray]] = []
     if source is not None and spilled.any():
         src_s = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         alpha_s = cv2.resize(m.alpha, size, interpolation=cv2.INTER_AREA)
         zone = matte_check.core_zone(face_s, small.shape[:2])
-        remove = remove | _old_backdrop(spilled, src_s, alpha_s, zone)
+        backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
+        remove = remove | backdrop
     fill = f.holes > 0
+    changed = _recolour(m, recolour, (w, h))
     if not remove.any() and not fill.any():
-        return False
+        return changed
     grow = np.ones((3, 3), np.uint8)
     remove_big = cv2.resize(cv2.dilate(remove.astype(np.uint8), grow), (w, h),
                             interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
