@@ -97,11 +97,16 @@ def _recolour(
 ) -> bool:
     """Give the band pixels of each tinted patch the person's own colour nearby."""
     changed = False
+    if m.recoloured is None or len(m.recoloured) != len(m.ys):
+        m.recoloured = np.zeros(len(m.ys), bool)
     for mask, colour in patches:
         big = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-        sel = big[m.ys, m.xs]
+        # Each band pixel once: a patch of inside pixels cannot be recoloured, and
+        # asking again must not loop.
+        sel = big[m.ys, m.xs] & ~m.recoloured
         if sel.any():
             m.fg[sel] = colour.astype(np.float32)
+            m.recoloured |= sel
             changed = True
     return changed
 
@@ -113,8 +118,10 @@ def clean(
     spec: Spec,
     source: np.ndarray | None = None,
     judged: np.ndarray | None = None,
-) -> bool:
-    """Edit ``m`` in place; True when anything changed (the caller composites again).
+) -> str:
+    """Edit ``m`` in place; what changed: "" (nothing), "recoloured" (colours only) or
+    "reshaped" (pieces taken out or holes filled, which may bare more to clean).
+    The caller composites again after either.
 
     ``source`` is the picture the matte was made from (master size); with it,
     spill that is the old backdrop is taken out and followed through the strands.
@@ -141,9 +148,9 @@ def clean(
         backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
         remove = remove | backdrop
     fill = f.holes > 0
-    changed = _recolour(m, recolour, (w, h))
+    recoloured = _recolour(m, recolour, (w, h))
     if not remove.any() and not fill.any():
-        return changed
+        return "recoloured" if recoloured else ""
     grow = np.ones((3, 3), np.uint8)
     remove_big = cv2.resize(cv2.dilate(remove.astype(np.uint8), grow), (w, h),
                             interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
@@ -157,4 +164,6 @@ def clean(
     # The band keeps its own list: drop the pixels now decided either way.
     keep = ~(remove_big[m.ys, m.xs] | fill_big[m.ys, m.xs])
     m.ys, m.xs, m.fg = m.ys[keep], m.xs[keep], m.fg[keep]
-    return True
+    if m.recoloured is not None:
+        m.recoloured = m.recoloured[keep]
+    return "reshaped"

@@ -40,6 +40,7 @@ class Matte:
     xs: np.ndarray
     fg: np.ndarray  # float32 Nx3 foreground colour of the band pixels
     inside: np.ndarray  # uint8 HxW, 1 where certainly the person
+    recoloured: np.ndarray | None = None  # bool N: band pixels whose colour the cleanup set
 
 
 def _box(x: np.ndarray, r: int) -> np.ndarray:

@@ -95,6 +95,7 @@ class Context:
     items: list[Any] = field(default_factory=list)  # input-side findings
     notes: list[Any] = field(default_factory=list)  # what the kiosk did, added to the final report
     face_master: Face | None = None  # the face in master px
+    curve: exposure.ToneCurve | None = None  # the global tone curve applied to every decode
     recleaned: bool = False
 
     def refuse(self) -> PhotoRefused:
@@ -164,6 +165,7 @@ def _correct_exposure(ctx: Context, face: Face) -> bool:
     curve = exposure.plan_curve(gray[y0:y1, x0:x1], ctx.spec)
     if curve is None:
         return False
+    ctx.curve = curve
     ctx.hi = curve.apply(ctx.hi)
     ctx.small = curve.apply(ctx.small)
     ctx.notes.append(
@@ -235,6 +237,8 @@ def step_frame(ctx: Context) -> None:
     if ctx.hi is None or ctx.hi_scale < need * 0.98:
         ctx.hi = None  # free the first decode before the second
         ctx.hi, ctx.hi_scale = src.decode(need)
+        if ctx.curve is not None:  # the same global curve on the new decode
+            ctx.hi = ctx.curve.apply(ctx.hi)
     _segment_roi(ctx, box)
 
 
@@ -350,9 +354,11 @@ def step_compose(ctx: Context) -> None:
     )
     # Taking a patch of spill out can bare the next one, or leave a piece afloat.
     for _ in range(CLEAN_ROUNDS):
-        if not matte_clean.clean(ctx.matte, img, face, spec, ctx.master_rgb):
+        changed = matte_clean.clean(ctx.matte, img, face, spec, ctx.master_rgb)
+        if changed:
+            img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
+        if changed != "reshaped":
             break
-        img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
     ctx.face_master = face
     _finish(ctx, img)
 
@@ -412,7 +418,7 @@ def _clean_again(ctx: Context, report: Report, decoded: np.ndarray) -> bool:
     if any(not i.name.startswith("matte_") for i in report.failures):
         return False
     ctx.recleaned = True
-    img = matting.composite(ctx.master_rgb, ctx.matte, ctx.spec.bg_rgb)
+    img = np.asarray(ctx.master.image)  # the last composite
     if not matte_clean.clean(
         ctx.matte, img, ctx.face_master, ctx.spec, ctx.master_rgb, judged=decoded
     ):

@@ -66,6 +66,29 @@ def test_dim_capture_is_saved_by_one_global_tone_curve(girl: np.ndarray, spec) -
     out = decode(result.jpeg)
     g = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
     assert g.mean() > cv2.cvtColor(dim, cv2.COLOR_RGB2GRAY).mean()
+    # The master kept for prints got the same curve (it may come from a second decode).
+    geo = result.master.geometry
+    master = np.asarray(result.master.image.convert("L"), np.float32)
+    fw, cx = geo["face_width"], geo["face_cx"]
+    face = master[int(geo["eye_y"]) : int(geo["chin_y"]), int(cx - fw / 4) : int(cx + fw / 4)]
+    assert lo <= face.mean() <= hi, face.mean()
+
+
+def test_far_dim_capture_keeps_the_curve_through_the_second_decode(girl: np.ndarray) -> None:
+    h, w = girl.shape[:2]
+    # Small in a big picture: the first decode (at reduced DCT scale) is too coarse for
+    # the master, which comes from a second, finer decode.
+    canvas = np.pad(girl, ((2 * h, 0), (w, w), (0, 0)), mode="edge")
+    canvas = cv2.resize(canvas, None, fx=2, fy=2, interpolation=cv2.INTER_LANCZOS4)
+    dim = np.clip(canvas.astype(np.float32) * 0.42, 0, 255).astype(np.uint8)
+    result = run(jpeg_bytes(dim))
+    assert isinstance(result, PhotoResult), getattr(result, "detail", result)
+    assert result.report.get("exposure_corrected") is not None
+    geo = result.master.geometry
+    master = np.asarray(result.master.image.convert("L"), np.float32)
+    fw, cx = geo["face_width"], geo["face_cx"]
+    face = master[int(geo["eye_y"]) : int(geo["chin_y"]), int(cx - fw / 4) : int(cx + fw / 4)]
+    assert face.mean() >= 85, face.mean()
 
 
 def test_capture_too_dark_for_any_curve_is_refused(girl: np.ndarray) -> None:
