@@ -45,6 +45,7 @@ class MatteFaults:
     island_count: int
     hole_area: int  # largest hole inside skin or cloth, px
     hole_count: int
+    bite_area: int  # largest bite (px) cut into face, ears, neck or chest from outside
     rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
     rim_kind: str  # "dark" | "light" | ""
     spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
@@ -139,12 +140,22 @@ def measure(
     is_hole[edge_labels] = False
     hole_mask = is_hole[lab_bg].astype(np.uint8)
     hole_areas = in_zone[is_hole].tolist()
+    # Bites: background cut into the face, ears, neck or chest from outside (a notch
+    # in a temple, a torn cheek line) -- what closing the outline would give back.
+    r = int(m["bite_radius"])
+    closed = cv2.morphologyEx(
+        not_bg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    )
+    bite = ((closed > 0) & (not_bg == 0) & (zone > 0)).astype(np.uint8)
+    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
+    big_bites = stats_b[1:, cv2.CC_STAT_AREA][stats_b[1:, cv2.CC_STAT_AREA] >= m["bite_min_area"]]
     rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
     return MatteFaults(
         island_area=max(island_areas, default=0),
         island_count=len(island_areas),
         hole_area=max(hole_areas, default=0),
         hole_count=len(hole_areas),
+        bite_area=int(big_bites.max(initial=0)),
         rim=rim,
         rim_kind=kind,
         spill=spill,
@@ -287,7 +298,7 @@ def matte_items(rgb: np.ndarray, face: Face, spec: Spec) -> list[Item]:
     f = measure(rgb, face, bg, spec)
     return [
         at_most("matte_islands", f.island_area, m["island_max_area"], None, " px"),
-        at_most("matte_holes", f.hole_area, m["hole_max_area"], None, " px"),
+        at_most("matte_holes", max(f.hole_area, f.bite_area), m["hole_max_area"], None, " px"),
         _with_reason(at_most("matte_rim", f.rim, m["rim_max"], m["rim_warn"]), f.rim_kind),
         at_most("matte_spill", f.spill, m["spill_max"], m["spill_warn"], " px"),
     ]

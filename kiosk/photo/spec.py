@@ -175,7 +175,7 @@ QUALITY_KEYS = (
 
 MATTE_KEYS = (
     ("bg_distance", 1, 442), ("island_distance", 1, 442), ("afloat_distance", 1, 442), ("island_min_area", 1, 1e5),
-    ("island_max_area", 0, 1e5), ("hole_min_area", 1, 1e5), ("hole_max_area", 0, 1e5),
+    ("island_max_area", 0, 1e5), ("hole_min_area", 1, 1e5), ("hole_max_area", 0, 1e5), ("bite_radius", 1, 50), ("bite_min_area", 1, 1e5),
     ("outline_width", 1, 20), ("colour_sigma", 0.5, 50), ("sector_min_pixels", 1, 1e5),
     ("rim_delta", 1, 255), ("rim_warn", 0, 1), ("rim_max", 0, 1),
     ("spill_delta", 1, 442), ("spill_warn", 0, 1e5), ("spill_max", 0, 1e5),

@@ -139,3 +139,14 @@ def test_red_spill_into_the_hair_fails(finished) -> None:
     img[band] = 0.4 * img[band] + 0.6 * np.array((220, 30, 40), np.float32)
     data = _jpeg(img.astype(np.uint8))
     assert "matte_spill" in _failed(data)
+
+
+def test_notch_into_the_jaw_counts_as_a_hole(finished) -> None:
+    out, pts, bg = finished
+    img = out.copy()
+    x, y = pts[361].astype(int)  # on the face's outline, at the jaw (image right)
+    # A notch from the background 16 px into the face, 8 px wide.
+    cv2.rectangle(img, (int(x) - 16, int(y) - 4), (int(x) + 12, int(y) + 4), bg, -1)
+    data = _jpeg(img)
+    item = check_jpeg(data).get("matte_holes")
+    assert item.verdict == "fail" and item.value >= 20, item
