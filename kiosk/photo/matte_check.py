@@ -224,7 +224,42 @@ def _outline(
     d, lt = worst(dark), worst(light)
     kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
     spill, spill_mask = _spill(img, person, to_bg, depth, bg, m)
+    foreign = _foreign_in_hair(img, person, to_bg, face, bg, m)
+    if foreign.any():
+        spill_mask = spill_mask | foreign
+        n, _, stats, _ = cv2.connectedComponentsWithStats(
+            cv2.dilate(spill_mask, np.ones((3, 3), np.uint8)), connectivity=8
+        )
+        spill = float(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0.0
     return max(d, lt), kind, spill, spill_mask
+
+
+def _foreign_in_hair(
+    img: np.ndarray, person: np.ndarray, to_bg: np.ndarray, face: Face, bg: np.ndarray, m: dict
+) -> np.ndarray:
+    """Saturated colour in the hair that the hair around it does not have.
+
+    Letters or a logo of the old backdrop seen between strands lie deeper than
+    the outline; no hair is red or green, and the face (lips, cheeks) and the
+    clothes are left out.
+    """
+    h, w = person.shape
+    # Off the outline, where hair mixes with the new background's own saturated colour.
+    region = (person > 0) & (to_bg > m["outline_width"] + 1)
+    face_h = max(1.0, face.chin_y - face.forehead_y)
+    region[int(min(h, max(0, face.chin_y + 0.6 * face_h))) :] = False  # hair, not clothes
+    region[core_zone(face, (h, w)) > 0] = False
+    if region.sum() < 50:
+        return np.zeros((h, w), np.uint8)
+    sat = img.max(axis=2) - img.min(axis=2)
+    weight = region.astype(np.float32) * (sat < m["foreign_saturation"])
+    den, num = _local_mean(img, weight, m["foreign_sigma"])
+    local = num / np.maximum(den, 1e-3)[..., None]
+    # Not a mix of that hair with the new background (hair gaps showing it are fine).
+    lb = bg[None, None, :] - local
+    t = np.clip(((img - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
+    far = np.linalg.norm(img - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
+    return (region & (sat >= m["foreign_saturation"]) & far & (den > 0.05)).astype(np.uint8)
 
 
 def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:

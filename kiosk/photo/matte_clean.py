@@ -24,6 +24,7 @@ SPILL_REACH = 12  # px of the 480x640 picture: how far a spill patch's colour is
 SPILL_SIMILAR = 45.0  # RGB distance to the patch's own colour that counts as the same stuff
 SPILL_SATURATION = 90.0  # max - min of RGB: a colour no hair has ...
 SPILL_FOREIGN = 100.0  # ... this far from the person's colour nearby
+SPILL_BESIDE = 0.5  # a colour this much nearer some old-backdrop pixel beside it than the person
 
 
 def _old_backdrop(
@@ -33,8 +34,9 @@ def _old_backdrop(
 
     A patch counts only when its colour in the source is nearer the old
     background around it (alpha 0) than the person around it (alpha 1), or is
-    a saturated colour far from the person's (a logo, a coloured shape of a
-    busy backdrop): a red backdrop seen between strands is; a brown highlight
+    found in that old background beside it (a logo or letters partly behind
+    the hair), or is a saturated colour far from the person's (a coloured
+    shape of a busy backdrop): a red backdrop seen between strands is; a brown highlight
     in dark hair is not. Taking out only the flagged pixels would bare the
     next ring of the same colour, so the patch's colour is followed a little
     way -- never into the face, the ears, the neck or the chest.
@@ -62,7 +64,11 @@ def _old_backdrop(
         d_back = float(np.linalg.norm(colour - np.median(back, axis=0)))
         d_person = float(np.linalg.norm(colour - np.median(person, axis=0)))
         saturated = float(colour.max() - colour.min()) > SPILL_SATURATION
-        if d_back >= d_person and not (saturated and d_person > SPILL_FOREIGN):
+        # The colour is there in the old backdrop right beside it (a logo, letters
+        # partly hidden by the hair), and not what the person has there.
+        in_backdrop = float(np.percentile(np.linalg.norm(back - colour, axis=1), 5))
+        seen_beside = in_backdrop < SPILL_BESIDE * d_person
+        if d_back >= d_person and not seen_beside and not (saturated and d_person > SPILL_FOREIGN):
             mask = np.zeros((h, w), bool)
             mask[y0:y1, x0:x1] = cv2.dilate(patch, np.ones((3, 3), np.uint8)) > 0
             recolour.append((mask, np.median(person, axis=0)))

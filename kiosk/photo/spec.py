@@ -179,6 +179,7 @@ MATTE_KEYS = (
     ("outline_width", 1, 20), ("colour_sigma", 0.5, 50), ("sector_min_pixels", 1, 1e5),
     ("rim_delta", 1, 255), ("rim_warn", 0, 1), ("rim_max", 0, 1),
     ("spill_delta", 1, 442), ("spill_warn", 0, 1e5), ("spill_max", 0, 1e5),
+    ("foreign_saturation", 1, 255), ("foreign_distance", 1, 442), ("foreign_sigma", 1, 50),
     ("spill_clean_area", 1, 1e5), ("spill_width", 1, 40), ("spill_depth", 1, 60), ("spill_sigma", 0.5, 50),
 )  # fmt: skip
 
