@@ -150,3 +150,22 @@ def test_notch_into_the_jaw_counts_as_a_hole(finished) -> None:
     data = _jpeg(img)
     item = check_jpeg(data).get("matte_holes")
     assert item.verdict == "fail" and item.value >= 20, item
+
+
+def test_red_letter_seen_deep_in_the_hair_is_spill(made) -> None:
+    out = decode(made["asian_girl_indoor.jpg"].jpeg)
+    _, pts = landmarks(out)
+    bg = np.median(out[:4].reshape(-1, 3), axis=0)
+    person = (np.linalg.norm(out.astype(np.float32) - bg, axis=2) > 40).astype(np.uint8)
+    depth = cv2.distanceTransform(person, cv2.DIST_L2, 3)
+    # A stroke of a red letter deep in the hair above the forehead, far from the outline.
+    img = out.copy()
+    x = int(pts[10, 0]) - 40
+    top = int(np.flatnonzero(person[:, x])[0])
+    y = (top + int(pts[10, 1])) // 2
+    assert depth[y, x] > 15
+    cv2.rectangle(img, (x - 3, y - 6), (x + 3, y + 6), (205, 25, 35), -1)
+    data = _jpeg(img)
+    item = check_jpeg(data).get("matte_spill")
+    assert item.verdict == "fail", item
+    assert check_jpeg(made["asian_girl_indoor.jpg"].jpeg).get("matte_spill").verdict == "pass"
