@@ -252,14 +252,25 @@ def _foreign_in_hair(
     if region.sum() < 50:
         return np.zeros((h, w), np.uint8)
     sat = img.max(axis=2) - img.min(axis=2)
-    weight = region.astype(np.float32) * (sat < m["foreign_saturation"])
-    den, num = _local_mean(img, weight, m["foreign_sigma"])
+    out = np.zeros((h, w), np.uint8)
+    cand = region & (sat >= m["foreign_saturation"])
+    if not cand.any():
+        return out
+    # Only around the saturated pixels (few in clean hair): their box, grown by the window.
+    ys, xs = np.nonzero(cand)
+    pad = 2 * int(round(m["foreign_sigma"])) + 2
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
+    weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
+    den, num = _local_mean(sub, weight, m["foreign_sigma"])
     local = num / np.maximum(den, 1e-3)[..., None]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
     lb = bg[None, None, :] - local
-    t = np.clip(((img - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
-    far = np.linalg.norm(img - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
-    return (region & (sat >= m["foreign_saturation"]) & far & (den > 0.05)).astype(np.uint8)
+    t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
+    far = np.linalg.norm(sub - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
+    out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
+    return out
 
 
 def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
