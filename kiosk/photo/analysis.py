@@ -245,13 +245,36 @@ def _boxes(result, w: int, h: int) -> list[tuple[float, float, float, float, flo
     return out
 
 
-def _merge_boxes(a: list, b: list) -> list[tuple[float, float, float, float]]:
-    """Union of two detectors' boxes; overlapping boxes are the same face."""
-    merged: list[tuple[float, float, float, float]] = []
+def _merge_boxes(a: list, b: list) -> list[tuple[float, float, float, float, float]]:
+    """Union of two detectors' boxes (with their scores); overlapping boxes are the same face."""
+    merged: list[tuple[float, float, float, float, float]] = []
     for box in sorted(a + b, key=lambda t: -t[4]):
         if all(_iou(box, m) < 0.3 for m in merged):
-            merged.append(box[:4])
+            merged.append(box)
     return merged
+
+
+def _confirmed(
+    m: Models,
+    rgb: np.ndarray,
+    box: tuple[float, float, float, float, float],
+    rules: dict,
+) -> bool:
+    """A further face is a sitter only with a good score and landmarks of its own.
+
+    A blurred building or a poster can fool a detector at 0.6; it does not give
+    the face mesh a face whose landmarks lie inside the detector's box.
+    """
+    if box[4] < rules["second_min_score"]:
+        return False
+    if not rules.get("second_needs_landmarks", True):
+        return True
+    pts = _mesh_on_crop(m.mesh_crop, rgb, box[:4])
+    if pts is None:
+        return False
+    x, y, bw, bh = box[:4]
+    cx, cy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+    return x <= cx <= x + bw and y <= cy <= y + bh
 
 
 def _iou(p, q) -> float:
@@ -316,16 +339,24 @@ def _mesh_on_crop(
     return pts
 
 
-def analyse(rgb: np.ndarray, m: Models | None = None, count: bool = True) -> Analysis:
-    """Count faces and measure the main one on an image of at most ~640 px."""
+def analyse(
+    rgb: np.ndarray, m: Models | None = None, count: bool = True, rules: dict | None = None
+) -> Analysis:
+    """Count faces and measure the main one on an image of at most ~640 px.
+
+    With ``rules`` (the spec's ``[faces]`` table) a face beside the main one
+    counts only when confirmed (score, size, landmarks of its own); without,
+    every detector box of ``count_faces``'s size counts.
+    """
     m = m or models()
     h, w = rgb.shape[:2]
     rgb = np.ascontiguousarray(rgb)
-    boxes: list[tuple[float, float, float, float]] = []
+    scored: list[tuple[float, float, float, float, float]] = []
     if count:
-        boxes = _merge_boxes(
+        scored = _merge_boxes(
             _boxes(m.det_short.process(rgb), w, h), _boxes(m.det_full.process(rgb), w, h)
         )
+    boxes = [b[:4] for b in scored]
     pts = _mesh_face(m.mesh, rgb)
     if pts is None and boxes:
         biggest = max(boxes, key=lambda b: b[2] * b[3])
@@ -342,6 +373,15 @@ def analyse(rgb: np.ndarray, m: Models | None = None, count: bool = True) -> Ana
         box = max(boxes, key=lambda b: _iou(b, own)) if boxes else own
         face = Face(pts, box)
     n = count_faces(boxes) if count else (1 if face else 0)
+    if count and rules is not None and face is not None and n > 1:
+        main = max(range(len(boxes)), key=lambda i: _iou(boxes[i], face.box))
+        biggest = max(b[2] for b in boxes)
+        others = [
+            b
+            for i, b in enumerate(scored)
+            if i != main and b[2] >= rules["second_min_ratio"] * biggest
+        ]
+        n = 1 + sum(1 for b in others if _confirmed(m, rgb, b, rules))
     if face is not None and n == 0:
         n = 1  # the mesh found a face the detectors missed
     return Analysis((w, h), n, face, boxes)

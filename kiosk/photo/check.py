@@ -18,6 +18,7 @@ from kiosk.photo import analysis
 from kiosk.photo.analysis import Analysis, Face
 from kiosk.photo.crop import hair_top_from_alpha
 from kiosk.photo.flatness import flat_region_item
+from kiosk.photo.matte_check import matte_items
 from kiosk.photo.report import Item, Report, at_least, at_most, band, make_item
 from kiosk.photo.spec import Spec, load_spec
 
@@ -29,8 +30,6 @@ _STD_LUMA = np.array([
     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ], np.float64)  # fmt: skip
-# Cheek sample points on the mesh (image-left, image-right).
-CHEEK_PATCH = (50, 280)
 EYE_BOXES = ((33, 133, 159, 145, 70, 105), (263, 362, 386, 374, 300, 334))
 
 
@@ -115,7 +114,7 @@ def face_cut_item(face: Face, w: int, h: int) -> Item:
     return make_item("face_cut", out, "≤ 0.02", "fail" if out > 0.02 else "pass")
 
 
-def _region(face: Face, w: int, h: int) -> tuple[int, int, int, int]:
+def face_region(face: Face, w: int, h: int) -> tuple[int, int, int, int]:
     """Inner face: between the cheeks, from the brows to the mouth."""
     p = face.pts
     x0 = p[234, 0] + 0.12 * face.face_width
@@ -125,11 +124,37 @@ def _region(face: Face, w: int, h: int) -> tuple[int, int, int, int]:
     return (int(max(0, x0)), int(max(0, y0)), int(min(w, x1)), int(min(h, y1)))
 
 
+def _linear(gray: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values to linear light (0..1): ratios of light, not of code values."""
+    v = gray.astype(np.float32) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def balance(gray: np.ndarray, face: Face) -> float:
+    """Left/right light difference over the two halves of the inner face, in linear light.
+
+    Each half runs from the brows to the mouth and from the cheek to beside the
+    nose (the nose's own shading is left out); its median is robust to a
+    smile's highlight or a strand of hair. In linear light a dim but even face
+    reads like a bright even one: the ratio does not move with exposure.
+    """
+    h, w = gray.shape[:2]
+    x0, y0, x1, y1 = face_region(face, w, h)
+    cx = face.face_cx
+    gap = 0.08 * face.face_width
+    left = gray[y0:y1, x0 : int(max(x0, cx - gap))]
+    right = gray[y0:y1, int(min(x1, cx + gap)) : x1]
+    if left.size < 20 or right.size < 20:
+        return 0.0
+    a, b = float(np.median(_linear(left))), float(np.median(_linear(right)))
+    return abs(a - b) / max(a, b, 1e-4)
+
+
 def light_items(gray: np.ndarray, face: Face, spec: Spec) -> list[Item]:
-    """Sharpness, exposure and cheek balance from the grey image (cheap: guidance uses it)."""
+    """Sharpness, exposure and left/right balance from the grey image (cheap: guidance uses it)."""
     q = spec.quality
     h, w = gray.shape[:2]
-    x0, y0, x1, y1 = _region(face, w, h)
+    x0, y0, x1, y1 = face_region(face, w, h)
     if x1 - x0 < 4 or y1 - y0 < 4:
         bx, by, bw, bh = face.box
         x0, y0, x1, y1 = (
@@ -150,16 +175,7 @@ def light_items(gray: np.ndarray, face: Face, spec: Spec) -> list[Item]:
         )
     else:
         items.append(band("exposure", lum, lo, hi, ""))
-    side = max(3, int(0.12 * face.face_width))
-    means = []
-    for idx in CHEEK_PATCH:
-        cx, cy = face.pts[idx, :2]
-        patch = gray[
-            int(max(0, cy - side)) : int(max(1, cy + side)),
-            int(max(0, cx - side)) : int(max(1, cx + side)),
-        ]
-        means.append(float(patch.mean()) if patch.size else 0.0)
-    bal = abs(means[0] - means[1]) / max(max(means), 1.0)
+    bal = balance(gray, face)
     items.append(at_most("illumination_balance", bal, q["balance_max"], q["balance_warn"]))
     return items
 
@@ -271,10 +287,10 @@ def measure_hair_top(rgb: np.ndarray, person: np.ndarray, face: Face) -> float |
 
 def check_rgb(rgb: np.ndarray, spec: Spec, head_items: list[Item] | None = None) -> Report:
     """The picture checks on decoded pixels; ``head_items`` are file-level items to prepend."""
-    report = Report(spec.name, list(head_items or []))
+    report = Report(spec.name, list(head_items or []), spec.reason_order)
     h, w = rgb.shape[:2]
     work, k = analysis.resize_max(rgb, 640)
-    a: Analysis = analysis.analyse(work)
+    a: Analysis = analysis.analyse(work, rules=spec.faces)
     report.items.append(count_item(a.face_count))
     if a.face_count != 1 or a.face is None:
         return report
@@ -298,6 +314,7 @@ def check_rgb(rgb: np.ndarray, spec: Spec, head_items: list[Item] | None = None)
     report.items += pose_items(face, spec)
     report.items += image_items(rgb, face, person, spec)
     report.items.append(flat_region_item(rgb, face, spec))
+    report.items += matte_items(rgb, face, spec)
     return report
 
 
@@ -320,17 +337,19 @@ def file_items(data: bytes, im: Image.Image, spec: Spec) -> list[Item]:
         make_item("jpeg_quality", quality, f"≥ {spec.min_quality}",
                   "pass" if quality is not None and quality >= spec.min_quality else "fail")
     )  # fmt: skip
-    kb = len(data) / 1024
-    items.append(band("file_size", round(kb, 1), spec.size_min_kb, spec.size_max_kb, "KiB"))
+    items.append(band("file_size", len(data), spec.size_min_bytes, spec.size_max_bytes, "bytes"))
     return items
 
 
 def check_jpeg(data: bytes, spec: Spec | None = None) -> Report:
     """Judge any JPEG the way the center does. Unreadable input raises ``UnreadableImage``."""
-    from kiosk.photo.imageio import UnreadableImage, open_source
+    from dataclasses import replace
+
+    from kiosk.photo.imageio import Limits, UnreadableImage, open_source
 
     spec = spec or load_spec()
-    src = open_source(data)
+    # A small picture that decodes is judged (and fails on its dimensions), not "unreadable".
+    src = open_source(data, replace(Limits.from_settings(), min_side=1))
     try:
         im = Image.open(io.BytesIO(data))
         head = file_items(data, im, spec)

@@ -36,7 +36,7 @@ def encode(rgb: np.ndarray, spec: Spec) -> Encoded:
     if (w, h) != (spec.width, spec.height) or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"encode needs {spec.width}x{spec.height} RGB, got {rgb.shape}")
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
-    lo_b, hi_b = spec.size_min_kb * 1024, spec.size_max_kb * 1024
+    lo_b, hi_b = spec.size_min_bytes, spec.size_max_bytes
     for sub, sub_name in ((2, "4:2:0"), (0, "4:4:4")):
         lo, hi = spec.min_quality, spec.max_quality
         best: tuple[int, bytes] | None = None

@@ -191,7 +191,7 @@ class Guide:
             # move): the detectors count and find it, the mesh runs on their box, as
             # the still does.
             count_now = True
-            a = analysis.analyse(small, self.models, count=True)
+            a = analysis.analyse(small, self.models, count=True, rules=self.spec.faces)
             self._faces, face = a.face_count, a.face
         if face is None:
             if self._faces == 1:

@@ -26,6 +26,11 @@ import cv2
 import numpy as np
 
 WORK_SIDE = 360  # guided-filter coefficients and colour statistics are computed at this size
+# Person probability below PRIOR_LOW is background whatever its colour; above PRIOR_HIGH
+# the colour solve decides alone (measured on the hostile-background composites).
+PRIOR_LOW, PRIOR_HIGH = 0.05, 0.35
+# RGB distance from the person/background mix line beyond which a band pixel is not the person.
+OFF_LOW, OFF_HIGH = 60.0, 110.0
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Matte:
     xs: np.ndarray
     fg: np.ndarray  # float32 Nx3 foreground colour of the band pixels
     inside: np.ndarray  # uint8 HxW, 1 where certainly the person
+    recoloured: np.ndarray | None = None  # bool N: band pixels whose colour the cleanup set
 
 
 def _box(x: np.ndarray, r: int) -> np.ndarray:
@@ -98,6 +104,9 @@ def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.nda
     return out.reshape(rows * cols, -1)[:n] if arr.ndim == 3 else out.reshape(-1)[:n]
 
 
+RELEASE_DEPTH = 6  # band widths from the edge within which inside pixels may be released
+
+
 def _release_background_blobs(
     small: np.ndarray, depth: np.ndarray, in_s: np.ndarray, out_s: np.ndarray, band: float
 ) -> np.ndarray:
@@ -107,11 +116,11 @@ def _release_background_blobs(
     above the hair; such pixels match the local background colour and not the
     colour deeper inside the person, so the per-pixel solve should decide them.
     """
-    near = (in_s > 0) & (depth <= 4 * band)
+    near = (in_s > 0) & (depth <= RELEASE_DEPTH * band)
     if not near.any():
         return in_s
     sigma = max(2.0, max(small.shape[:2]) / 60)
-    deep = (depth > 4 * band).astype(np.float32)
+    deep = (depth > RELEASE_DEPTH * band).astype(np.float32)
     if deep.sum() < 10 or out_s.sum() < 10:
         return in_s
     back = _blur_norm(small, out_s.astype(np.float32), sigma)[near]
@@ -126,13 +135,29 @@ def _release_background_blobs(
     ys, xs = np.nonzero(near)
     mask[ys[suspicious], xs[suspicious]] = 1
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    sat = small.max(axis=2) - small.min(axis=2)
+    bg_sat = (back.max(axis=1) - back.min(axis=1)) > 0.25
     # Only patches that open onto the edge band: a highlight inside the hair stays hair.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return in_s
     edge = cv2.dilate(1 - in_s, np.ones((3, 3), np.uint8)) & in_s
-    touching = np.unique(labels[(edge > 0) & (mask > 0)])
-    keep = [lab for lab in touching if lab and stats[lab, cv2.CC_STAT_AREA] >= 6]
+    strong = np.zeros_like(in_s)
+    strong[ys[suspicious & bg_sat], xs[suspicious & bg_sat]] = 1
+    enclosed = {
+        lab
+        for lab in range(1, n)
+        if (strong[labels == lab] > 0).mean() > 0.5 and sat[labels == lab].mean() > 0.25
+    }
+    touching = set(np.unique(labels[(edge > 0) & (mask > 0)]).tolist())
+    # Patches that open onto the edge band, and enclosed ones in the outer hair
+    # (the old backdrop seen between strands) when their colour is saturated
+    # background, which hair highlights are not.
+    keep = [
+        lab
+        for lab in range(1, n)
+        if stats[lab, cv2.CC_STAT_AREA] >= 6 and (lab in touching or lab in enclosed)
+    ]
     if not keep:
         return in_s
     out = in_s.copy()
@@ -191,6 +216,16 @@ def matte(
     proj = np.clip(((img_b - back) * fb).sum(axis=1) / np.maximum(norm2, 1.0), 0.0, 1.0)
     trust = np.clip((np.sqrt(norm2) - 20.0) / 40.0, 0.0, 1.0)
     a_band = trust * proj + (1.0 - trust) * a_band
+    # The colour solve cannot tell a dark letter or a bright light of a busy
+    # backdrop from hair: where the person model is fairly sure there is no
+    # person, the band gives way (hair keeps its soft probability there).
+    prior = _sample(p_small, ys, xs, k)
+    a_band *= np.clip((prior - PRIOR_LOW) / (PRIOR_HIGH - PRIOR_LOW), 0.0, 1.0)
+    # A colour that is neither the person's nearby colour nor a mix of it with the
+    # nearby background is a third thing -- a letter, a logo, a light -- not the person.
+    mix = proj[:, None] * fore + (1.0 - proj[:, None]) * back
+    off = np.linalg.norm(img_b - mix, axis=1)
+    a_band *= np.clip((OFF_HIGH - off) / (OFF_HIGH - OFF_LOW), 0.0, 1.0)
     alpha[ys, xs] = a_band
     # Light smoothing of the per-pixel solve; the certain regions stay pinned.
     smooth = cv2.blur(alpha, (3, 3))

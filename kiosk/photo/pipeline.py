@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,13 @@ import numpy as np
 from PIL import Image
 
 from kiosk.errors import KioskError
-from kiosk.photo import analysis, check, matting
+from kiosk.photo import analysis, check, exposure, matte_clean, matting
 from kiosk.photo.analysis import Face
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
 from kiosk.photo.encode import Encoded, encode
-from kiosk.photo.imageio import Source, UnreadableImage, open_source
+from kiosk.photo.imageio import Limits, Source, UnreadableImage, open_source
 from kiosk.photo.master import Master
-from kiosk.photo.report import Report, make_item
+from kiosk.photo.report import Item, Report, at_most, make_item
 from kiosk.photo.spec import Spec, load_spec
 
 
@@ -93,9 +93,13 @@ class Context:
     report: Report | None = None
     timings: dict[str, float] = field(default_factory=dict)
     items: list[Any] = field(default_factory=list)  # input-side findings
+    notes: list[Any] = field(default_factory=list)  # what the kiosk did, added to the final report
+    face_master: Face | None = None  # the face in master px
+    curve: exposure.ToneCurve | None = None  # the global tone curve applied to every decode
+    recleaned: bool = False
 
     def refuse(self) -> PhotoRefused:
-        return PhotoRefused(Report(self.spec.name, list(self.items)))
+        return PhotoRefused(Report(self.spec.name, list(self.items), self.spec.reason_order))
 
 
 Step = Callable[[Context], None]
@@ -112,7 +116,16 @@ def step_decode(ctx: Context) -> None:
     The guess assumes the crop fills ``crop_fill_guess`` of the picture's
     height, as at a booth; ``frame`` decodes again only if that was too low.
     """
-    ctx.source = src = open_source(ctx.raw)
+    limits = Limits.from_settings()
+    # A picture that decodes but is too small is a photo that cannot be used, not an
+    # unreadable file: refused like any other non-compliant capture (exit 1).
+    ctx.source = src = open_source(ctx.raw, replace(limits, min_side=1))
+    if min(src.size) < limits.min_side:
+        w, h = src.size
+        ctx.items.append(
+            make_item("image_size", f"{w}x{h}", f"≥ {limits.min_side} px", "fail", "low")
+        )
+        raise ctx.refuse()
     o = ctx.options
     for_models = o.model_max_side / max(src.size)
     for_master = o.master_source_ratio * o.master_height / (o.crop_fill_guess * src.size[1])
@@ -122,17 +135,71 @@ def step_decode(ctx: Context) -> None:
     ctx.small_scale = ctx.small.shape[1] / src.size[0]
 
 
+def _face_gray(ctx: Context, face: Face) -> tuple[np.ndarray, Face]:
+    """The face's surroundings, grey, at the size the face will have in the photo.
+
+    Sharpness and exposure are judged where the student can still act on them,
+    before pose: a blurred or dark capture makes the face mesh misread tilt and
+    turn, and the student should be told to hold still or call for light, not
+    to straighten a head that was straight.
+    """
+    spec = ctx.spec
+    f_hi = face.transformed(ctx.hi_scale / ctx.small_scale)
+    H, W = ctx.hi.shape[:2]
+    fw = max(f_hi.face_width, 1.0)
+    x0, x1 = int(max(0, f_hi.face_cx - 0.9 * fw)), int(min(W, f_hi.face_cx + 0.9 * fw))
+    y0, y1 = int(max(0, f_hi.forehead_y - 0.6 * fw)), int(min(H, f_hi.chin_y + 0.3 * fw))
+    crop = ctx.hi[y0:y1, x0:x1]
+    # Never enlarged here: a far-away face is a framing matter (and soft_upscale's warning),
+    # not blur of the capture.
+    k = min(1.0, spec.target_face_width / fw)
+    crop = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 0.98 else crop
+    local = f_hi.transformed(k, -x0 * k, -y0 * k)
+    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), local
+
+
+def _correct_exposure(ctx: Context, face: Face) -> bool:
+    """One global tone curve when the face's exposure is out of band but can be saved."""
+    gray, local = _face_gray(ctx, face)
+    x0, y0, x1, y1 = check.face_region(local, gray.shape[1], gray.shape[0])
+    curve = exposure.plan_curve(gray[y0:y1, x0:x1], ctx.spec)
+    if curve is None:
+        return False
+    ctx.curve = curve
+    ctx.hi = curve.apply(ctx.hi)
+    ctx.small = curve.apply(ctx.small)
+    ctx.notes.append(
+        make_item(
+            "exposure_corrected",
+            round(curve.gamma, 2),
+            f"{curve.before:.0f} → {curve.after:.0f}",
+            "pass",
+            "dark" if curve.gamma < 1 else "bright",
+        )  # fmt: skip
+    )
+    return True
+
+
 def step_analyse(ctx: Context) -> None:
-    a = analysis.analyse(ctx.small)
+    spec = ctx.spec
+    a = analysis.analyse(ctx.small, rules=spec.faces)
     ctx.items.append(check.count_item(a.face_count))
     if a.face_count != 1 or a.face is None:
         raise ctx.refuse()
     h, w = ctx.small.shape[:2]
     cut = check.face_cut_item(a.face, w, h)
     ctx.items.append(cut)
-    pose = check.pose_items(a.face, ctx.spec)
-    ctx.items += pose
-    if cut.verdict == "fail" or any(i.verdict == "fail" for i in pose):
+    if cut.verdict == "fail":
+        raise ctx.refuse()
+    if _correct_exposure(ctx, a.face):
+        # Landmarks found on a dim picture are less sure: find them again on the corrected one.
+        again = analysis.analyse(ctx.small, count=False)
+        a = again if again.face is not None else a
+    gray, local = _face_gray(ctx, a.face)
+    light = [i for i in check.light_items(gray, local, spec) if i.name != "illumination_balance"]
+    pose = check.pose_items(a.face, spec)
+    ctx.items += light + pose
+    if any(i.verdict == "fail" for i in light + pose):
         raise ctx.refuse()
     ctx.face = a.face.transformed(1 / ctx.small_scale)
 
@@ -170,6 +237,8 @@ def step_frame(ctx: Context) -> None:
     if ctx.hi is None or ctx.hi_scale < need * 0.98:
         ctx.hi = None  # free the first decode before the second
         ctx.hi, ctx.hi_scale = src.decode(need)
+        if ctx.curve is not None:  # the same global curve on the new decode
+            ctx.hi = ctx.curve.apply(ctx.hi)
     _segment_roi(ctx, box)
 
 
@@ -273,6 +342,9 @@ def step_matte(ctx: Context) -> None:
     ctx.matte = matting.matte(ctx.master_rgb, coarse)
 
 
+CLEAN_ROUNDS = 4
+
+
 def step_compose(ctx: Context) -> None:
     spec, plan = ctx.spec, ctx.plan
     img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
@@ -280,6 +352,21 @@ def step_compose(ctx: Context) -> None:
     face = ctx.face.transformed(
         plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale
     )
+    # Taking a patch of spill out can bare the next one, or leave a piece afloat.
+    for _ in range(CLEAN_ROUNDS):
+        changed = matte_clean.clean(ctx.matte, img, face, spec, ctx.master_rgb)
+        if changed:
+            img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
+        if changed != "reshaped":
+            break
+    ctx.face_master = face
+    _finish(ctx, img)
+
+
+def _finish(ctx: Context, img: np.ndarray) -> None:
+    """Master (with its geometry) and the spec-size output from a composite."""
+    spec, plan, face = ctx.spec, ctx.plan, ctx.face_master
+    out_scale = img.shape[0] / spec.height
     crown = hair_top_from_alpha(ctx.matte.alpha, face.face_cx, face.face_width, face.eye_y)
     geometry = {
         "eye_y": face.eye_y,
@@ -296,15 +383,48 @@ def step_encode(ctx: Context) -> None:
     ctx.encoded = encode(ctx.output, ctx.spec)
 
 
+def _upscale_item(ctx: Context) -> Item:
+    """Output px per source px: beyond the spec's warning the face is soft from enlargement."""
+    q = ctx.spec.quality
+    return at_most(
+        "soft_upscale", round(ctx.plan.scale, 2), ctx.spec.max_upscale, q["upscale_warn"], "×"
+    )
+
+
 def step_verify(ctx: Context) -> None:
     """The center's checks on the encoded file itself (decoded again, not our pixels)."""
     data = ctx.encoded.data
     im = Image.open(io.BytesIO(data))
     head = check.file_items(data, im, ctx.spec)
     report = check.check_rgb(np.asarray(im.convert("RGB")), ctx.spec, head)
+    report.items += ctx.notes + [_upscale_item(ctx)]
     ctx.report = report
+    if not report.ok and _clean_again(ctx, report, np.asarray(im.convert("RGB"))):
+        step_encode(ctx)
+        step_verify(ctx)
+        return
     if not report.ok:
         raise PhotoRefused(report)
+
+
+def _clean_again(ctx: Context, report: Report, decoded: np.ndarray) -> bool:
+    """Once: when only the matte failed, clean it by what the file itself shows.
+
+    JPEG's noise can cut the faint link of a piece to the person, or show a
+    hole the composite did not; the file is what the center judges.
+    """
+    if ctx.recleaned or ctx.matte is None or ctx.face_master is None:
+        return False
+    if any(not i.name.startswith("matte_") for i in report.failures):
+        return False
+    ctx.recleaned = True
+    img = np.asarray(ctx.master.image)  # the last composite
+    if not matte_clean.clean(
+        ctx.matte, img, ctx.face_master, ctx.spec, ctx.master_rgb, judged=decoded
+    ):
+        return False
+    _finish(ctx, matting.composite(ctx.master_rgb, ctx.matte, ctx.spec.bg_rgb))
+    return True
 
 
 STEPS: list[tuple[str, Step]] = [

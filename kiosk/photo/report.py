@@ -34,18 +34,28 @@ class Item:
 class Report:
     spec: str
     items: list[Item] = field(default_factory=list)
+    # Item names in the order a student should hear about them (the spec's
+    # ``[report] reason_order``): what fixes the retake first, so a blurred or
+    # dark capture is not sent back for a head tilt the blur made the mesh read.
+    order: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return all(i.verdict != "fail" for i in self.items)
 
+    def _ranked(self, verdict: str) -> list[Item]:
+        rank = {name: n for n, name in enumerate(self.order)}
+        found = [i for i in self.items if i.verdict == verdict]
+        return sorted(found, key=lambda i: rank.get(i.name, len(rank)))
+
     @property
     def failures(self) -> list[Item]:
-        return [i for i in self.items if i.verdict == "fail"]
+        """Failed items, the one to tell the student first at the front."""
+        return self._ranked("fail")
 
     @property
     def warnings(self) -> list[Item]:
-        return [i for i in self.items if i.verdict == "warn"]
+        return self._ranked("warn")
 
     def get(self, name: str) -> Item | None:
         return next((i for i in self.items if i.name == name), None)

@@ -45,6 +45,23 @@ class Spec:
     max_upscale: float
     pose: dict[str, float] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
+    matte: dict[str, float] = field(default_factory=dict)
+    reason_order: tuple[str, ...] = ()
+    faces: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size_min_bytes(self) -> int:
+        """Lower end of the size window, reading "KB" as 1,024 bytes (the larger reading)."""
+        return self.size_min_kb * 1024
+
+    @property
+    def size_max_bytes(self) -> int:
+        """Upper end, reading "KB" as 1,000 bytes (the smaller reading).
+
+        Uploaders disagree on what a KB is; a file between these two ends is
+        inside "20-40 KB" whichever way the uploader reads it.
+        """
+        return self.size_max_kb * 1000
 
     @property
     def bg_rgb(self) -> tuple[int, int, int]:
@@ -152,7 +169,18 @@ POSE_KEYS = (
 QUALITY_KEYS = (
     ("sharpness_min", 0, 1e6), ("sharpness_warn", 0, 1e6), ("clipped_max", 0, 1),
     ("balance_max", 0, 1), ("balance_warn", 0, 1), ("clothing_min_fraction", 0, 1),
-    ("clothing_distance", 0, 442), ("glare_warn", 0, 1),
+    ("clothing_distance", 0, 442), ("glare_warn", 0, 1), ("exposure_target_margin", 0, 100),
+    ("gamma_min", 0.05, 1), ("gamma_max", 1, 20), ("upscale_warn", 0.1, 20),
+)  # fmt: skip
+
+MATTE_KEYS = (
+    ("bg_distance", 1, 442), ("island_distance", 1, 442), ("afloat_distance", 1, 442), ("island_min_area", 1, 1e5),
+    ("island_max_area", 0, 1e5), ("hole_min_area", 1, 1e5), ("hole_max_area", 0, 1e5), ("bite_radius", 1, 50), ("bite_min_area", 1, 1e5),
+    ("outline_width", 1, 20), ("colour_sigma", 0.5, 50), ("sector_min_pixels", 1, 1e5),
+    ("rim_delta", 1, 255), ("rim_warn", 0, 1), ("rim_max", 0, 1),
+    ("spill_delta", 1, 442), ("spill_warn", 0, 1e5), ("spill_max", 0, 1e5),
+    ("foreign_saturation", 1, 255), ("foreign_distance", 1, 442), ("foreign_sigma", 1, 50),
+    ("spill_clean_area", 1, 1e5), ("spill_width", 1, 40), ("spill_depth", 1, 60), ("spill_sigma", 0.5, 50),
 )  # fmt: skip
 QUALITY_KEYS += (("flat_block_range", 0, 255), ("flat_max_fraction", 0, 1))  # kiosk/photo/flatness
 
@@ -167,7 +195,7 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         raise r._fail("image.max_quality", f"must be >= image.min_quality ({min_q})")
     size_min = int(r.num("image.size_min_kb", 1, 100000, integer=True))
     size_max = int(r.num("image.size_max_kb", 1, 100000, integer=True))
-    if size_max <= size_min:
+    if size_max * 1000 <= size_min * 1024:
         raise r._fail("image.size_max_kb", f"must be > image.size_min_kb ({size_min})")
     colours_raw = r.raw("background.colours")
     if not isinstance(colours_raw, dict) or not colours_raw:
@@ -187,6 +215,23 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         k: float(r.num(f"quality.{k}", lo, hi)) for k, lo, hi in QUALITY_KEYS
     }
     quality["exposure"] = r.band("quality.exposure", 0, 255)
+    matte = {k: float(r.num(f"matte.{k}", lo, hi)) for k, lo, hi in MATTE_KEYS}
+    for a, b in (("rim_warn", "rim_max"), ("spill_warn", "spill_max")):
+        if matte[a] > matte[b]:
+            raise r._fail(f"matte.{a}", f"must be <= matte.{b}")
+    faces: dict[str, Any] = {
+        "second_min_score": float(r.num("faces.second_min_score", 0, 1)),
+        "second_min_ratio": float(r.num("faces.second_min_ratio", 0, 1)),
+    }
+    needs = r.raw("faces.second_needs_landmarks")
+    if not isinstance(needs, bool):
+        raise r._fail("faces.second_needs_landmarks", f"must be true or false, got {needs!r}")
+    faces["second_needs_landmarks"] = needs
+    order = r.raw("report.reason_order")
+    if not isinstance(order, list) or not all(isinstance(v, str) and v for v in order):
+        raise r._fail("report.reason_order", "must be a list of item names")
+    if len(set(order)) != len(order):
+        raise r._fail("report.reason_order", "names an item twice")
     spec = Spec(
         name=name or path.stem,
         title_zh=r.str_("title_zh"),
@@ -212,6 +257,9 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
         max_upscale=float(r.num("geometry.max_upscale", 0.1, 20)),
         pose=pose,
         quality=quality,
+        matte=matte,
+        reason_order=tuple(order),
+        faces=faces,
     )
     if spec.hair_top[1] >= spec.eye_line[0]:
         raise r._fail("geometry.hair_top", "must end above geometry.eye_line")
@@ -230,7 +278,7 @@ def _apply_settings(spec: Spec) -> Spec:
         spec = _replace(spec, background=bg)
     lo = int(s.get("photo.size_min_kb", 0) or 0) or spec.size_min_kb
     hi = int(s.get("photo.size_max_kb", 0) or 0) or spec.size_max_kb
-    if hi <= lo:
+    if hi * 1000 <= lo * 1024:
         raise ConfigError(f"photo.size_max_kb ({hi}) must be > photo.size_min_kb ({lo})")
     return _replace(spec, size_min_kb=lo, size_max_kb=hi)
 

@@ -105,3 +105,74 @@ def similarity_to_source(
         return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
     return corr(warp(False)), corr(warp(True))
+
+
+@dataclass
+class MatteFaults:
+    """What a reviewer would point at, measured by simple rules of this file's own."""
+
+    islands: list[int]  # areas (px) of non-background pieces apart from the person
+    holes: list[int]  # areas (px) of background colour enclosed inside the face hull
+    dark_rim: float  # fraction of head-top columns whose outline is darker than both sides
+    red_edge: int  # outline pixels that are strongly red (an old red backdrop or red letters)
+
+
+def matte_faults(data: bytes) -> MatteFaults:
+    """Islands, holes, a dark rim on the head's top, and red along the outline.
+
+    The background colour is read from the top row; the face hull from this
+    file's own face mesh; everything else is thresholds on colour distance.
+    """
+    rgb = decode(data)
+    h, w = rgb.shape[:2]
+    img = rgb.astype(np.float32)
+    bg = np.median(img[:4].reshape(-1, 3), axis=0)
+    dist = np.linalg.norm(img - bg, axis=2)
+    solid = (dist > 50).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    bottom = set(np.unique(lab[-1]).tolist())
+    islands = [
+        int(stats[i, cv2.CC_STAT_AREA])
+        for i in range(1, n)
+        if i != biggest and i not in bottom and stats[i, cv2.CC_STAT_AREA] >= 8
+    ]
+    # Holes: background colour inside the face mesh's hull grown by a fifth (ears).
+    _, pts = landmarks(rgb)
+    hull = cv2.convexHull(pts.astype(np.float32))
+    c = hull.reshape(-1, 2).mean(axis=0)
+    grown = ((hull.reshape(-1, 2) - c) * 1.2 + c).astype(np.int32)
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [grown], 1)
+    is_bg = (dist < 20).astype(np.uint8)
+    nb, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(is_bg, connectivity=4)
+    outer = set(np.unique(np.concatenate([lab_b[0], lab_b[:, 0], lab_b[:, -1]])).tolist())
+    holes = [
+        int((face[lab_b == i] > 0).sum())
+        for i in range(1, nb)
+        if i not in outer and (face[lab_b == i] > 0).sum() >= 8
+    ]
+    # Dark rim on the head's top: per column over the head, the first person pixel
+    # against the background above it and the hair 6 px below it.
+    lum = img.mean(axis=2)
+    cx = (pts[234, 0] + pts[454, 0]) / 2
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    rims = cols = 0
+    for x in range(int(max(0, cx - 0.5 * fw)), int(min(w, cx + 0.5 * fw))):
+        ys = np.flatnonzero(dist[:, x] > 50)
+        if ys.size == 0 or ys[0] + 8 >= h or ys[0] < 3:
+            continue
+        y = ys[0]
+        edge = lum[y : y + 2, x].min()
+        inner = lum[y + 5 : y + 8, x].mean()
+        cols += 1
+        rims += edge < min(inner, lum[y - 3, x]) - 30
+    # Red along the outline: pixels within 3 px of the background that are strongly red.
+    near_bg = cv2.dilate((dist < 20).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    red = (img[..., 0] - np.maximum(img[..., 1], img[..., 2])) > 70
+    return MatteFaults(
+        islands=islands,
+        holes=holes,
+        dark_rim=rims / cols if cols else 0.0,
+        red_edge=int((near_bg & red & (solid > 0)).sum()),
+    )

@@ -103,3 +103,17 @@ def test_samples_writes_photos_prints_and_a_report(portraits: Path, tmp_path: Pa
     )
     assert not (out / "two_faces_event.jpg").exists()
     assert "REFUSED single_face" in (out / "report.txt").read_text(encoding="utf-8")
+
+
+def test_small_readable_image_exits_1_too_small(portraits: Path, tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    small = tmp_path / "small.jpg"
+    with Image.open(portraits / "asian_girl_indoor.jpg") as im:
+        im.convert("RGB").resize((180, 235)).save(small, "JPEG", quality=90)
+    out = tmp_path / "out.jpg"
+    code = main(["photo", "make", str(small), "-o", str(out), "--json"])
+    assert code == EXIT_NONCOMPLIANT and not out.exists()
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["error"]["code"] == "image_size" and "too small" in payload["error"]["en"]
+    assert main(["photo", "check", str(small)]) == EXIT_NONCOMPLIANT

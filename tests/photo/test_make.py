@@ -47,7 +47,7 @@ def test_output_file_is_the_standard_format(made, name: str, spec) -> None:
     assert im.info.get("dpi") == (300, 300)
     assert not im.info.get("progressive") and not im.info.get("progression")
     assert "exif" not in im.info and "icc_profile" not in im.info and not im.getexif()
-    assert spec.size_min_kb * 1024 <= len(result.jpeg) <= spec.size_max_kb * 1024
+    assert 20_480 <= spec.size_min_bytes <= len(result.jpeg) <= spec.size_max_bytes <= 40_000
     assert result.quality >= spec.min_quality
     assert result.report.ok
     # The highest quality that fits: one step up would leave the window (or the cap).
@@ -59,10 +59,7 @@ def test_output_file_is_the_standard_format(made, name: str, spec) -> None:
         )
         same = _jpeg(Image.fromarray(pixels), result.quality, 2, 300)
         assert same == result.jpeg  # the master really is what was encoded
-        assert (
-            len(_jpeg(Image.fromarray(pixels), result.quality + 1, 2, 300))
-            > spec.size_max_kb * 1024
-        )
+        assert len(_jpeg(Image.fromarray(pixels), result.quality + 1, 2, 300)) > spec.size_max_bytes
 
 
 @pytest.mark.parametrize("name", OK)

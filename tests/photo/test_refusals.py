@@ -59,10 +59,16 @@ def test_unreadable_inputs_are_not_refusals(portraits) -> None:
     for bad in (
         data[: len(data) // 2],
         b"GIF89a not really",
-        jpeg_bytes(np.zeros((120, 200, 3), np.uint8)),
     ):
         with pytest.raises(UnreadableImage):
             make_photo(bad)
+
+
+def test_readable_but_small_image_is_too_small_not_unreadable(girl: np.ndarray) -> None:
+    small = cv2.resize(girl, (160, 230), interpolation=cv2.INTER_AREA)
+    err = _refusal(jpeg_bytes(small))
+    assert err.code == "image_size" and err.report.get("image_size").value == "160x230"
+    assert "太小" in err.zh and "too small" in err.en
 
 
 def test_tilted_head_is_refused_never_rotated(girl: np.ndarray) -> None:

@@ -15,6 +15,8 @@ def test_chsi_spec_values() -> None:
     assert (s.width, s.height, s.dpi) == (480, 640, 300)
     assert s.min_quality >= 60
     assert (s.size_min_kb, s.size_max_kb) == (20, 40)
+    # "20-40 KB" whichever way an uploader reads KB (1,000 or 1,024 bytes).
+    assert (s.size_min_bytes, s.size_max_bytes) == (20_480, 40_000)
     assert s.bg_rgb == (100, 197, 255)
     assert s.colours["white"] == (255, 255, 255) and s.colours["grey"] == (240, 240, 240)
     assert s.hair_top == (50, 110) and s.eye_line == (200, 300) and s.face_width == (180, 300)
@@ -61,4 +63,4 @@ def test_booth_overrides_background_and_size_window(
     cfg.write_text('[photo]\nbackground = "white"\nsize_min_kb = 30\n')
     monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
     s = load_spec("chsi_graduation")
-    assert s.bg_rgb == (255, 255, 255) and (s.size_min_kb, s.size_max_kb) == (30, 40)
+    assert s.bg_rgb == (255, 255, 255) and (s.size_min_bytes, s.size_max_bytes) == (30_720, 40_000)

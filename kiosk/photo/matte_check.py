@@ -1,0 +1,356 @@
+"""What a reviewer sees of the matte: islands, holes, rims and colour spill.
+
+Measured on the finished picture alone (the kiosk's own output or an upload),
+so the center can run it too. The new background is flat, so every pixel is
+either that colour, the person, or a mix of the two along the outline:
+
+- **islands**: pieces of non-background colour that do not belong to the
+  person (a logo, a bokeh light, letters of the old backdrop, an earring cut
+  into fragments);
+- **holes**: background colour enclosed by the person where skin or cloth
+  should be (the face and ears, the neck and chest), not the gaps between
+  strands of hair at the head's outline;
+- **rim**: a dark or light line along the outline, a pixel that is darker (or
+  lighter) than both the person beside it and the background;
+- **spill**: colour along the outline that is neither the person's nor the new
+  background's, i.e. the old background left in the hair.
+
+Rim and spill compare each outline pixel with the mix ``a F + (1 - a) B`` of
+the nearby person colour F and the background B that explains it best; what
+the mix cannot explain is the fault. They are judged per sector of the outline
+around the face, as a reviewer sees a rim along the hair top even when the
+rest of the outline is clean. Limits live in the spec's ``[matte]`` table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kiosk.photo.analysis import FACE_OVAL, NOSE, Face
+from kiosk.photo.report import Item, at_most, make_item
+from kiosk.photo.spec import Spec
+
+SECTORS = 16  # outline sectors around the face centre
+
+
+@dataclass
+class MatteFaults:
+    """Raw measurements in the spec's pixel frame (for the report and for tests)."""
+
+    island_area: int  # largest island, px
+    island_count: int
+    hole_area: int  # largest hole inside skin or cloth, px
+    hole_count: int
+    bite_area: int  # largest bite (px) cut into face, ears, neck or chest from outside
+    rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
+    rim_kind: str  # "dark" | "light" | ""
+    spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
+    islands: np.ndarray  # uint8 masks: what the pipeline removes (islands, spill) or fills (holes)
+    holes: np.ndarray
+    spilled: np.ndarray
+
+
+def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
+    """Where a background-coloured hole cannot be a hair gap: face, ears, neck and chest."""
+    h, w = shape
+    zone = np.zeros((h, w), np.uint8)
+    # The face outline pushed out by 15 % of the face width: ears and temples.
+    oval = face.pts[list(FACE_OVAL), :2].astype(np.float32)
+    centre = oval.mean(axis=0)
+    radius = float(np.linalg.norm(oval - centre, axis=1).mean())
+    grow = 1.0 + 0.15 * face.face_width / max(radius, 1.0)
+    cv2.fillPoly(zone, [((oval - centre) * grow + centre).astype(np.int32)], 1)
+    # Neck and chest: a trapezoid under the chin that widens towards the shoulders.
+    face_h = max(1.0, face.chin_y - face.forehead_y)
+    y0 = int(min(h, face.chin_y + 0.1 * face_h))
+    cx, half = face.face_cx, 0.35 * face.face_width
+    if y0 < h:
+        d = half + 0.8 * (h - y0)
+        trapezoid = np.array([[cx - half, y0], [cx + half, y0], [cx + d, h], [cx - d, h]], np.int32)
+        cv2.fillPoly(zone, [trapezoid], 1)
+    return zone
+
+
+def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
+    """Components the body continues through: the bottom edge, and the sides under the chin."""
+    edges = np.concatenate([labels[-1], labels[below:, 0], labels[below:, -1]])
+    return {int(v) for v in np.unique(edges)}
+
+
+def measure(
+    rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec, limits: dict | None = None
+) -> MatteFaults:
+    """Islands, holes, rim and spill of a picture on a flat background ``bg`` (RGB).
+
+    ``limits`` replaces the spec's ``[matte]`` values (the kiosk cleans its own
+    matte with stricter ones than it is judged by, so JPEG noise cannot tip a
+    borderline piece over the limit after the cleaning).
+    """
+    m = limits or spec.matte
+    h, w = rgb.shape[:2]
+    img = rgb.astype(np.float32)
+    dist = np.linalg.norm(img - bg[None, None, :], axis=2)
+    is_bg = (dist < m["bg_distance"]).astype(np.uint8)
+    not_bg = 1 - is_bg
+    # The background proper: what connects to the top, left or right edge. A
+    # background-coloured region reached only from the bottom edge is a bite
+    # out of the shoulders.
+    n_bg, lab_bg = cv2.connectedComponents(is_bg, connectivity=4)
+    edge_labels = np.unique(np.concatenate([lab_bg[0], lab_bg[:, 0], lab_bg[:, -1]]))
+    main_bg = np.isin(lab_bg, edge_labels[edge_labels > 0])
+    # The person: the non-background component under the nose, and whatever the
+    # body continues through (the bottom edge, the sides below the chin: the clothes).
+    n_fg, lab_fg, stats, _ = cv2.connectedComponentsWithStats(not_bg, connectivity=8)
+    nx, ny = (int(round(v)) for v in face.pts[NOSE, :2])
+    anchor = {int(lab_fg[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
+    below = int(min(h - 1, max(0, face.chin_y)))
+    anchor |= _edge_labels(lab_fg, below)
+    anchor.discard(0)
+    solid = dist > m["island_distance"]
+    # Per-component counts in one pass each (a busy picture has many components).
+    solid_px = np.bincount(lab_fg[solid], minlength=n_fg)
+    is_island = solid_px >= m["island_min_area"]
+    is_island[0] = False
+    is_island[list(anchor)] = False
+    island_mask = is_island[lab_fg].astype(np.uint8)
+    island_areas = solid_px[is_island].tolist()
+    # A piece joined to the person only by a faint haze is afloat all the same: look
+    # again with solid colour alone.
+    strong = (dist > m["afloat_distance"]).astype(np.uint8)
+    n_s, lab_s = cv2.connectedComponents(strong, connectivity=8)
+    anchor_s = {int(lab_s[min(h - 1, max(0, ny)), min(w - 1, max(0, nx))])}
+    anchor_s |= _edge_labels(lab_s, below)
+    size_s = np.bincount(lab_s.ravel(), minlength=n_s)
+    afloat = size_s >= m["island_min_area"]
+    afloat[0] = False
+    afloat[list(anchor_s)] = False
+    afloat &= size_s < 0.5 * size_s[1:].max(initial=0)  # never the person's own large parts
+    if afloat.any():
+        island_mask |= afloat[lab_s].astype(np.uint8)
+        island_areas += size_s[afloat].tolist()
+    # Holes: background colour not connected to the background proper, inside the core zone.
+    zone = core_zone(face, (h, w))
+    in_zone = np.bincount(lab_bg[zone > 0], minlength=n_bg)
+    is_hole = in_zone >= m["hole_min_area"]
+    is_hole[0] = False
+    is_hole[edge_labels] = False
+    hole_mask = is_hole[lab_bg].astype(np.uint8)
+    hole_areas = in_zone[is_hole].tolist()
+    # Bites: background cut into the face, ears, neck or chest from outside (a notch
+    # in a temple, a torn cheek line) -- what closing the outline would give back.
+    r = int(m["bite_radius"])
+    closed = cv2.morphologyEx(
+        not_bg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    )
+    bite = ((closed > 0) & (not_bg == 0) & (zone > 0)).astype(np.uint8)
+    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
+    big_bites = stats_b[1:, cv2.CC_STAT_AREA][stats_b[1:, cv2.CC_STAT_AREA] >= m["bite_min_area"]]
+    rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
+    return MatteFaults(
+        island_area=max(island_areas, default=0),
+        island_count=len(island_areas),
+        hole_area=max(hole_areas, default=0),
+        hole_count=len(hole_areas),
+        bite_area=int(big_bites.max(initial=0)),
+        rim=rim,
+        rim_kind=kind,
+        spill=spill,
+        islands=island_mask,
+        holes=hole_mask,
+        spilled=spill_mask,
+    )
+
+
+def _outline(
+    img: np.ndarray,
+    dist: np.ndarray,
+    main_bg: np.ndarray,
+    lab_fg: np.ndarray,
+    anchor: set[int],
+    face: Face,
+    bg: np.ndarray,
+    m: dict,
+) -> tuple[float, str, float, np.ndarray]:
+    """Worst outline sector for rim (dark/light); spill and its pixels."""
+    person = (
+        np.isin(lab_fg, list(anchor)).astype(np.uint8)
+        if anchor
+        else np.zeros_like(lab_fg, np.uint8)
+    )
+    none = np.zeros(lab_fg.shape, np.uint8)
+    if person.sum() < 100:
+        return 0.0, "", 0.0, none
+    width = int(m["outline_width"])
+    # Distances (px) to the background proper and into the person, computed once.
+    to_bg = cv2.distanceTransform((~main_bg).astype(np.uint8), cv2.DIST_L2, 3)
+    depth = cv2.distanceTransform(person, cv2.DIST_L2, 3)
+    band = (person > 0) & (to_bg <= width)
+    # The person's own colour near each outline pixel: from its solid inside only.
+    core = ((depth > width + 1) & (dist > m["island_distance"])).astype(np.float32)
+    den, num = _local_mean(img, core, m["colour_sigma"])
+    ys, xs = np.nonzero(band & (den > 0.02))
+    if ys.size < 50:
+        return 0.0, "", 0.0, none
+    f = num[ys, xs] / den[ys, xs, None]
+    px = img[ys, xs]
+    fb = f - bg
+    n2 = np.maximum((fb * fb).sum(axis=1), 1.0)
+    a = np.clip(((px - bg) * fb).sum(axis=1) / n2, 0.0, 1.0)
+    mix = a[:, None] * f + (1 - a[:, None]) * bg
+    r = px - mix
+    lum = r.mean(axis=1)
+    lum_px, lum_f, lum_b = px.mean(axis=1), f.mean(axis=1), float(bg.mean())
+    delta = m["rim_delta"]
+    dark = (lum < -delta) & (lum_px < np.minimum(lum_f, lum_b) - delta)
+    light = (lum > delta) & (lum_px > np.maximum(lum_f, lum_b) + delta)
+    # Sectors by angle around the face centre; only the head and shoulders' outline.
+    cx = face.face_cx
+    cy = (face.eye_y + face.chin_y) / 2
+    ang = np.arctan2(ys - cy, xs - cx)
+    sector = ((ang + math.pi) / (2 * math.pi) * SECTORS).astype(int) % SECTORS
+    counts = np.bincount(sector, minlength=SECTORS)
+    ok = counts >= m["sector_min_pixels"]
+    if not ok.any():
+        return 0.0, "", 0.0, none
+
+    def worst(flags: np.ndarray) -> float:
+        frac = np.bincount(sector, weights=flags.astype(np.float64), minlength=SECTORS)
+        return float((frac[ok] / counts[ok]).max())
+
+    d, lt = worst(dark), worst(light)
+    kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
+    spill, spill_mask = _spill(img, person, to_bg, depth, bg, m)
+    foreign = _foreign_in_hair(img, person, to_bg, face, bg, m)
+    if foreign.any():
+        spill_mask = spill_mask | foreign
+        n, _, stats, _ = cv2.connectedComponentsWithStats(
+            cv2.dilate(spill_mask, np.ones((3, 3), np.uint8)), connectivity=8
+        )
+        spill = float(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0.0
+    return max(d, lt), kind, spill, spill_mask
+
+
+def _foreign_in_hair(
+    img: np.ndarray, person: np.ndarray, to_bg: np.ndarray, face: Face, bg: np.ndarray, m: dict
+) -> np.ndarray:
+    """Saturated colour in the hair that the hair around it does not have.
+
+    Letters or a logo of the old backdrop seen between strands lie deeper than
+    the outline; no hair is red or green, and the face (lips, cheeks) and the
+    clothes are left out.
+    """
+    h, w = person.shape
+    # Off the outline, where hair mixes with the new background's own saturated colour.
+    region = (person > 0) & (to_bg > m["outline_width"] + 1)
+    face_h = max(1.0, face.chin_y - face.forehead_y)
+    region[int(min(h, max(0, face.chin_y + 0.6 * face_h))) :] = False  # hair, not clothes
+    region[core_zone(face, (h, w)) > 0] = False
+    if region.sum() < 50:
+        return np.zeros((h, w), np.uint8)
+    sat = img.max(axis=2) - img.min(axis=2)
+    out = np.zeros((h, w), np.uint8)
+    cand = region & (sat >= m["foreign_saturation"])
+    if not cand.any():
+        return out
+    # Only around the saturated pixels (few in clean hair): their box, grown by the window.
+    ys, xs = np.nonzero(cand)
+    pad = 2 * int(round(m["foreign_sigma"])) + 2
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
+    weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
+    den, num = _local_mean(sub, weight, m["foreign_sigma"])
+    local = num / np.maximum(den, 1e-3)[..., None]
+    # Not a mix of that hair with the new background (hair gaps showing it are fine).
+    lb = bg[None, None, :] - local
+    t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
+    far = np.linalg.norm(sub - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
+    out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
+    return out
+
+
+def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted box means (weight sum, weighted colour sum) over a window about 2 sigma wide."""
+    k = 2 * int(round(sigma)) + 1
+    return cv2.blur(weight, (k, k)), cv2.blur(img * weight[..., None], (k, k))
+
+
+def _spill(
+    img: np.ndarray,
+    person: np.ndarray,
+    to_bg: np.ndarray,
+    depth: np.ndarray,
+    bg: np.ndarray,
+    m: dict,
+) -> tuple[float, np.ndarray]:
+    """Largest patch of outer-hair pixels whose colour the deeper person colour and B cannot explain.
+
+    The old backdrop seen through or mixed into the hair's edge is part of the
+    "person" in the finished file, so the person's colour is taken deeper
+    inside (where the old backdrop never reached) and with a wide window.
+    """
+    band = (person > 0) & (to_bg <= m["spill_width"])
+    core = (depth > m["spill_depth"]).astype(np.float32)
+    den, num = _local_mean(img, core, m["spill_sigma"])
+    ys, xs = np.nonzero(band & (den > 0.02))
+    if ys.size < 50:
+        return 0.0, np.zeros(person.shape, np.uint8)
+    f = num[ys, xs] / den[ys, xs, None]
+    px = img[ys, xs]
+    fb = f - bg
+    a = np.clip(((px - bg) * fb).sum(axis=1) / np.maximum((fb * fb).sum(axis=1), 1.0), 0.0, 1.0)
+    r = px - (a[:, None] * f + (1 - a[:, None]) * bg)
+    chroma = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1)
+    flagged = np.zeros(person.shape, np.uint8)
+    hit = chroma > m["spill_delta"]
+    flagged[ys[hit], xs[hit]] = 1
+    # A tint a reviewer notices is a patch, not scattered pixels: the largest patch counts.
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(flagged, np.ones((3, 3), np.uint8)), connectivity=8
+    )
+    if n <= 1:
+        return 0.0, flagged
+    return float(stats[1:, cv2.CC_STAT_AREA].max()), flagged
+
+
+def background_estimate(rgb: np.ndarray, spec: Spec) -> np.ndarray | None:
+    """The flat background colour from the top corners, or None when it is not an allowed one."""
+    h, w = rgb.shape[:2]
+    s = max(4, min(h, w) // 12)
+    corners = np.concatenate([rgb[:s, :s].reshape(-1, 3), rgb[:s, -s:].reshape(-1, 3)])
+    bg = np.median(corners, axis=0).astype(np.float32)
+    near = min(float(np.linalg.norm(bg - np.array(c, np.float32))) for c in spec.colours.values())
+    return bg if near <= spec.bg_max_distance else None
+
+
+def matte_items(rgb: np.ndarray, face: Face, spec: Spec) -> list[Item]:
+    """Report items for islands, holes, rim and spill, measured in the spec's pixel frame."""
+    h = rgb.shape[0]
+    k = spec.height / h
+    if abs(k - 1.0) > 1e-3:
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * k), spec.height), interpolation=cv2.INTER_AREA)
+        face = face.transformed(k)
+    bg = background_estimate(rgb, spec)
+    m = spec.matte
+    if bg is None:  # no flat allowed background: the background items already fail
+        return [
+            make_item(name, None, "-", "pass", "unmeasured")
+            for name in ("matte_islands", "matte_holes", "matte_rim", "matte_spill")
+        ]
+    f = measure(rgb, face, bg, spec)
+    return [
+        at_most("matte_islands", f.island_area, m["island_max_area"], None, " px"),
+        at_most("matte_holes", max(f.hole_area, f.bite_area), m["hole_max_area"], None, " px"),
+        _with_reason(at_most("matte_rim", f.rim, m["rim_max"], m["rim_warn"]), f.rim_kind),
+        at_most("matte_spill", f.spill, m["spill_max"], m["spill_warn"], " px"),
+    ]
+
+
+def _with_reason(item: Item, reason: str) -> Item:
+    if item.verdict == "pass" or not reason:
+        return item
+    return make_item(item.name, item.value, item.limit, item.verdict, reason)
