@@ -473,7 +473,7 @@ class Guide:
         out_per_frame = out_per_small * f.k
         face = f.face.transformed(1 / f.k)
         fh, fw = f.frame.shape[:2]
-        x0, y0, x1, y1 = check._region(face, fw, fh)
+        x0, y0, x1, y1 = check.face_region(face, fw, fh)
         if x1 - x0 < 4 or y1 - y0 < 4:
             return 0.0
         pad = 2
