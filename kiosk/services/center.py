@@ -110,9 +110,8 @@ class CenterService:
                err: Callable[[Exception], None]) -> None:
         """Queue durably, then try to send it now; ``done(order, queued)``."""
 
-        ticket = self.grants.upload_ticket(code) if self.grants is not None else None
-
         def job() -> None:
+            ticket = self._upload_ticket(code)
             try:
                 item_id = self.outbox.enqueue(code, jpeg, key,
                                               **({"upload_ticket": ticket} if ticket else {}))
@@ -143,6 +142,13 @@ class CenterService:
             self.post(done, None, True)
 
         self.calls.submit(job)
+
+    def _upload_ticket(self, code: str) -> str | None:
+        """The ticket identify gave for ``code``: from the booth's book, else the client's."""
+        book = self.grants
+        if book is None:
+            book = getattr(self._client, "grants", None)
+        return book.upload_ticket(code) if book is not None else None
 
     def end_grants(self) -> None:
         """The student's session ended: end the grants at the center (in the center
