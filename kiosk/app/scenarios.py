@@ -357,7 +357,7 @@ def batch_qr(p: Player) -> Step:
     from kiosk.session import Context
 
     d = p.d
-    key_path = p.app.state_dir / "center" / KEY_FILE
+    key_path = p.app.state_dir / "center" / "secrets" / KEY_FILE  # center/secret_files.py
     key = yield from p.in_thread(key_path.read_bytes, "center's signing key")
     today = dt.date.today()
     poster = {"kind": "batch", "id": "GD2026-01", "name": "广东2026届 第一批（海报）",
