@@ -39,8 +39,10 @@ def protect_data_dir(settings: CenterSettings) -> None:
     if url.startswith("sqlite") and ":memory:" not in url:
         path = url.split(":///", 1)[-1]
         if path:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
+            # O_EXCL: never open (and close) a database file SQLite may already use
+            # in this process -- closing any descriptor of it drops SQLite's locks.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError, PermissionError):
                     os.chmod(path + suffix, 0o600)
