@@ -31,7 +31,8 @@ SIZE = 32
 
 def prepare_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(PermissionError):  # an installer-made root-owned dir stays as is
+    # the installer's directory may be read-only for the service (ProtectSystem=strict)
+    with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
     return path
 
