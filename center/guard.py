@@ -119,7 +119,7 @@ class Guard:
             if cut is None:
                 raise
         if cut is not None and not started:
-            await _answer(scope, receive, send, cut, close=True, read_body=False)
+            await _answer(scope, receive, send, cut, close=True)
 
     async def _authenticate(self, header: bytes) -> tuple[int, str] | None:
         scheme, _, token = header.decode("latin-1").partition(" ")
@@ -129,9 +129,7 @@ class Guard:
         return await run_in_threadpool(self.center.authenticate, token)
 
 
-async def _answer(
-    scope: dict, receive: Any, send: Any, error: ApiError, close: bool, read_body: bool = False
-) -> None:
+async def _answer(scope: dict, receive: Any, send: Any, error: ApiError, close: bool) -> None:
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
     if close:
         headers["Connection"] = "close"  # the unread body is never read: drop the connection
