@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 from center import schema as t
 from center.db import Database
 from center.orders import audit
-from center.security import hash_secret, new_device_token
+from center.security import hash_secret, hash_token, new_device_token
 from kiosk.errors import KioskError
 
 ROSTER_COLUMNS = ["collection_code", "name", "id_last4", "school", "level", "major", "batch"]
@@ -45,7 +45,7 @@ def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
         conn.execute(
             update(t.kiosks)
             .where(t.kiosks.c.id == kiosk_id)
-            .values(token_hash=hash_secret(token), disabled=False)
+            .values(token_hash=hash_token(token), disabled=False)
         )
         audit(conn, actor, "kiosk_token", None, f"kiosk {name}")
     return token

@@ -9,6 +9,7 @@ transaction.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -20,16 +21,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from center import links, orders
+from center import grants, links, orders
 from center import schema as t
 from center.checks import OFF, QUEUED
-from center.errors import ApiError, bad_request, not_found, order_locked, unauthorized, unknown_code
-from center.identify import check_identity
+from center.errors import ApiError, bad_request, not_found, order_locked, unauthorized
+from center.grants import Grant
+from center.identify import check_identity, count_refusal
 from center.models import (
     CODE_PATTERN,
     CodeIn,
     EmailIn,
     EmailOut,
+    EndOut,
     Error,
     HeartbeatIn,
     HeartbeatOut,
@@ -69,6 +72,9 @@ def require_kiosk(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> tuple[int, str]:
+    known = getattr(request.state, "kiosk", None)  # center.guard checked it before the body
+    if known is not None:
+        return known
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized()
     kiosk = get_center(request).authenticate(creds.credentials)
@@ -81,29 +87,35 @@ Kiosk = Annotated[tuple[int, str], Depends(require_kiosk)]
 router = APIRouter(prefix="/api/v1", tags=["kiosk"])
 
 
-def _order_query(code: str) -> Any:
-    """The order of a collection code (none until the student's first contact)."""
-    return (
-        select(t.orders)
-        .join(t.students, t.students.c.id == t.orders.c.student_id)
-        .where(t.students.c.collection_code == code)
-    )
+def _grant(
+    center: Center,
+    request: Request,
+    kiosk: tuple[int, str],
+    code: str,
+    kinds: tuple[str, ...] = (grants.SESSION,),
+) -> Grant:
+    """The grant this call carries for ``code``, or ``grant_required`` (counted).
+
+    Checked before the code is looked up anywhere, so without a grant a known
+    and an unknown code get the same answer; each refusal counts as a failed
+    identify of this kiosk (center/identify.py ``count_refusal``).
+    """
+    token = grants.header_token(request.headers)
+    grant = None
+    if token:
+        with center.db.read() as conn:
+            grant = grants.resolve(conn, token, kiosk[0], kinds)
+    if grant is None or not hmac.compare_digest(grant.collection_code.encode(), code.encode()):
+        with center.db.write() as conn:
+            count_refusal(conn, center.limits, kiosk[0])
+        log.info("kiosk %s: order call for %s without a valid grant", kiosk[1], code_ref(code))
+        raise grants.grant_required()
+    return grant
 
 
-def _student_order(conn: Connection, code: str, lock: bool = False) -> tuple[Any, Any]:
-    """(student row, order row) for a code; the order is created on first contact."""
-    student = conn.execute(
-        select(t.students.c.id).where(t.students.c.collection_code == code)
-    ).first()
-    if student is None:
-        raise unknown_code()
-    query = select(t.orders).where(t.orders.c.student_id == student.id)
-    order = conn.execute(query.with_for_update() if lock else query).first()
-    if order is None:
-        order = orders.ensure_order(conn, student.id)
-        if lock:  # another transaction may have created it: lock what we got
-            order = conn.execute(query.with_for_update()).one()
-    return student, order
+def _order(conn: Connection, grant: Grant, lock: bool = False) -> Any:
+    query = select(t.orders).where(t.orders.c.id == grant.order_id)
+    return conn.execute(query.with_for_update() if lock else query).one()
 
 
 def _actor(kiosk: tuple[int, str]) -> str:
@@ -112,7 +124,13 @@ def _actor(kiosk: tuple[int, str]) -> str:
 
 @router.post("/identify", response_model=IdentifyOut, responses=_err(403, 404, 423, 429))
 def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
-    """Resolve a collection code + last 4 ID characters to the masked record and order."""
+    """Resolve a collection code + last 4 ID characters to the masked record and order.
+
+    Also issues the session grant (status, upload, withdraw, download link,
+    e-mail, reprint) and the upload ticket (the outbox's later upload of this
+    order's photo); both are bound to this kiosk and this order. An unknown code
+    answers like a known one with wrong digits.
+    """
     with center.db.write() as conn:
         outcome = check_identity(
             conn,
@@ -128,6 +146,13 @@ def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
                 select(t.students).where(t.students.c.id == outcome.student.id)
             ).one()
             order = orders.ensure_order(conn, student.id)
+            grant, grant_expires = grants.issue(
+                conn, grants.SESSION, kiosk[0], student.id, order.id, center.session_ttl
+            )
+            ticket, ticket_expires = grants.issue(
+                conn, grants.UPLOAD, kiosk[0], student.id, order.id, center.ticket_ttl
+            )
+    center.sweep_maybe()
     if outcome.error is not None:
         log.info("identify %s refused: %s", code_ref(body.collection_code), outcome.error.code)
         raise outcome.error
@@ -139,6 +164,8 @@ def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
             "major": student.major,
         },
         "order": orders.order_view(order),
+        "grant": {"token": grant, "expires_at": _iso(grant_expires)},
+        "upload_ticket": {"token": ticket, "expires_at": _iso(ticket_expires)},
     }
 
 
@@ -161,16 +188,22 @@ def _replay(conn: Connection, key: str, fingerprint: str) -> JSONResponse | None
     "/photos",
     status_code=201,
     response_model=OrderOut,
-    responses=_err(404, 409, 413, 422),
+    responses=_err(403, 409, 413, 422),
 )
 def upload_photo(
+    request: Request,
     center: CenterDep,
     kiosk: Kiosk,
     collection_code: Annotated[str, Form(pattern=CODE_PATTERN)],
     idempotency_key: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:\-]{8,100}$")],
     photo: Annotated[UploadFile, File(description="image/jpeg, 480×640")],
 ) -> Any:
-    """Take a photo version; a retry with the same key returns the first answer."""
+    """Take a photo version; a retry with the same key returns the first answer.
+
+    Needs the session grant or the upload ticket of this code's order (header
+    ``X-Kiosk-Grant``).
+    """
+    grant = _grant(center, request, kiosk, collection_code, (grants.SESSION, grants.UPLOAD))
     max_bytes = int(center.conf("upload.max_bytes"))
     data = photo.file.read(max_bytes + 1)
     fingerprint = hashlib.sha256(
@@ -186,11 +219,7 @@ def upload_photo(
             replay = _replay(conn, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-            order = conn.execute(
-                _order_query(collection_code).with_for_update(of=t.orders)
-            ).first()
-            if order is None:
-                _, order = _student_order(conn, collection_code, lock=True)
+            order = _order(conn, grant, lock=True)
             if order.state not in orders.UPLOADABLE:
                 # A concurrent retry of this very upload may have committed while we
                 # waited for the row lock (PostgreSQL): then it is a replay, not a 409.
@@ -245,21 +274,20 @@ def upload_photo(
     return JSONResponse(body, status_code=201)
 
 
-@router.post("/orders/status", response_model=OrderOut, responses=_err(404))
-def order_status(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
+@router.post("/orders/status", response_model=OrderOut, responses=_err(403))
+def order_status(body: CodeIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
+    grant = _grant(center, request, kiosk, body.collection_code)
     with center.db.read() as conn:
-        row = conn.execute(_order_query(body.collection_code)).first()
-    if row is None:
-        with center.db.write() as conn:
-            _, row = _student_order(conn, body.collection_code)
+        row = _order(conn, grant)
     return {"order": orders.order_view(row)}
 
 
-@router.post("/orders/withdraw", response_model=OrderOut, responses=_err(404, 409))
-def withdraw(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
+@router.post("/orders/withdraw", response_model=OrderOut, responses=_err(403, 409))
+def withdraw(body: CodeIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
     """撤回审核: a pending photo goes back to 待上传 so the student can retake it."""
+    grant = _grant(center, request, kiosk, body.collection_code)
     with center.db.write() as conn:
-        _, order = _student_order(conn, body.collection_code, lock=True)
+        order = _order(conn, grant, lock=True)
         if order.state != orders.PENDING:
             raise order_locked(orders.LABELS[order.state])
         conn.execute(
@@ -271,16 +299,28 @@ def withdraw(body: CodeIn, center: CenterDep, kiosk: Kiosk) -> Any:
     return {"order": orders.order_view(order, state=orders.AWAITING)}
 
 
-def _completed(conn: Connection, code: str) -> Any:
-    _, order = _student_order(conn, code)
+def _completed(conn: Connection, grant: Grant) -> Any:
+    order = _order(conn, grant)
     if order.state != orders.COMPLETED:
         raise order_locked(orders.LABELS[order.state])
     return order
 
 
-@router.post("/reprints", response_model=ReprintOut, responses=_err(404, 409, 422))
-def create_reprint(body: ReprintIn, center: CenterDep, kiosk: Kiosk) -> Any:
+@router.post("/grants/end", response_model=EndOut, responses=_err())
+def end_grant(request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
+    """The student's session ended (or the screen wiped itself): the grant stops now.
+
+    Same answer whatever the header held; upload tickets stay valid.
+    """
+    with center.db.write() as conn:
+        grants.end(conn, grants.header_token(request.headers), kiosk[0])
+    return {"ended": True}
+
+
+@router.post("/reprints", response_model=ReprintOut, responses=_err(403, 409, 422))
+def create_reprint(body: ReprintIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
     """加洗照片: printed at the booth or mailed to an address."""
+    grant = _grant(center, request, kiosk, body.collection_code)
     if body.layout not in center.conf("reprint.layouts"):
         raise bad_request("unknown_layout", "没有这种版式，请重新选择。", "No such layout.")
     if body.copies > int(center.conf("reprint.max_copies")):
@@ -292,7 +332,7 @@ def create_reprint(body: ReprintIn, center: CenterDep, kiosk: Kiosk) -> Any:
         )
     now = time.time()
     with center.db.write() as conn:
-        order = _completed(conn, body.collection_code)
+        order = _completed(conn, grant)
         for _ in range(5):
             number = orders.make_number(now)
             try:
@@ -326,12 +366,18 @@ def create_reprint(body: ReprintIn, center: CenterDep, kiosk: Kiosk) -> Any:
 
 @router.post("/reprints/printed", response_model=ReprintOut, responses=_err(404, 409))
 def reprint_printed(body: ReprintPrintedIn, center: CenterDep, kiosk: Kiosk) -> Any:
-    """The booth printed a reprint order: 待发货 → 已发货."""
+    """The booth printed a reprint order: 待发货 → 已发货.
+
+    Only the kiosk that ordered a booth reprint may mark it, with or without the
+    student's grant (the printer may have run out of paper and printed after the
+    session ended). Anything else -- another kiosk's reprint, a mailed one -- is
+    "no such reprint order"; mailed reprints are shipped by staff in the console.
+    """
     with center.db.write() as conn:
         row = conn.execute(
             select(t.reprints).where(t.reprints.c.reprint_no == body.reprint_no).with_for_update()
         ).first()
-        if row is None:
+        if row is None or row.kiosk_id != kiosk[0] or row.delivery != "booth":
             raise not_found("reprint order")
         if row.state == orders.REPRINT_REFUNDED:
             raise ApiError(
@@ -351,12 +397,13 @@ def reprint_printed(body: ReprintPrintedIn, center: CenterDep, kiosk: Kiosk) -> 
     }
 
 
-@router.post("/email", status_code=202, response_model=EmailOut, responses=_err(404, 409))
-def send_email(body: EmailIn, center: CenterDep, kiosk: Kiosk) -> Any:
+@router.post("/email", status_code=202, response_model=EmailOut, responses=_err(403, 409))
+def send_email(body: EmailIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
     """Queue the photo for e-mail; the sender thread delivers it (state in the console)."""
+    grant = _grant(center, request, kiosk, body.collection_code)
     now = time.time()
     with center.db.write() as conn:
-        order = _completed(conn, body.collection_code)
+        order = _completed(conn, grant)
         request_id = conn.execute(
             insert(t.email_requests)
             .values(
@@ -377,19 +424,11 @@ def send_email(body: EmailIn, center: CenterDep, kiosk: Kiosk) -> Any:
     return JSONResponse({"request_id": request_id, "state": "queued"}, status_code=202)
 
 
-@router.post("/download-link", response_model=LinkOut, responses=_err(404, 409))
+@router.post("/download-link", response_model=LinkOut, responses=_err(403, 409))
 def download_link(body: CodeIn, request: Request, center: CenterDep, kiosk: Kiosk) -> Any:
+    grant = _grant(center, request, kiosk, body.collection_code)
     with center.db.read() as conn:
-        row = conn.execute(_order_query(body.collection_code)).first()
-    if row is None:
-        with center.db.read() as conn:
-            if conn.execute(
-                select(t.students.c.id).where(t.students.c.collection_code == body.collection_code)
-            ).first():
-                raise order_locked(orders.LABELS[orders.AWAITING])
-        raise unknown_code()
-    if row.state != orders.COMPLETED:
-        raise order_locked(orders.LABELS[row.state])
+        row = _completed(conn, grant)
     expires = int(time.time() + 60 * float(center.conf("download_link_minutes")))
     token = links.make_token(center.link_secret, row.order_no, row.version, expires)
     base = (center.conf("public_url") or str(request.base_url)).rstrip("/")

@@ -54,14 +54,16 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     )
     app.state.center = center
     _install_error_handlers(app)
-    _limit_body_size(app, int(settings.get("upload.max_bytes")) + 64 * 1024)
+    _install_guard(app, center, settings)
 
     from center.api import public, router
+    from center.console.kiosk_admin import admin
     from center.console.routes import console
 
     app.include_router(router)
     app.include_router(public)
     app.include_router(console)
+    app.include_router(admin)
     return app
 
 
@@ -115,6 +117,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse(body.body(), status_code=503, headers={"Retry-After": "2"})
 
+    @app.exception_handler(OverflowError)
+    async def overflow(_request: Request, _exc: OverflowError) -> Response:
+        # a number too big for the database (an id in a path or query): no such thing
+        body = ApiError(404, "not_found", "未找到相关记录。", "No such record.").body()
+        return JSONResponse(body, status_code=404)
+
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
@@ -124,37 +132,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body.body(), status_code=500)
 
 
-def _limit_body_size(app: FastAPI, limit: int) -> None:
-    """Refuse oversized bodies from their Content-Length, before anything is parsed.
+def _install_guard(app: FastAPI, center: Center, settings: CenterSettings) -> None:
+    """Authenticate before the body, cap every body (center/guard.py)."""
+    from center.guard import Caps, Guard
 
-    A plain ASGI middleware (no per-request task like BaseHTTPMiddleware). The TLS
-    proxy's ``client_max_body_size`` is the outer guard (README).
-    """
-
-    class BodySize:
-        def __init__(self, inner) -> None:  # noqa: ANN001 - ASGI app
-            self.inner = inner
-
-        async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
-            if scope["type"] == "http":
-                for name, value in scope["headers"]:
-                    if name == b"content-length" and value.isdigit() and int(value) > limit:
-                        body = ApiError(
-                            413,
-                            "too_large",
-                            "照片文件过大，请重新拍摄。",
-                            "The request body is too large.",
-                        ).body()
-                        await JSONResponse(body, status_code=413)(scope, receive, send)
-                        return
-            await self.inner(scope, receive, send)
-
-    app.add_middleware(BodySize)
+    caps = Caps(
+        photo=int(settings.get("upload.max_bytes")) + 64 * 1024,
+        roster=int(settings.get("limits.roster_max_bytes", 10 * 1024 * 1024)),
+        default=int(settings.get("limits.body_max_bytes", 64 * 1024)),
+    )
+    app.add_middleware(
+        Guard,
+        center=center,
+        caps=caps,
+        body_idle_seconds=float(settings.get("limits.body_idle_seconds", 10.0)),
+    )
 
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn worker processes (``kiosk center serve --workers N``)."""
+    from center.http_protocol import configure
+
     settings = CenterSettings.from_json(os.environ["KIOSK_CENTER_SETTINGS"])
+    configure(settings)
     return create_app(settings, migrate=False)
 
 

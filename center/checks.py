@@ -45,6 +45,7 @@ def _lower_priority() -> None:
     so the threads numpy/OpenCV/TFLite start inherit it; those pools are
     also kept to one thread each.
     """
+    _die_with_parent()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     try:
@@ -54,6 +55,21 @@ def _lower_priority() -> None:
             os.nice(19)
         except OSError:
             pass
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM to this worker when the center process ends,
+    however it ends (kill -9 included), so a check worker is never left behind."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def run_check(
@@ -154,12 +170,23 @@ class CheckRunner:
             self._stop.wait(0.1)
 
     def stop(self) -> None:
+        """End the loop and the worker processes (a running check is abandoned: the
+        version stays ``running`` and goes back to the queue on the next start)."""
         self._stop.set()
         self._wake.set()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                proc.terminate()
+            for proc in processes:
+                proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(1)
         if self._thread:
             self._thread.join(timeout=10)
-        if self._pool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _claim(self, limit: int) -> list[tuple[int, str, str | None]]:
         """Queued versions (id, sha256, sha256 of the version before it or None)."""
@@ -219,7 +246,8 @@ class CheckRunner:
                         result = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
                         result = {"unavailable": f"worker failed: {type(exc).__name__}"}
-                        self._pool.shutdown(wait=False, cancel_futures=True)
+                        if self._pool is not None:
+                            self._pool.shutdown(wait=False, cancel_futures=True)
                         self._pool = None  # a fresh pool for the next version
                     self._record(vid, result)
 

@@ -2,24 +2,28 @@
 
 The last 4 ID characters are guessable (about 11 000 values, fewer in
 practice), so wrong answers are counted per collection code and per kiosk and
-lock further attempts for a while. The counters are rows in
+lock further attempts for a while. An unknown code answers exactly like a known
+one with wrong digits (same status, body and counters), so identify does not
+tell a caller which codes exist. The counters are rows in
 ``identify_limits``: a restart of the center does not reset them, and several
 worker processes or hosts share them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
-from center.errors import ApiError, unknown_code
+from center.errors import ApiError
 
 
 @dataclass
@@ -129,9 +133,9 @@ def check_identity(
     if ctx_error:
         return Outcome(ctx_error)
     student = conn.execute(select(t.students).where(t.students.c.collection_code == code)).first()
-    if student is None:
-        return Outcome(kiosk_failure() or unknown_code())
-    cscope = f"student:{student.id}"
+    # Known and unknown codes take the same path and get the same answers: the
+    # counter is keyed by the code itself, an unknown code is "wrong digits".
+    cscope = code_scope(code)
     crow = _limit_row(conn, cscope, now)
     if crow.locked_until > now:
         return Outcome(locked_out(crow.locked_until - now))
@@ -139,7 +143,28 @@ def check_identity(
 
     wrong = None
     if context["kind"] == "batch":
-        if student.batch_id != context["id"]:
+        batch_fc = conn.execute(
+            select(t.batches.c.feature_code).where(t.batches.c.id == context["id"])
+        ).scalar_one()
+        if (feature_code or "").strip().upper() != batch_fc.upper():
+            wrong = (
+                "wrong_feature_code",
+                "集采特征码不正确，请核对后重新输入。",
+                "Wrong feature code; check it and enter it again.",
+            )
+    if wrong is None and (
+        student is None
+        or not hmac.compare_digest(last4.strip().upper(), student.id_last4.upper())
+    ):
+        wrong = (
+            "wrong_digits",
+            "证件号后四位不正确，请核对后重新输入。",
+            "The last 4 ID characters are wrong; check them and try again.",
+        )
+    if wrong is None:
+        _save(conn, cscope, failures=0, window_start=now, locked_until=0.0)
+        if context["kind"] == "batch" and student.batch_id != context["id"]:
+            # said only to a caller who knows the digits and the feature code
             return Outcome(
                 ApiError(
                     403,
@@ -148,23 +173,6 @@ def check_identity(
                     "This code is not part of this collection batch.",
                 )
             )
-        batch_fc = conn.execute(
-            select(t.batches.c.feature_code).where(t.batches.c.id == student.batch_id)
-        ).scalar_one()
-        if (feature_code or "").strip().upper() != batch_fc.upper():
-            wrong = (
-                "wrong_feature_code",
-                "集采特征码不正确，请核对后重新输入。",
-                "Wrong feature code; check it and enter it again.",
-            )
-    if wrong is None and last4.strip().upper() != student.id_last4.upper():
-        wrong = (
-            "wrong_digits",
-            "证件号后四位不正确，请核对后重新输入。",
-            "The last 4 ID characters are wrong; check them and try again.",
-        )
-    if wrong is None:
-        _save(conn, cscope, failures=0, window_start=now, locked_until=0.0)
         return Outcome(student=student)
 
     kiosk_error = kiosk_failure()
@@ -179,6 +187,56 @@ def check_identity(
         ApiError(
             403, wrong[0], wrong[1], wrong[2], attempts_left=limits.code_max_failures - failures
         )
+    )
+
+
+def code_scope(code: str) -> str:
+    """The limit row of a collection code: a hash, so the table holds no codes."""
+    return "code:" + hashlib.sha256(code.encode()).hexdigest()[:40]
+
+
+def count_refusal(conn: Connection, limits: Limits, kiosk_id: int, now: float | None = None) -> None:
+    """An order call without a valid grant counts like a wrong identify of that kiosk.
+
+    A kiosk probing codes through the order calls is locked out by the same
+    ``kiosk_max_failures`` as one guessing digits (and its calls per minute count).
+    """
+    now = time.time() if now is None else now
+    kscope = f"kiosk:{kiosk_id}"
+    krow = _limit_row(conn, kscope, now)
+    calls, window = (
+        (krow.calls + 1, krow.calls_window) if now - krow.calls_window < 60 else (1, now)
+    )
+    failures, start = (
+        (krow.failures + 1, krow.window_start)
+        if now - krow.window_start < limits.kiosk_window
+        else (1, now)
+    )
+    if failures >= limits.kiosk_max_failures:
+        _save(conn, kscope, calls=calls, calls_window=window, failures=0, window_start=now,
+              locked_until=now + limits.kiosk_lockout)
+    else:
+        _save(conn, kscope, calls=calls, calls_window=window, failures=failures,
+              window_start=start)
+
+
+def purge_limits(conn: Connection, limits: Limits, now: float | None = None) -> int:
+    """Drop counters that no longer hold anything back (bounds the table).
+
+    A row is idle when it is not locked and its windows are over; the per-call
+    and per-failure windows are at most ``kiosk_window`` and the code lock-out.
+    """
+    now = time.time() if now is None else now
+    horizon = now - max(limits.kiosk_window, limits.code_lockout, 60.0)
+    return int(
+        conn.execute(
+            delete(t.identify_limits).where(
+                t.identify_limits.c.locked_until < now,
+                t.identify_limits.c.window_start < horizon,
+                t.identify_limits.c.calls_window < horizon,
+            )
+        ).rowcount
+        or 0
     )
 
 

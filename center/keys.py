@@ -22,15 +22,23 @@ from center.db import Database
 KEY_FILE = "context_signing_key.ed25519"
 
 
-def load_or_create_signing_key(data_dir: Path) -> bytes:
-    """The raw 32-byte Ed25519 private key, created atomically on first use."""
-    path = data_dir / KEY_FILE
+def load_or_create_signing_key(secrets_dir: Path, legacy_dir: Path | None = None) -> bytes:
+    """The raw 32-byte Ed25519 private key, created atomically on first use.
+
+    It lives in ``secrets_dir`` (center/secret_files.py); a key an older center
+    left in the data directory (``legacy_dir``) is moved there on first start.
+    """
+    path = secrets_dir / KEY_FILE
+    old = legacy_dir / KEY_FILE if legacy_dir is not None else None
+    if not path.exists() and old is not None and old.exists():
+        secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(old, path)
     if path.exists():
         raw = path.read_bytes()
         if len(raw) != 32:
             raise RuntimeError(f"{path}: not a raw Ed25519 private key")
         return raw
-    data_dir.mkdir(parents=True, exist_ok=True)
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -51,9 +51,26 @@ class Student(BaseModel):
     major: str
 
 
+class Token(BaseModel):
+    token: str = Field(description="Send it as the X-Kiosk-Grant header.")
+    expires_at: str = Field(description="ISO 8601, UTC")
+
+
 class IdentifyOut(BaseModel):
     student: Student
     order: Order
+    grant: Token = Field(
+        description="Session grant: status, upload, withdraw, download link, e-mail, reprint "
+        "of this order from this kiosk; end it with POST /api/v1/grants/end."
+    )
+    upload_ticket: Token = Field(
+        description="Good only for uploading this order's photo from this kiosk (the outbox "
+        "keeps it with a queued photo)."
+    )
+
+
+class EndOut(BaseModel):
+    ended: Literal[True]
 
 
 class OrderOut(BaseModel):

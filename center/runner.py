@@ -14,7 +14,7 @@ import time
 import uvicorn
 
 from center.app import create_app
-from center.http_protocol import NoDelayH11Protocol
+from center.http_protocol import NoDelayH11Protocol, configure
 from center.settings import CenterSettings
 
 
@@ -22,6 +22,7 @@ class ServerThread:
     def __init__(self, settings: CenterSettings, host: str = "127.0.0.1", port: int = 0) -> None:
         self.settings = settings
         self.host = host
+        configure(settings)
         self.app = create_app(settings)
         self.center = self.app.state.center
         self.db = self.center.db
@@ -37,6 +38,7 @@ class ServerThread:
             http=NoDelayH11Protocol,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=int(settings.get("limits.keep_alive_seconds", 5)),
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -200,3 +200,29 @@ secrets = Table(
     Column("name", String(50), primary_key=True),
     Column("value", LargeBinary, nullable=False),
 )
+
+# Grants (center/grants.py): what a kiosk may do for one identified student.
+# Only a SHA-256 of the token is stored; rows past their expiry are purged.
+grants = Table(
+    "grants",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),  # session | upload
+    Column("kiosk_id", Integer, ForeignKey("kiosks.id"), nullable=False),
+    Column("student_id", Integer, ForeignKey("students.id"), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("ended_at", Float),
+)
+
+# Console sign-ins (center/console/session.py): the cookie holds a random token,
+# the row makes it valid; logout deletes the row.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)

@@ -1,9 +1,9 @@
 """Secrets at rest: device tokens and reviewer passwords, stored only as hashes.
 
-Both use hashlib.scrypt. Verifying a token costs tens of milliseconds on
-purpose, so the API keeps verified tokens in a short-lived in-memory cache keyed
-by a SHA-256 of the token; a kiosk pays the scrypt cost once per cache period,
-not once per call.
+Reviewer passwords use hashlib.scrypt (low entropy: slow on purpose). Device
+tokens are 256-bit random strings and use SHA-256 (``hash_token``): every call
+checks the token against the database row, so a rotated or disabled token stops
+working at once in every process, with no cache to outlive the change.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -51,33 +50,31 @@ def split_token(token: str) -> tuple[int, str] | None:
     return int(head), secret
 
 
-class TokenCache:
-    """Verified tokens (and recent failures) for ``ttl`` seconds, by SHA-256 of the token."""
+def hash_token(token: str) -> str:
+    """A device token's stored form: SHA-256, not scrypt.
 
-    def __init__(self, ttl: float = 60.0, max_entries: int = 10000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._lock = threading.Lock()
-        self._entries: dict[bytes, tuple[float, tuple[int, str] | None]] = {}
+    Device tokens carry 256 random bits, so a fast hash is as safe as a slow one
+    against a stolen database, and it makes a forged token cost microseconds:
+    nothing to throttle, no per-caller table, no way to slow the real kiosk down.
+    """
+    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
 
-    @staticmethod
-    def key(token: str) -> bytes:
-        return hashlib.sha256(token.encode()).digest()
 
-    def get(self, token: str) -> tuple[bool, tuple[int, str] | None]:
-        """(hit, kiosk (id, name) or None for a cached refusal)."""
-        with self._lock:
-            entry = self._entries.get(self.key(token))
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
+def token_digest(token: str) -> str:
+    """Hex SHA-256 of a random bearer secret (grants, console sessions): the row key."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
-    def put(self, token: str, kiosk: tuple[int, str] | None) -> None:
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[self.key(token)] = (time.monotonic() + self.ttl, kiosk)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+# scrypt is still accepted for tokens issued before hash_token (upgraded on first
+# use); at most two such verifications run at once, so forged tokens against an
+# old row cannot take every CPU.
+_LEGACY = threading.BoundedSemaphore(2)
+
+
+def verify_token(token: str, stored: str) -> bool:
+    if stored.startswith("sha256$"):
+        return hmac.compare_digest(hash_token(token), stored)
+    if stored.startswith("scrypt$"):
+        with _LEGACY:
+            return verify_secret(token, stored)
+    return False

@@ -1,40 +1,70 @@
-"""The running center's shared parts: database, keys, caches and background workers."""
+"""The running center's shared parts: database, keys, limits and background workers."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from center import grants
 from center import schema as t
 from center.checks import CheckRunner
 from center.db import Database
-from center.identify import Limits
-from center.keys import db_secret, load_or_create_signing_key, public_key_b64
+from center.identify import Limits, purge_limits
+from center.keys import load_or_create_signing_key, public_key_b64
 from center.mailer import Mailer
-from center.security import TokenCache, split_token, verify_secret
+from center.secret_files import load_or_create, prepare_dir
+from center.security import hash_token, split_token, verify_token
 from center.settings import CenterSettings
 
 log = logging.getLogger("center")
 
 
+def protect_data_dir(settings: CenterSettings) -> None:
+    """The data directory 0700 and an SQLite ``center.db`` 0600 before SQLite opens it.
+
+    The database holds names and last-4 digits: nobody but the center's user
+    may read it. SQLite gives its -wal and -shm files the database's mode.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError):
+        os.chmod(settings.data_dir, 0o700)
+    settings.photos_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    url = settings.db_url
+    if url.startswith("sqlite") and ":memory:" not in url:
+        path = url.split(":///", 1)[-1]
+        if path:
+            # O_EXCL: never open (and close) a database file SQLite may already use
+            # in this process -- closing any descriptor of it drops SQLite's locks.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    os.chmod(path + suffix, 0o600)
+
+
 class Center:
     def __init__(self, settings: CenterSettings, migrate: bool = True) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.photos_dir.mkdir(parents=True, exist_ok=True)
+        protect_data_dir(settings)
         self.db = Database(settings.db_url, pool_size=int(settings.get("api_threads", 60)) // 2)
         if migrate:
             self.db.migrate()
-        self.signing_key = load_or_create_signing_key(settings.data_dir)
+        secrets_dir = prepare_dir(settings.secrets_dir)
+        self.signing_key = load_or_create_signing_key(secrets_dir, legacy_dir=settings.data_dir)
         self.public_keys = [public_key_b64(self.signing_key)]
-        self.link_secret = db_secret(self.db, "download_link")
-        self.session_secret = db_secret(self.db, "console_session")
+        self.link_secret = load_or_create(secrets_dir, "download_link", self.db)
+        self.session_secret = load_or_create(secrets_dir, "console_session", self.db)
         self.limits = Limits.from_conf(settings.get("identify"))
-        self.tokens = TokenCache()
-        self._bad_tokens: dict[int, list[float]] = {}  # kiosk id -> recent failed verifications
+        self.session_ttl = 60 * float(settings.get("grants.session_minutes", 30))
+        self.ticket_ttl = 3600 * float(settings.get("grants.upload_ticket_hours", 72))
+        self._next_sweep = 0.0
+        self._sweep_lock = threading.Lock()
         self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
         self.checks = CheckRunner(
             self.db,
@@ -59,37 +89,54 @@ class Center:
         self.db.dispose()
 
     def authenticate(self, token: str) -> tuple[int, str] | None:
-        """(kiosk id, name) for a valid, enabled device token."""
-        hit, kiosk = self.tokens.get(token)
-        if hit:
-            return kiosk
-        parts = split_token(token)
-        kiosk = None
-        if parts and self._throttled(parts[0]):
-            return None  # many forged tokens for this id: no scrypt for a minute
-        if parts:
-            with self.db.read() as conn:
-                row = conn.execute(
-                    select(
-                        t.kiosks.c.id, t.kiosks.c.name, t.kiosks.c.token_hash, t.kiosks.c.disabled
-                    ).where(t.kiosks.c.id == parts[0])
-                ).first()
-            if row is not None and not row.disabled and verify_secret(token, row.token_hash):
-                kiosk = (row.id, row.name)
-        self.tokens.put(token, kiosk)
-        if parts and kiosk is None:
-            self._bad_tokens.setdefault(parts[0], []).append(time.monotonic())
-        return kiosk
+        """(kiosk id, name) for a valid, enabled device token.
 
-    def _throttled(self, kiosk_id: int, limit: int = 10, window: float = 60.0) -> bool:
-        """Each wrong token costs a scrypt; cap that per kiosk id so forging is no DoS."""
-        now = time.monotonic()
-        recent = [t for t in self._bad_tokens.get(kiosk_id, []) if now - t < window]
-        if recent:
-            self._bad_tokens[kiosk_id] = recent
-        else:
-            self._bad_tokens.pop(kiosk_id, None)
-        return len(recent) >= limit
+        Checked against the kiosk's row on every call (one primary-key read and
+        a SHA-256): no cache, so ``kiosk disable`` and ``rotate-token`` act at
+        once in every process, and nothing is counted per claimed kiosk id, so
+        forged tokens cannot lock the real kiosk out.
+        """
+        parts = split_token(token)
+        if parts is None or parts[0] > 2**62:
+            return None
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(
+                    t.kiosks.c.id, t.kiosks.c.name, t.kiosks.c.token_hash, t.kiosks.c.disabled
+                ).where(t.kiosks.c.id == parts[0])
+            ).first()
+        if row is None or row.disabled or not verify_token(token, row.token_hash):
+            return None
+        if not row.token_hash.startswith("sha256$"):  # an old scrypt hash: upgrade it
+            with self.db.write() as conn:
+                conn.execute(
+                    update(t.kiosks)
+                    .where(t.kiosks.c.id == row.id, t.kiosks.c.token_hash == row.token_hash)
+                    .values(token_hash=hash_token(token))
+                )
+        return row.id, row.name
+
+    def sweep_maybe(self, interval: float = 60.0) -> None:
+        """Purge expired grants, idle limit rows and console sessions, once a minute.
+
+        Called from request handlers (no extra thread); bounds every table a
+        caller can make grow.
+        """
+        now = time.time()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + interval
+            from center.console.session import purge_sessions
+
+            with self.db.write() as conn:
+                grants.purge(conn, now)
+                purge_limits(conn, self.limits, now)
+                purge_sessions(conn, now)
+        except Exception as exc:  # noqa: BLE001 - housekeeping must not fail a request
+            log.warning("sweep failed: %s", type(exc).__name__)
+        finally:
+            self._sweep_lock.release()
 
     def conf(self, dotted: str, default: Any = None) -> Any:
         return self.settings.get(dotted, default)

@@ -72,6 +72,12 @@ class CenterSettings:
     def photos_dir(self) -> Path:
         return self.data_dir / "photos"
 
+    @property
+    def secrets_dir(self) -> Path:
+        """Link/session secrets and the poster key, apart from the data (secret_files.py)."""
+        configured = str(self.conf.get("secrets_dir") or "").strip()
+        return Path(configured) if configured else self.data_dir / "secrets"
+
     def to_json(self) -> str:
         """For worker processes (uvicorn --workers), which rebuild settings from env."""
         return json.dumps(

@@ -228,6 +228,29 @@ class Review(_Table):
     reasons: list[Reason]
 
 
+class Grants(_Table):
+    session_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    upload_ticket_hours: Annotated[int, Field(ge=1, le=24 * 30)]
+
+
+class BodyLimits(_Table):
+    body_max_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)]
+    roster_max_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024 * 1024)]
+    body_idle_seconds: Seconds
+    header_timeout_seconds: Seconds
+    keep_alive_seconds: Seconds
+    max_connections: Annotated[int, Field(ge=10, le=1_000_000)]
+
+
+class Console(_Table):
+    login_pair_failures: PositiveCount
+    login_source_failures: PositiveCount
+    login_account_failures: PositiveCount
+    login_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    login_account_slowdown_seconds: Annotated[int, Field(ge=0, le=600)]
+    session_hours: Annotated[int, Field(ge=1, le=24 * 7)]
+
+
 class CenterServer(_Table):
     host: str
     port: Port
@@ -237,7 +260,11 @@ class CenterServer(_Table):
     public_url: Url
     download_link_minutes: Annotated[int, Field(ge=1)]
     api_threads: Annotated[int, Field(ge=1, le=256)]
+    secrets_dir: str
     identify: Identify
+    grants: Grants
+    limits: BodyLimits
+    console: Console
     upload: Upload
     smtp: Smtp
     reprint: Reprint

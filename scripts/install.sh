@@ -220,6 +220,27 @@ install_system() {
     mkdir -p "$d"; chown "$kuid:$kgid" "$d"; chmod 0750 "$d"
   done
 
+  # The center's secrets, apart from its data (center/secret_files.py): made once
+  # here, since the service sees /etc read-only; a poster key an older center kept
+  # in its data directory moves here, so printed posters stay valid.
+  local sec="$etc/kiosk/center-secrets" name
+  mkdir -p "$sec"; chown "$kuid:$kgid" "$sec"; chmod 0700 "$sec"
+  if [ ! -e "$sec/context_signing_key.ed25519" ] \
+      && [ -e "$root/var/lib/kiosk/center/context_signing_key.ed25519" ]; then
+    mv "$root/var/lib/kiosk/center/context_signing_key.ed25519" "$sec/context_signing_key.ed25519"
+  fi
+  for name in download_link.key console_session.key context_signing_key.ed25519; do
+    if [ ! -e "$sec/$name" ]; then
+      head -c 32 /dev/urandom > "$sec/.$name.$$"; mv "$sec/.$name.$$" "$sec/$name"
+    fi
+    chown "$kuid:$kgid" "$sec/$name"; chmod 0600 "$sec/$name"
+  done
+  if [ ! -e "$etc/kiosk/kiosk.toml.d/10-center-secrets.toml" ]; then
+    printf '%s\n' "# Written by scripts/install.sh: the center's secrets live apart from its data." \
+      "[center_server]" 'secrets_dir = "/etc/kiosk/center-secrets"' > "$tmp/10-center-secrets.toml"
+    put 0644 "$tmp/10-center-secrets.toml" "$etc/kiosk/kiosk.toml.d/10-center-secrets.toml"
+  fi
+
   # The commented default config, written once: a booth's edits are never lost.
   if [ ! -e "$etc/kiosk/kiosk.toml" ]; then
     "$py" -c 'import sys; from kiosk.cli.config import render_defaults; sys.stdout.write(render_defaults())' \

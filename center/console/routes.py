@@ -15,10 +15,12 @@ import os
 import tempfile
 import time
 import zipfile
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
@@ -37,6 +39,7 @@ from kiosk.errors import KioskError
 from kiosk.redact import mask_name
 
 console = APIRouter(prefix="/console", include_in_schema=False)
+MAX_ID = 2**63 - 1  # larger ids cannot exist in the database: 422, never a 500
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["ts"] = lambda v: (
     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v)) if v else "—"
@@ -73,22 +76,32 @@ def login_form(request: Request) -> Response:
 
 @console.post("/login")
 def login(
-    request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     center = request.app.state.center
-    who, locked = session.check_login(center, name.strip(), password)
+    center.sweep_maybe()
+    source = request.client.host if request.client else ""
+    who, wait = session.check_login(center, name.strip(), password, source)
     if who is None:
-        msg = (
-            f"登录失败次数过多，请 {locked // 60 + 1} 分钟后再试。"
-            if locked
-            else "用户名或密码不正确。"
-        )
-        return _page(request, "login.html", status=401, who=None, error=msg)
+        if wait:
+            resp = _page(
+                request,
+                "login.html",
+                status=429,
+                who=None,
+                error=f"登录尝试过多，请 {wait} 秒后再试。 (too many attempts: wait {wait} s)",
+            )
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        return _page(request, "login.html", status=401, who=None, error="用户名或密码不正确。")
+    token, lifetime = session.start_session(center, who[0])
     resp = _back("/console/review")
     resp.set_cookie(
         session.COOKIE,
-        session.make_cookie(center.session_secret, *who),
-        max_age=session.LIFETIME,
+        token,
+        max_age=lifetime,
         httponly=True,
         samesite="strict",
         secure=str(center.conf("public_url") or "").startswith("https"),
@@ -100,7 +113,9 @@ def login(
 
 
 @console.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    """Ends the session on the server: the cookie is worthless from now on."""
+    session.end_session(request.app.state.center, request.cookies.get(session.COOKIE))
     resp = _back("/console/login")
     resp.delete_cookie(session.COOKIE, path="/console")
     return resp
@@ -164,7 +179,7 @@ def _int_param(request: Request, name: str) -> int:
 
 
 @console.get("/review")
-def review(request: Request) -> Response:
+def review(request: Request, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
     who = session.current(request)
     if who is None:
         return _back("/console/login")
@@ -335,7 +350,7 @@ def decisions(request: Request, order_no: str = "") -> Response:
 
 
 @console.get("/photos/{version_id}.jpg")
-def photo(request: Request, version_id: int) -> Response:
+def photo(request: Request, version_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> Response:
     if session.current(request) is None:
         return Response(status_code=403)
     center = request.app.state.center
@@ -569,7 +584,7 @@ def poster(request: Request, kind: str, ident: str) -> Response:
     try:
         pdf = poster_pdf(request.app.state.center, kind, ident)
     except KioskError as exc:
-        return HTMLResponse(f"{exc.zh} ({exc.detail})", status_code=404)
+        return HTMLResponse(f"{escape(exc.zh)} ({escape(exc.detail)})", status_code=404)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -612,6 +627,7 @@ def kiosks(request: Request) -> Response:
         email_states=w["email_states"],
         counters=w["counters"],
         mail_error=_mail_error,
+        new_token=getattr(request.state, "new_token", ""),  # console/kiosk_admin.py
     )
 
 

@@ -357,7 +357,7 @@ def batch_qr(p: Player) -> Step:
     from kiosk.session import Context
 
     d = p.d
-    key_path = p.app.state_dir / "center" / KEY_FILE
+    key_path = p.app.state_dir / "center" / "secrets" / KEY_FILE  # center/secret_files.py
     key = yield from p.in_thread(key_path.read_bytes, "center's signing key")
     today = dt.date.today()
     poster = {"kind": "batch", "id": "GD2026-01", "name": "广东2026届 第一批（海报）",
@@ -492,8 +492,16 @@ def offline_submit(p: Player, speech: Any = None) -> Step:
 
     left = yield from p.in_thread(drained, "outbox drained")
     check(left == 0, f"uploaded once the center is back ({left} left)")
-    status = yield from p.in_thread(lambda: p.app.booth.make_client().status(FOURTH_CODE),
-                                    "order status")
+    def status_now() -> dict:
+        # the session (and its grant) ended: ask as a new session would, identified
+        client = p.app.booth.make_client()
+        client.identify(FOURTH_CODE, "9012", "EK43", {"kind": "batch", "id": "GD2026-01"})
+        try:
+            return client.status(FOURTH_CODE)
+        finally:
+            client.end_grants()
+
+    status = yield from p.in_thread(status_now, "order status")
     check(status["order"]["state"] == "pending_review", f"at the center: {status['order']}")
     if speech is not None:
         check_spoken(spoken, shown, counted, diag)

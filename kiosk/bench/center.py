@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from kiosk.bench._stats import line, median_ms, percentile
 
@@ -180,6 +181,36 @@ def _drive(
     return latencies, time.perf_counter() - t0, errors[0]
 
 
+GRANT = "X-Kiosk-Grant"
+
+
+def _upload_tickets(
+    center: Any, codes: list[str], tokens: list[str], kiosks: int, phases: tuple[int, ...]
+) -> dict[str, str]:
+    """The upload ticket identify would have given each code's kiosk (center/grants.py).
+
+    Issued before the run, like photos queued in booths' outboxes: the figures
+    measure uploads, not identify. Codes go to kiosks in the order ``run`` sends them.
+    """
+    from sqlalchemy import select
+
+    from center import grants, orders
+    from center import schema as t
+
+    order = iter(codes)
+    owner = {next(order): i for per in phases for i in range(kiosks) for _ in range(per)}
+    kiosk_ids = [int(tok.split(".")[0]) for tok in tokens]
+    tickets = {}
+    with center.db.write() as conn:
+        ids = dict(conn.execute(select(t.students.c.collection_code, t.students.c.id)).all())
+        for code, i in owner.items():
+            row = orders.ensure_order(conn, ids[code])
+            tickets[code], _ = grants.issue(
+                conn, grants.UPLOAD, kiosk_ids[i], ids[code], row.id, 24 * 3600
+            )
+    return tickets
+
+
 def run(args: argparse.Namespace) -> int:
     from center.admin import add_kiosk, import_roster, put_context
     from center.service import Center
@@ -216,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         )
         import_roster(center.db, roster)
         tokens = [add_kiosk(center.db, f"bench-{i}") for i in range(args.kiosks)]
+        tickets = _upload_tickets(center, codes, tokens, args.kiosks, (per_paced, per_sat))
         center.close()
 
         log = (workdir / "center.log").open("wb")
@@ -247,8 +279,8 @@ def run(args: argparse.Namespace) -> int:
 
         jpeg = _photo()
         auth = [{"Authorization": f"Bearer {t}"} for t in tokens]
-        # one keep-alive connection per kiosk for the whole run (a worker process
-        # verifies a kiosk's token once with scrypt, then caches it)
+        # one keep-alive connection per kiosk for the whole run (each request's
+        # token is checked against its kiosk row: a read and a SHA-256)
         conns = [_connect(port) for _ in range(args.kiosks)]
         _drive(conns, [[("GET", "/api/v1/keys", b"", auth[i])] * 3 for i in range(args.kiosks)])
         base = _drive(
@@ -265,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
                     body, ctype = _multipart(
                         code, f"bench-{code}-{secrets.token_hex(4)}", _variant(jpeg, len(job))
                     )
-                    job.append(("POST", "/api/v1/photos", body, {**auth[i], "Content-Type": ctype}))
+                    job.append(("POST", "/api/v1/photos", body,
+                                {**auth[i], "Content-Type": ctype, GRANT: tickets[code]}))
                 jobs.append(job)
             return jobs
 

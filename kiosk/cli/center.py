@@ -1,6 +1,6 @@
 """``kiosk center ...``: run and administer the collection center.
 
-serve, import-roster, add-kiosk, add-reviewer, add-batch, add-region,
+serve, import-roster, add-kiosk, kiosk disable|enable|rotate-token, add-reviewer, add-batch, add-region,
 seed-demo, poster, openapi. Database and data directory come from
 ``[center_server]`` unless ``--db``/``--data`` say otherwise.
 """
@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import socket
 import sys
 from pathlib import Path
+
+from kiosk.errors import KioskError
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202 - CenterSettings, imported lazily
@@ -31,14 +34,42 @@ def _center(args: argparse.Namespace):  # noqa: ANN202
     return Center(_settings(args))
 
 
+def _serve_error(en: str, zh: str) -> KioskError:
+    """One line on stderr and exit 3 (kiosk.cli.main), never a traceback."""
+    return KioskError("center_serve", zh, en, "")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise _serve_error(
+            f"port {port} is not a TCP port (0-65535)", f"端口 {port} 无效（应为 0-65535）"
+        )
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        raise _serve_error(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            f"无法在 {host}:{port} 上监听：{exc.strerror or exc}",
+        ) from None
+    return sock
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from center.http_protocol import configure
     from center.service import Center
 
     settings = _settings(args)
+    host, port = str(settings.get("host")), int(settings.get("port"))
+    sock = _bind(host, port)  # before anything else: a bad port is one line, exit 3
     Center(settings).close()  # migrate and create keys once, before any worker starts
-    host, port = settings.get("host"), int(settings.get("port"))
+    configure(settings)
     workers = int(settings.get("workers"))
     if workers > 1 and settings.db_url.startswith("sqlite"):
         print(
@@ -47,8 +78,11 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         workers = 1
-    print(f"center on http://{host}:{port}  data {settings.data_dir}", file=sys.stderr)
+    print(f"center on http://{host}:{sock.getsockname()[1]}  data {settings.data_dir}",
+          file=sys.stderr)
+    keep_alive = int(settings.get("limits.keep_alive_seconds", 5))
     if workers > 1:
+        sock.close()
         os.environ["KIOSK_CENTER_SETTINGS"] = settings.to_json()
         uvicorn.run(
             "center.app:app_from_env",
@@ -58,20 +92,22 @@ def _serve(args: argparse.Namespace) -> int:
             workers=workers,
             log_level="warning",
             access_log=False,
+            timeout_keep_alive=keep_alive,
             http="center.http_protocol:NoDelayH11Protocol",
         )
         return 0
     from center.app import create_app
+    from center.http_protocol import NoDelayH11Protocol
 
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings, migrate=False),
-        host=host,
-        port=port,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
-        http="center.http_protocol:NoDelayH11Protocol",
+        timeout_keep_alive=keep_alive,
+        http=NoDelayH11Protocol,
     )
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
@@ -122,6 +158,19 @@ def _add_context(args: argparse.Namespace) -> int:
         getattr(args, "feature_code", ""),
     )
     print(f"{args.kind} {args.id} saved")
+    return 0
+
+
+def _kiosk_admin(args: argparse.Namespace) -> int:
+    from center.kiosk_admin import apply
+
+    token = apply(_center(args).db, args.action, args.name)
+    if token:
+        print(token)
+        print("(shown once: put it in /etc/kiosk/device-token on the booth; "
+              "the old token is refused from now on)", file=sys.stderr)
+    else:
+        print(f"kiosk {args.name}: {args.action}d (in effect now)")
     return 0
 
 
@@ -182,6 +231,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add("import-roster", _import_roster, "import students from a roster CSV ('-': stdin)")
     p.add_argument("file")
     p = add("add-kiosk", _add_kiosk, "register a kiosk and print its device token once")
+    p.add_argument("name")
+    p = add("kiosk", _kiosk_admin, "disable, enable or re-key a kiosk (in effect at once)")
+    p.add_argument("action", choices=["disable", "enable", "rotate-token"])
     p.add_argument("name")
     p = add("add-reviewer", _add_reviewer, "create a reviewer (password from the prompt or stdin)")
     p.add_argument("name")

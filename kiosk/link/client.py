@@ -19,6 +19,8 @@ from typing import Any
 import requests
 
 from kiosk.errors import KioskError
+from kiosk.link.grants import HEADER as GRANT_HEADER
+from kiosk.link.grants import GrantBook
 from kiosk.redact import code_ref
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ RETRYABLE_CODES = frozenset(
 # Error codes about this request itself: sending it again cannot change the answer.
 PERMANENT_CODES = frozenset(
     {"wrong_digits", "locked_out", "unknown_code", "order_locked", "photo_noncompliant",
-     "not_pending", "invalid_request", "validation_error", "bad_request", "not_found"}
+     "not_pending", "invalid_request", "validation_error", "bad_request", "not_found",
+     "grant_required", "wrong_feature_code", "wrong_batch"}
 )
 
 
@@ -118,7 +121,9 @@ class CenterClient:
 
     ``timeout`` is ``(connect, read)`` seconds or one number for both;
     ``upload_timeout`` is the read timeout for photo uploads (bigger bodies,
-    the center re-runs the compliance checks).
+    the center re-runs the compliance checks). ``grants`` is where identify
+    keeps the student's grant and upload ticket (kiosk/link/grants.py); the
+    booth gives all its clients one book.
     """
 
     def __init__(
@@ -127,6 +132,7 @@ class CenterClient:
         token: str,
         timeout: float | tuple[float, float] = (3.0, 15.0),
         upload_timeout: float | None = None,
+        grants: GrantBook | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise KioskError(
@@ -140,6 +146,7 @@ class CenterClient:
         self.upload_timeout = (
             (self.timeout[0], float(upload_timeout)) if upload_timeout else self.timeout
         )
+        self.grants = grants if grants is not None else GrantBook()
         self.session = requests.Session()
         self.session.trust_env = False  # never route loopback or booth traffic via env proxies
         self.session.headers["Authorization"] = f"Bearer {token}"
@@ -196,6 +203,12 @@ class CenterClient:
     def _post(self, path: str, body: dict[str, Any], code: str | None = None, **kw: Any) -> Any:
         return self._call("POST", API + path, json=body, ref=code_ref(code) if code else "", **kw)
 
+    def _granted(self, path: str, body: dict[str, Any], code: str) -> Any:
+        """A call about ``code``'s order, with the grant identify got for it."""
+        grant = self.grants.grant(code)
+        headers = {GRANT_HEADER: grant} if grant else {}
+        return self._post(path, body, code, headers=headers)
+
     # -- API v1 ----------------------------------------------------------
     def identify(
         self,
@@ -204,16 +217,52 @@ class CenterClient:
         feature_code: str | None = None,
         context: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """``{student:{masked_name, school, level, major}, order}``."""
+        """``{student:{masked_name, school, level, major}, order, grant, upload_ticket}``.
+
+        The grant and the upload ticket are kept in ``self.grants`` for this code.
+        """
         body: dict[str, Any] = {"collection_code": collection_code, "id_last4": id_last4}
         if feature_code:
             body["feature_code"] = feature_code
         if context:
             body["context"] = context
-        return self._post("/identify", body, collection_code)
+        out = self._post("/identify", body, collection_code)
+        grant = (out.get("grant") or {}).get("token") if isinstance(out, dict) else None
+        ticket = (out.get("upload_ticket") or {}).get("token") if isinstance(out, dict) else None
+        if grant:
+            self.grants.put(collection_code, str(grant), str(ticket or ""))
+        return out
 
-    def upload(self, collection_code: str, jpeg: bytes, idempotency_key: str) -> dict[str, Any]:
-        """Upload one photo version; a replay of ``idempotency_key`` gets the same answer."""
+    def end_grants(self) -> int:
+        """The student's session ended: end every grant held, at the center and here.
+
+        Best effort: a grant that cannot be ended (center unreachable) still
+        expires on its own (``grants.session_minutes``).
+        """
+        ended = 0
+        for grant in self.grants.take_all():
+            try:
+                self._call("POST", API + "/grants/end", json={},
+                           headers={GRANT_HEADER: grant})
+                ended += 1
+            except (CenterUnreachable, CenterRefused) as exc:
+                log.info("grant not ended at the center (%s); it expires on its own", exc.code)
+        return ended
+
+    def upload(
+        self,
+        collection_code: str,
+        jpeg: bytes,
+        idempotency_key: str,
+        ticket: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload one photo version; a replay of ``idempotency_key`` gets the same answer.
+
+        ``ticket``: the upload ticket stored with the photo in the outbox; without
+        it, the ticket or grant held for the code.
+        """
+        auth = ticket or self.grants.upload_ticket(collection_code) or self.grants.grant(
+            collection_code)
         return self._call(
             "POST",
             API + "/photos",
@@ -222,14 +271,16 @@ class CenterClient:
             unreachable=(UPLOAD_UNREACHABLE_ZH, UPLOAD_UNREACHABLE_EN),
             data={"collection_code": collection_code, "idempotency_key": idempotency_key},
             files={"photo": ("photo.jpg", jpeg, "image/jpeg")},
+            headers={GRANT_HEADER: auth} if auth else {},
         )
 
     def status(self, collection_code: str) -> dict[str, Any]:
-        return self._post("/orders/status", {"collection_code": collection_code}, collection_code)
+        return self._granted("/orders/status", {"collection_code": collection_code},
+                             collection_code)
 
     def withdraw(self, collection_code: str) -> dict[str, Any]:
-        return self._post("/orders/withdraw", {"collection_code": collection_code},
-                          collection_code)
+        return self._granted("/orders/withdraw", {"collection_code": collection_code},
+                             collection_code)
 
     def reprint(
         self,
@@ -248,19 +299,19 @@ class CenterClient:
         }
         if address is not None:
             body["address"] = address
-        return self._post("/reprints", body, collection_code)
+        return self._granted("/reprints", body, collection_code)
 
     def reprint_printed(self, reprint_no: str) -> dict[str, Any]:
         return self._post("/reprints/printed", {"reprint_no": reprint_no})
 
     def email(self, collection_code: str, name: str, email: str) -> dict[str, Any]:
-        return self._post("/email", {"collection_code": collection_code, "name": name,
-                                     "email": email}, collection_code)
+        return self._granted("/email", {"collection_code": collection_code, "name": name,
+                                        "email": email}, collection_code)
 
     def download_link(self, collection_code: str) -> dict[str, Any]:
         """``{url, expires_at}``; a relative ``url`` is made absolute against the center."""
-        out = self._post("/download-link", {"collection_code": collection_code},
-                         collection_code)
+        out = self._granted("/download-link", {"collection_code": collection_code},
+                            collection_code)
         url = out.get("url", "")
         if isinstance(url, str) and url.startswith("/"):
             out["url"] = self.base_url + url

@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS items (
     last_error      TEXT,                   -- JSON {code, zh, en, detail, status, extra}
     last_error_at   REAL,
     acked_at        REAL,
-    answer          TEXT                    -- the center's {order} on acknowledgement
+    answer          TEXT,                   -- the center's {order} on acknowledgement
+    upload_ticket   TEXT                    -- the center's upload ticket for this order
 );
 CREATE INDEX IF NOT EXISTS items_due ON items(state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS stats (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -193,6 +194,13 @@ def _owner_dead(owner: str) -> bool:
     if host != HOST or not pid_text.isdigit():
         return False
     return not _pid_alive(int(pid_text))
+
+
+def _add_ticket_column(db: sqlite3.Connection) -> None:
+    """Outboxes made before upload tickets get the column (empty for old rows)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(items)")}
+    if "upload_ticket" not in columns:
+        db.execute("ALTER TABLE items ADD COLUMN upload_ticket TEXT")
 
 
 def _is_full(exc: BaseException) -> bool:
@@ -344,6 +352,7 @@ class Outbox:
                 for stmt in SCHEMA.split(";"):
                     if stmt.strip():
                         db.execute(stmt)
+                _add_ticket_column(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -483,8 +492,13 @@ class Outbox:
         jpeg: bytes,
         idempotency_key: str,
         meta: dict[str, Any] | None = None,
+        upload_ticket: str | None = None,
     ) -> int:
         """Store the photo durably and queue it; returns the item id.
+
+        ``upload_ticket`` (from identify) is kept in the row and the sidecar and
+        sent with the upload, so the center takes the photo even after the
+        student's session ended (center/grants.py).
 
         The same ``idempotency_key`` with the same photo returns the existing
         id (a double tap on "submit" queues once); with a different photo it
@@ -516,6 +530,7 @@ class Outbox:
             "size": len(jpeg),
             "meta": meta or {},
             "created_at": now,
+            "upload_ticket": upload_ticket,
         }
         try:
             write_durable(jpg, jpeg, mode=0o600)
@@ -554,7 +569,7 @@ class Outbox:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO items(idem_key, collection_code, photo, sha256, size, meta, "
-                "created_at, next_attempt_at) VALUES(?,?,?,?,?,?,?,?) "
+                "created_at, next_attempt_at, upload_ticket) VALUES(?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(idem_key) DO NOTHING",
                 (
                     side["idempotency_key"],
@@ -565,6 +580,7 @@ class Outbox:
                     json.dumps(side.get("meta") or {}, ensure_ascii=False),
                     side["created_at"],
                     side["created_at"],
+                    side.get("upload_ticket"),
                 ),
             )
             row = db.execute(
@@ -727,7 +743,9 @@ class Outbox:
                              f"{jpg.name}: checksum mismatch")
             return self._fail(row, err, permanent=True), item_id, None
         try:
-            answer = client.upload(row["collection_code"], data, row["idem_key"])
+            ticket = row["upload_ticket"]
+            answer = client.upload(row["collection_code"], data, row["idem_key"],
+                                   **({"ticket": ticket} if ticket else {}))
         except CenterUnreachable as exc:
             return self._fail(row, exc, permanent=False), item_id, None
         except CenterRefused as exc:

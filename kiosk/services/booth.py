@@ -97,6 +97,7 @@ class Booth:
     # -- start / stop -----------------------------------------------------------
     def start(self) -> Booth:
         from kiosk.link.connect import is_embedded, make_client
+        from kiosk.link.grants import GrantBook
         from kiosk.link.outbox import Outbox
 
         s = self.settings
@@ -108,12 +109,19 @@ class Booth:
             self.embedded = EmbeddedCenter(self.state_dir).start()
         self.outbox = Outbox.open_default(self.state_dir, s)
 
+        # One book of grants for every client of this booth: the screen's calls,
+        # the printer thread's reprint and the outbox drain (kiosk/link/grants.py).
+        self.grants = GrantBook()
+
         def client() -> Any:
-            return make_client(s, self.state_dir)
+            c = make_client(s, self.state_dir)
+            c.grants = self.grants
+            return c
 
         self.make_client = client
         self.center = CenterService(client, self.outbox, self.post,
-                                    float(s.get("outbox.idle_poll_s", 30.0))).start()
+                                    float(s.get("outbox.idle_poll_s", 30.0)),
+                                    grants=self.grants).start()
         self.pipeline = PipelineWorker(self.post)
         self.pipeline.warm_up()
         try:

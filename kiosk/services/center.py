@@ -27,8 +27,10 @@ class CenterService:
         outbox: Any,
         post: Post,
         drain_interval: float = 30.0,
+        grants: Any = None,
     ) -> None:
         self._make_client = make_client
+        self.grants = grants  # kiosk.link.grants.GrantBook shared with every client
         self.outbox = outbox
         self.post = post
         self.calls = Worker("center")
@@ -109,8 +111,10 @@ class CenterService:
         """Queue durably, then try to send it now; ``done(order, queued)``."""
 
         def job() -> None:
+            ticket = self._upload_ticket(code)
             try:
-                item_id = self.outbox.enqueue(code, jpeg, key)
+                item_id = self.outbox.enqueue(code, jpeg, key,
+                                              **({"upload_ticket": ticket} if ticket else {}))
             except Exception as exc:  # disk full or broken: the student must know
                 self.post(err, exc)
                 return
@@ -138,6 +142,28 @@ class CenterService:
             self.post(done, None, True)
 
         self.calls.submit(job)
+
+    def _upload_ticket(self, code: str) -> str | None:
+        """The ticket identify gave for ``code``: from the booth's book, else the client's."""
+        book = self.grants
+        if book is None:
+            book = getattr(self._client, "grants", None)
+        return book.upload_ticket(code) if book is not None else None
+
+    def end_grants(self) -> None:
+        """The student's session ended: end the grants at the center (in the center
+        thread, after the session's own calls); they are forgotten here either way."""
+
+        def job() -> None:
+            try:
+                self._client_here().end_grants()
+            except Exception as exc:  # unreachable: the grants expire on their own
+                log.info("grants not ended at the center: %s", type(exc).__name__)
+                if self.grants is not None:
+                    self.grants.take_all()
+
+        if self.grants is None or len(self.grants):
+            self.calls.submit(job)
 
     # -- the outbox ---------------------------------------------------------
     def kick(self) -> None:

@@ -105,4 +105,6 @@ class KioskPorts:
         )
 
     def forget(self) -> None:
+        """The session was wiped (end, idle timeout, operator): nothing of the student stays."""
         self.camera.forget_last_qr()
+        self.center.end_grants()

@@ -61,6 +61,15 @@ def test_tree_files_owners_and_modes(installed_root: Path, frozen_source: Path):
     kiosk_uid, kiosk_gid = _ids(root, "passwd", "kiosk"), _ids(root, "group", "kiosk")
     for d in ("var/lib/kiosk", "var/cache/kiosk"):
         assert _owner_mode(root / d) == (kiosk_uid, kiosk_gid, 0o750)
+    # The center's secrets: apart from its data, the service's user only (issue 10 §4).
+    secrets = root / "etc/kiosk/center-secrets"
+    assert _owner_mode(secrets) == (kiosk_uid, kiosk_gid, 0o700)
+    names = sorted(p.name for p in secrets.iterdir())
+    assert names == ["console_session.key", "context_signing_key.ed25519", "download_link.key"]
+    for p in secrets.iterdir():
+        assert _owner_mode(p) == (kiosk_uid, kiosk_gid, 0o600) and p.stat().st_size == 32
+    dropin = (root / "etc/kiosk/kiosk.toml.d/10-center-secrets.toml").read_text()
+    assert 'secrets_dir = "/etc/kiosk/center-secrets"' in dropin
     members = {g.split(":")[0]: g.split(":")[3] for g in (root / "etc/group").read_text().split()}
     for group in ("video", "plugdev", "input", "render", "audio", "lp"):
         assert "kiosk" in members[group].split(","), group

@@ -10,11 +10,13 @@ import pytest
 from center.admin import add_reviewer
 from center.review import complete, decide
 from tests.center.conftest import (
+    GRANT,
     REGION_CTX,
     STUDENT,
     STUDENT_X,
     Running,
     base_overrides,
+    granted,
     identify,
     upload,
 )
@@ -68,6 +70,7 @@ def _journey(run: Running, smtp: SmtpServer, photo: bytes, photo2: bytes) -> Non
     body = r.json()
     assert body["student"]["masked_name"] == "吴**"  # only the masked name leaves the center
     assert "吴小明" not in r.text
+    c.headers[GRANT] = body["grant"]["token"]  # what identify allows: this order, this kiosk
     order = body["order"]
     assert order["state"] == "awaiting_photo" and order["label"] == "待上传"
     assert len(order["order_no"]) == 18 and order["order_no"].isdigit()
@@ -184,8 +187,9 @@ def test_identify_rules(center, photo):
     assert r.status_code == 200 and r.json()["student"]["masked_name"] == "陈**"
     r = identify(c, feature_code="EK44")
     assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_feature_code"
+    # an unknown code answers like a known one with wrong digits (no code oracle)
     r = identify(c, collection_code="NOSUCHCODE000000")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_code"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_digits"
     r = identify(c, context={"kind": "batch", "id": "GD2099-09"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_context"
 
@@ -238,8 +242,8 @@ def test_unauthenticated_calls_refused(center, photo):
             r = getattr(c, method)(path, **kw)
             assert r.status_code == 401, (token, path, r.status_code)
             assert r.json()["error"]["code"] == "unauthorized"
-    # nothing happened: the order was never created
-    r = center.client().post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
+    # nothing happened: the order has no photo
+    r = granted(center).post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
     assert r.json()["order"]["version"] == 0
     assert httpx.get(center.url + "/healthz").json() == {"ok": True}
 
@@ -247,7 +251,7 @@ def test_unauthenticated_calls_refused(center, photo):
 def test_noncompliant_upload_refused_with_report(center, photo):
     from tests.center.conftest import make_jpeg
 
-    c = center.client()
+    c = granted(center)
     wrong_size = make_jpeg(size=(600, 800))
     r = upload(c, STUDENT["code"], wrong_size, "k-bad-size")
     assert r.status_code == 422
@@ -270,5 +274,5 @@ def test_noncompliant_upload_refused_with_report(center, photo):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_oversized_upload_refused_before_parsing(center, photo):
     big = photo + b"\0" * 400_000
-    r = upload(center.client(), STUDENT["code"], big, "k-too-big")
+    r = upload(granted(center), STUDENT["code"], big, "k-too-big")
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"

@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 
 from center import schema as t
 from center.photos import photo_path
-from tests.center.conftest import STUDENT, STUDENT_X, upload
+from tests.center.conftest import GRANT, STUDENT, STUDENT_X, granted, upload
 
 # A separate process that sends the upload's headers and part of its body, then
 # waits to be killed (or, with "all", sends everything and never reads the answer).
 UPLOADER = textwrap.dedent(
     """
     import socket, sys, time
-    host, port, token, code, key, path, how = sys.argv[1:8]
+    host, port, token, code, key, path, how, grant = sys.argv[1:9]
     data = open(path, "rb").read()
     b = "----kioskboundary"
     body = (
@@ -29,7 +29,7 @@ UPLOADER = textwrap.dedent(
     ).encode() + data + f"\\r\\n--{b}--\\r\\n".encode()
     head = (
         f"POST /api/v1/photos HTTP/1.1\\r\\nHost: {host}:{port}\\r\\n"
-        f"Authorization: Bearer {token}\\r\\n"
+        f"Authorization: Bearer {token}\\r\\nX-Kiosk-Grant: {grant}\\r\\n"
         f"Content-Type: multipart/form-data; boundary={b}\\r\\n"
         f"Content-Length: {len(body)}\\r\\n\\r\\n"
     ).encode()
@@ -61,6 +61,7 @@ def _kill_uploader(run, tmp_path, photo: bytes, key: str, how: str) -> None:
             key,
             str(path),
             how,
+            granted(run).headers[GRANT],
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -16,7 +16,7 @@ def test_kiosk_guessing_codes_is_locked_out(tmp_path, db_url):
         c = run.client()
         codes = [f"GUESS{n:011d}" for n in range(3)]
         for code in codes:
-            assert identify(c, collection_code=code).json()["error"]["code"] == "unknown_code"
+            assert identify(c, collection_code=code).json()["error"]["code"] == "wrong_digits"
         r = identify(c, id_last4="9999")  # a fourth miss, this time wrong digits
         assert r.status_code == 423 and r.json()["error"]["code"] == "locked_out"
         # the whole kiosk is locked now, even for a correct entry ...
@@ -56,11 +56,11 @@ def test_download_tokens_expire_and_resist_forgery():
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_forged_tokens_are_throttled_without_locking_out_the_real_kiosk(center):
+def test_forged_tokens_do_not_lock_out_the_real_kiosk(center):
     kiosk_id = center.token.split(".")[0]
     assert center.client().get("/api/v1/keys").status_code == 200  # a kiosk in use
     for n in range(12):
         r = center.client(f"{kiosk_id}.forged-token-number-{n:04d}-xxxxxxxx").get("/api/v1/keys")
         assert r.status_code == 401
-    # the genuine kiosk keeps working (its token was verified and cached)
+    # the genuine kiosk keeps working (nothing is counted per claimed kiosk id)
     assert center.client().get("/api/v1/keys").status_code == 200

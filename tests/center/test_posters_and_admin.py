@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from center.admin import RosterInvalid, import_roster
-from tests.center.conftest import STUDENT
+from tests.center.conftest import identify
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -48,8 +48,8 @@ def test_bad_roster_refused_whole_without_personal_data(center):
     assert "第 2 行" in err.value.zh and "第 3 行" in err.value.zh  # lines, in Chinese
     for text in (err.value.zh, err.value.detail):
         assert "钱七" not in text and "12345" not in text
-    r = center.client().post("/api/v1/orders/status", json={"collection_code": "DEMO2026GD000052"})
-    assert r.status_code == 404  # nothing of the file was imported
+    r = identify(center.client(), {"code": "DEMO2026GD000052", "last4": "123X"})
+    assert r.status_code == 403  # nothing of the file was imported: no such student
 
 
 def test_cli_add_kiosk_token_works(tmp_path, photo):
@@ -79,8 +79,7 @@ def test_cli_add_kiosk_token_works(tmp_path, photo):
     settings = CenterSettings.load(data_dir=data, overrides={"upload": {"check_workers": 0}})
     with ServerThread(settings) as srv:
         c = httpx.Client(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"})
-        r = c.post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
-        assert r.status_code == 200
+        assert identify(c).status_code == 200
     # the token is stored hashed only
     assert token.encode() not in (data / "center.db").read_bytes()
 
@@ -122,7 +121,8 @@ def test_cli_serve_starts_answers_and_stops_on_sigterm(tmp_path):
                 time.sleep(0.1)
         assert r.json() == {"ok": True}
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/keys").status_code == 401
-        assert (tmp_path / "c" / "context_signing_key.ed25519").stat().st_mode & 0o077 == 0
+        key = tmp_path / "c" / "secrets" / "context_signing_key.ed25519"
+        assert key.stat().st_mode & 0o077 == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal (systemd: clean stop)

@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,10 @@ from kiosk.link.outbox import Outbox, OutboxPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = [f"DEMO2026GD00000{i}" for i in range(1, 9)]  # config/demo/roster.csv
+BATCH = {"kind": "batch", "id": "GD2026-01"}
+LAST4 = {"DEMO2026GD000001": "1234", "DEMO2026GD000002": "5678", "DEMO2026GD000003": "002X",
+         "DEMO2026GD000004": "9012", "DEMO2026GD000005": "3456", "DEMO2026GD000006": "7890",
+         "DEMO2026GD000007": "2468", "DEMO2026GD000008": "1357"}
 FAST = OutboxPolicy(backoff_base_s=0.05, backoff_max_s=0.4, jitter=0.0, lease_s=30.0)
 
 
@@ -45,8 +49,18 @@ def center(tmp_path: Path) -> Iterator[EmbeddedCenter]:
 
 @pytest.fixture
 def client(center: EmbeddedCenter) -> Iterator[CenterClient]:
+    """A kiosk's client that identified every demo student (it holds their grants)."""
     with CenterClient(center.base_url, center.token, timeout=(2.0, 10.0)) as cl:
+        for code in CODES:
+            cl.identify(code, LAST4[code], "EK43", BATCH)
         yield cl
+
+
+@pytest.fixture
+def ticket(client: CenterClient) -> Callable[[str], str | None]:
+    """``ticket(code)``: the upload ticket identify gave for a demo student (None for
+    unknown codes) -- what the booth stores with a submitted photo (center/grants.py)."""
+    return client.grants.upload_ticket
 
 
 @pytest.fixture

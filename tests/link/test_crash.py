@@ -17,7 +17,15 @@ import pytest
 from kiosk.link.client import CenterClient
 from kiosk.link.outbox import Outbox, OutboxFull
 from kiosk.link.worker import UploadWorker
-from tests.link.conftest import CODES, FAST, ROOT, kiosk_cmd, kiosk_config, make_jpeg, token_file
+from tests.link.conftest import (
+    CODES,
+    FAST,
+    ROOT,
+    kiosk_cmd,
+    kiosk_config,
+    make_jpeg,
+    token_file,
+)
 from tests.link.proxy import Proxy
 
 
@@ -37,10 +45,10 @@ def booth_config(tmp_path, center, proxy) -> Path:
 
 @pytest.mark.parametrize("moment", ["center_answered", "request_half_sent"])
 def test_uploader_killed_mid_transfer_then_restarted_gives_one_version(
-    moment, center, client, proxy, booth_config, outbox, _state_dir
+    moment, center, client, proxy, booth_config, outbox, _state_dir, ticket
 ):
     code = CODES[0]
-    item = outbox.enqueue(code, make_jpeg(100), "kill9-test-0001")
+    item = outbox.enqueue(code, make_jpeg(100), "kill9-test-0001", upload_ticket=ticket(code))
     if moment == "center_answered":
         proxy.hold_response = True  # the center stores it; the answer never arrives
         reached = proxy.response_seen
@@ -69,12 +77,12 @@ def test_uploader_killed_mid_transfer_then_restarted_gives_one_version(
     assert proxy.uploads == 2  # it really was sent twice
 
 
-def test_two_workers_draining_at_once_upload_each_photo_once(center, client, proxy, _state_dir):
+def test_two_workers_draining_at_once_upload_each_photo_once(center, client, proxy, _state_dir, ticket):
     path = _state_dir / "outbox" / "outbox.db"
     box_a, box_b = Outbox(path, FAST), Outbox(path, FAST)  # two connections, like two processes
     codes = CODES[1:7]
     for i, code in enumerate(codes):
-        box_a.enqueue(code, make_jpeg(200 + i), f"two-workers-{i:04d}")
+        box_a.enqueue(code, make_jpeg(200 + i), f"two-workers-{i:04d}", upload_ticket=ticket(code))
     workers = [
         UploadWorker(box, lambda: CenterClient(proxy.url, center.token),
                      heartbeat_interval_s=600.0, idle_poll_s=0.2)
@@ -112,9 +120,9 @@ _FSIZE_CHILD = textwrap.dedent("""
 """)
 
 
-def test_full_disk_on_enqueue_is_a_clear_error_and_loses_nothing(client, outbox, tmp_path):
+def test_full_disk_on_enqueue_is_a_clear_error_and_loses_nothing(client, outbox, tmp_path, ticket):
     """RLIMIT_FSIZE in a subprocess: writes past 20 kB fail like a full disk (EFBIG)."""
-    queued = {outbox.enqueue(c, make_jpeg(300 + i), f"before-full-{i:04d}"): c
+    queued = {outbox.enqueue(c, make_jpeg(300 + i), f"before-full-{i:04d}", upload_ticket=ticket(c)): c
               for i, c in enumerate(CODES[:2])}
     photo = tmp_path / "big.jpg"
     photo.write_bytes(make_jpeg(310))
@@ -131,7 +139,7 @@ def test_full_disk_on_enqueue_is_a_clear_error_and_loses_nothing(client, outbox,
     assert outbox.drain_once(client).uploaded == 2  # what was queued still goes out
 
 
-def test_full_tmpfs_on_enqueue_refuses_the_new_photo_only(client, tmp_path):
+def test_full_tmpfs_on_enqueue_refuses_the_new_photo_only(client, tmp_path, ticket):
     """A real ENOSPC: the outbox on a tiny tmpfs (needs root to mount)."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
@@ -144,7 +152,7 @@ def test_full_tmpfs_on_enqueue_refuses_the_new_photo_only(client, tmp_path):
         ok, refused = [], None
         for i in range(40):
             try:
-                ok.append(box.enqueue(CODES[i % 8], make_jpeg(400 + i), f"tmpfs-full-{i:04d}"))
+                ok.append(box.enqueue(CODES[i % 8], make_jpeg(400 + i), f"tmpfs-full-{i:04d}", upload_ticket=ticket(CODES[i % 8])))
             except OutboxFull as exc:
                 refused = exc
                 break
@@ -160,7 +168,7 @@ def test_full_tmpfs_on_enqueue_refuses_the_new_photo_only(client, tmp_path):
 
 
 def test_worker_service_notifies_systemd_and_stops_on_sigterm(center, client, booth_config,
-                                                               outbox, tmp_path, _state_dir):
+                                                               outbox, tmp_path, _state_dir, ticket):
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify_path = tmp_path / "notify.sock"
     notify.bind(str(notify_path))
@@ -172,7 +180,7 @@ def test_worker_service_notifies_systemd_and_stops_on_sigterm(center, client, bo
         messages = []
         while not any("READY=1" in m for m in messages):
             messages.append(notify.recv(4096).decode())
-        item = outbox.enqueue(CODES[7], make_jpeg(500), "service-test-0001")  # wakes it
+        item = outbox.enqueue(CODES[7], make_jpeg(500), "service-test-0001", upload_ticket=ticket(CODES[7]))  # wakes it
         deadline = time.monotonic() + 15
         while outbox.item(item)["state"] != "acked" and time.monotonic() < deadline:
             time.sleep(0.05)

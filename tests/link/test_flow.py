@@ -27,14 +27,14 @@ def wait_for(pred, timeout: float = 10.0, step: float = 0.02):
     raise AssertionError("condition not met in time")
 
 
-def test_identify_enqueue_drain_makes_order_pending_review(client, outbox, caplog):
+def test_identify_enqueue_drain_makes_order_pending_review(client, outbox, caplog, ticket):
     caplog.set_level(logging.DEBUG)
     code = CODES[0]
     who = client.identify(code, "1234", "EK43", BATCH)
     assert who["student"]["masked_name"] == "吴**"
     assert who["order"]["label"] == "待上传"
 
-    item = outbox.enqueue(code, make_jpeg(1), "sess-0001-submit-1", {"spec": "chsi_graduation"})
+    item = outbox.enqueue(code, make_jpeg(1), "sess-0001-submit-1", {"spec": "chsi_graduation"}, upload_ticket=ticket(code))
     assert outbox.depth() == 1
     res = outbox.drain_once(client)
     assert res.uploaded == 1 and not res.unreachable
@@ -59,8 +59,8 @@ def test_client_errors_carry_the_centers_words(center, client):
     assert wrong.value.extra["attempts_left"] >= 1 and wrong.value.zh
     assert not wrong.value.retryable
     with pytest.raises(CenterRefused) as unknown:
-        client.status("NOSUCHCODE0001")
-    assert unknown.value.code == "unknown_code" and not unknown.value.retryable
+        client.status("NOSUCHCODE0001")  # never identified: no grant, same answer as any code
+    assert unknown.value.code == "grant_required" and not unknown.value.retryable
 
     with CenterClient(center.base_url, "1.not-a-valid-token-at-all-xxxxxxxx") as bad:
         with pytest.raises(CenterRefused) as denied:
@@ -83,7 +83,7 @@ def test_client_errors_carry_the_centers_words(center, client):
     assert center.port == port and client.healthz()
 
 
-def test_center_down_capture_goes_on_then_everything_drains(center, client, outbox):
+def test_center_down_capture_goes_on_then_everything_drains(center, client, outbox, ticket):
     url, token = center.base_url, center.token
     worker = UploadWorker(outbox, lambda: CenterClient(url, token, timeout=(1.0, 10.0)),
                           heartbeat_interval_s=0.2, idle_poll_s=5.0)
@@ -93,7 +93,7 @@ def test_center_down_capture_goes_on_then_everything_drains(center, client, outb
         photos = {code: make_jpeg(10 + i) for i, code in enumerate(CODES[:3])}
         t0 = time.monotonic()
         for i, (code, jpeg) in enumerate(photos.items()):
-            outbox.enqueue(code, jpeg, f"down-test-{i:04d}")
+            outbox.enqueue(code, jpeg, f"down-test-{i:04d}", upload_ticket=ticket(code))
         assert time.monotonic() - t0 < 2.0  # capture never waits for the center
 
         st = wait_for(lambda: (s := outbox.status())["last_error"] and s)
@@ -121,27 +121,27 @@ def test_center_down_capture_goes_on_then_everything_drains(center, client, outb
     assert worker.counters["uploaded"] == 3 and worker.counters["heartbeats_ok"] >= 1
 
 
-def test_worker_wakes_at_once_when_a_photo_is_queued(center, outbox):
+def test_worker_wakes_at_once_when_a_photo_is_queued(center, outbox, ticket):
     worker = UploadWorker(outbox, lambda: CenterClient(center.base_url, center.token),
                           heartbeat_interval_s=600.0, idle_poll_s=60.0)
     worker.start()
     try:
         time.sleep(0.3)  # let it go idle (it would sleep 60 s without a wake-up)
         t0 = time.monotonic()
-        outbox.enqueue(CODES[3], make_jpeg(30), "wake-test-0001")
+        outbox.enqueue(CODES[3], make_jpeg(30), "wake-test-0001", upload_ticket=ticket(CODES[3]))
         wait_for(lambda: outbox.depth() == 0, timeout=10.0)
         assert time.monotonic() - t0 < 5.0
     finally:
         worker.stop()
 
 
-def test_duplicate_enqueue_uploads_once_and_replays_count_once(client, outbox):
+def test_duplicate_enqueue_uploads_once_and_replays_count_once(client, outbox, ticket):
     code, jpeg = CODES[4], make_jpeg(40)
-    first = outbox.enqueue(code, jpeg, "double-tap-0001")
-    assert outbox.enqueue(code, jpeg, "double-tap-0001") == first  # a double tap on submit
+    first = outbox.enqueue(code, jpeg, "double-tap-0001", upload_ticket=ticket(code))
+    assert outbox.enqueue(code, jpeg, "double-tap-0001", upload_ticket=ticket(code)) == first  # a double tap on submit
     assert outbox.depth() == 1
     with pytest.raises(OutboxError) as conflict:
-        outbox.enqueue(code, make_jpeg(41), "double-tap-0001")
+        outbox.enqueue(code, make_jpeg(41), "double-tap-0001", upload_ticket=ticket(code))
     assert conflict.value.code == "outbox_key_conflict"
 
     assert outbox.drain_once(client).uploaded == 1
@@ -155,9 +155,9 @@ def test_duplicate_enqueue_uploads_once_and_replays_count_once(client, outbox):
     assert client.status(code)["order"]["version"] == 1
 
 
-def test_permanent_refusals_are_parked_with_the_reason(client, outbox):
+def test_permanent_refusals_are_parked_with_the_reason(client, outbox, ticket):
     small = make_jpeg(50, size=(240, 320))
-    bad = outbox.enqueue(CODES[5], small, "noncompliant-0001")
+    bad = outbox.enqueue(CODES[5], small, "noncompliant-0001", upload_ticket=ticket(CODES[5]))
     stranger = outbox.enqueue("NOSUCHCODE0042", make_jpeg(51), "unknown-code-0001")
     res = outbox.drain_once(client)
     assert res.parked == 2 and res.uploaded == 0
@@ -167,7 +167,7 @@ def test_permanent_refusals_are_parked_with_the_reason(client, outbox):
     reasons = {i["id"]: i["last_error"] for i in st["parked_items"]}
     assert reasons[bad]["code"] == "photo_noncompliant" and reasons[bad]["zh"]
     assert any(it["verdict"] == "fail" for it in reasons[bad]["extra"]["report"]["items"])
-    assert reasons[stranger]["code"] == "unknown_code"
+    assert reasons[stranger]["code"] == "grant_required"  # no ticket: nobody identified it
     assert "NOSUCHCODE0042" not in json.dumps(st, ensure_ascii=False)  # only code_ref
     # Parked photos stay on disk for the operator; nothing was dropped.
     assert len(list(outbox.photos.glob("*.jpg"))) == 2
@@ -178,12 +178,12 @@ def test_permanent_refusals_are_parked_with_the_reason(client, outbox):
     assert outbox.drain_once(client).parked == 1
 
 
-def test_acknowledged_copies_are_deleted_after_the_retention_time(client, _state_dir: Path):
+def test_acknowledged_copies_are_deleted_after_the_retention_time(client, _state_dir: Path, ticket):
     now = [1_000_000.0]
     policy = type(FAST)(**{**FAST.__dict__, "retention_after_ack_s": 3600.0})
     box = Outbox(_state_dir / "outbox" / "outbox.db", policy, clock=lambda: now[0])
     try:
-        keep = box.enqueue(CODES[6], make_jpeg(60), "retention-0001")
+        keep = box.enqueue(CODES[6], make_jpeg(60), "retention-0001", upload_ticket=ticket(CODES[6]))
         waiting = box.enqueue("NOSUCHCODE0077", make_jpeg(61), "retention-0002")
         box.drain_once(client)
         assert box.item(keep)["state"] == "acked"
@@ -201,10 +201,10 @@ def test_acknowledged_copies_are_deleted_after_the_retention_time(client, _state
         box.close()
 
 
-def test_enqueue_cut_before_its_row_committed_is_adopted(outbox, _state_dir: Path):
+def test_enqueue_cut_before_its_row_committed_is_adopted(outbox, _state_dir: Path, ticket):
     """A crash after the photo and its sidecar were written, before the row: not lost."""
     jpeg = make_jpeg(70)
-    outbox.enqueue(CODES[7], jpeg, "adopt-me-0001")
+    outbox.enqueue(CODES[7], jpeg, "adopt-me-0001", upload_ticket=ticket(CODES[7]))
     with outbox._tx() as db:  # the row never committed
         db.execute("DELETE FROM items")
     outbox.close()
@@ -217,10 +217,10 @@ def test_enqueue_cut_before_its_row_committed_is_adopted(outbox, _state_dir: Pat
         box.close()
 
 
-def test_a_refused_device_token_is_retried_not_parked(center, outbox):
+def test_a_refused_device_token_is_retried_not_parked(center, outbox, ticket):
     """401 is about the booth, not the photo: keep it queued and say why."""
-    item = outbox.enqueue(CODES[2], make_jpeg(80), "bad-token-0001")
-    outbox.enqueue(CODES[3], make_jpeg(81), "bad-token-0002")
+    item = outbox.enqueue(CODES[2], make_jpeg(80), "bad-token-0001", upload_ticket=ticket(CODES[2]))
+    outbox.enqueue(CODES[3], make_jpeg(81), "bad-token-0002", upload_ticket=ticket(CODES[3]))
     with CenterClient(center.base_url, "1.revoked-token-xxxxxxxxxxxxxxxxxx") as revoked:
         res = outbox.drain_once(revoked)
     assert (res.retried, res.parked, res.unreachable) == (1, 0, True)  # stopped after one
@@ -232,7 +232,7 @@ def test_a_refused_device_token_is_retried_not_parked(center, outbox):
         assert outbox.drain_once(fixed).uploaded == 2
 
 
-def test_upload_to_an_approved_order_is_parked_as_order_locked(center, client, outbox):
+def test_upload_to_an_approved_order_is_parked_as_order_locked(center, client, outbox, ticket):
     """The reviewer approved meanwhile (待处理): a late retake is kept for the operator."""
     from sqlalchemy import select
 
@@ -241,7 +241,7 @@ def test_upload_to_an_approved_order_is_parked_as_order_locked(center, client, o
     from center.admin import add_reviewer
 
     code = CODES[6]
-    outbox.enqueue(code, make_jpeg(90), "approved-0001")
+    outbox.enqueue(code, make_jpeg(90), "approved-0001", upload_ticket=ticket(code))
     assert outbox.drain_once(client).uploaded == 1
     db = center.server.db
     add_reviewer(db, "reviewer-test", "correct horse battery", actor="test")
@@ -250,7 +250,7 @@ def test_upload_to_an_approved_order_is_parked_as_order_locked(center, client, o
     review.decide(db, review.next_pending(db).id, (reviewer_id, "reviewer-test"), "approve")
     assert client.status(code)["order"]["label"] == "待处理"
 
-    late = outbox.enqueue(code, make_jpeg(91), "approved-0002")
+    late = outbox.enqueue(code, make_jpeg(91), "approved-0002", upload_ticket=ticket(code))
     assert outbox.drain_once(client).parked == 1
     err = outbox.item(late)["last_error"]
     assert (err["code"], err["status"]) == ("order_locked", 409) and err["zh"]

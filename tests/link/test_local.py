@@ -63,6 +63,7 @@ def test_embedded_center_issues_a_token_once_and_keeps_it(tmp_path, _state_dir):
     try:
         assert again.token == token  # same kiosk, roster not loaded twice
         with CenterClient(again.base_url, again.token) as cl:
+            cl.identify(CODES[0], "1234", "EK43", {"kind": "batch", "id": "GD2026-01"})
             assert cl.status(CODES[0])["order"]["state"] == "awaiting_photo"
     finally:
         again.stop()
@@ -93,7 +94,9 @@ def test_enqueue_refuses_what_it_could_not_upload(outbox):
     assert outbox.depth() == 0 and not list(outbox.photos.iterdir())
 
 
-def test_cli_status_drain_and_retry(center, tmp_path, _state_dir, capsys, monkeypatch):
+def test_cli_status_drain_and_retry(
+    center, client, tmp_path, _state_dir, capsys, monkeypatch, ticket
+):
     tok = tmp_path / "device-token"
     tok.write_text(center.token)
     tok.chmod(0o600)
@@ -101,8 +104,8 @@ def test_cli_status_drain_and_retry(center, tmp_path, _state_dir, capsys, monkey
     cfg.write_text(f'[center]\nurl = "{center.base_url}"\ntoken_file = "{tok}"\n')
     monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
     box = Outbox.open_default()
-    good = box.enqueue(CODES[1], make_jpeg(5), "cli-test-0001")
-    bad = box.enqueue(CODES[2], make_jpeg(6, size=(100, 100)), "cli-test-0002")
+    good = box.enqueue(CODES[1], make_jpeg(5), "cli-test-0001", upload_ticket=ticket(CODES[1]))
+    bad = box.enqueue(CODES[2], make_jpeg(6, size=(100, 100)), "cli-test-0002", upload_ticket=ticket(CODES[2]))
 
     assert main(["outbox", "status", "--json"]) == EXIT_OK
     st = json.loads(capsys.readouterr().out)

@@ -31,13 +31,15 @@ def upload_sized_jpeg() -> bytes:
 def test_queued_photo_goes_up_as_soon_as_the_center_answers_again(tmp_path: Path) -> None:
     from kiosk.link.client import CenterClient
     from kiosk.link.embedded import EmbeddedCenter
+    from kiosk.link.grants import GrantBook
     from kiosk.link.outbox import Outbox
 
     center = EmbeddedCenter(tmp_path, overrides={"upload": {"check_workers": 0}}).start()
     outbox = Outbox(tmp_path / "outbox" / "outbox.db")
     base, token = center.base_url, center.token
-    service = CenterService(lambda: CenterClient(base, token, timeout=(1.0, 5.0)), outbox,
-                            direct, drain_interval=120.0).start()
+    book = GrantBook()  # as the booth does: one book of grants for all its clients
+    service = CenterService(lambda: CenterClient(base, token, timeout=(1.0, 5.0), grants=book),
+                            outbox, direct, drain_interval=120.0, grants=book).start()
     try:
         answers: list[tuple] = []
         got = threading.Event()
@@ -62,7 +64,7 @@ def test_queued_photo_goes_up_as_soon_as_the_center_answers_again(tmp_path: Path
         while outbox.depth() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert outbox.depth() == 0
-        status = CenterClient(base, token).status(CODE)
+        status = CenterClient(base, token, grants=book).status(CODE)
         assert status["order"]["state"] == "pending_review"
     finally:
         service.stop()
