@@ -47,7 +47,8 @@ def _fill_booth(state: Path, client) -> dict[str, int]:  # noqa: F811
     box = Outbox(state / "outbox" / "outbox.db", FAST)
     try:
         # Near 40 KB each (quality 55), the most the center takes: sending them frees room.
-        ids = {code: box.enqueue(code, make_jpeg(700 + i, quality=55), f"fault-test-{i:04d}", meta={"n": i})
+        ids = {code: box.enqueue(code, make_jpeg(700 + i, quality=55), f"fault-test-{i:04d}", meta={"n": i},
+                                   upload_ticket=client.grants.upload_ticket(code))
                for i, code in enumerate(CODES[:N_PHOTOS])}
         for _ in range(N_SENT_BEFORE):
             assert box.upload_one(client)[0] == "uploaded"
@@ -151,7 +152,8 @@ def test_uploads_go_on_on_a_full_disk_and_free_it(uploader, tiny_disk, booth, cl
     box = Outbox(tiny_disk / "outbox" / "outbox.db", FAST)
     try:  # a new photo is refused cleanly: the room left is for uploading
         with pytest.raises(outbox_module.OutboxFull) as refused:
-            box.enqueue(CODES[7], make_jpeg(799), "fault-test-late-0001")
+            box.enqueue(CODES[7], make_jpeg(799), "fault-test-late-0001",
+                        upload_ticket=client.grants.upload_ticket(CODES[7]))
         assert "存储空间已满" in refused.value.zh
     finally:
         box.close()
@@ -172,7 +174,8 @@ def test_uploads_go_on_on_a_full_disk_and_free_it(uploader, tiny_disk, booth, cl
     box = Outbox(tiny_disk / "outbox" / "outbox.db", FAST)
     try:
         assert all(box.item(i) is None for i in ids.values())
-        box.enqueue(CODES[7], make_jpeg(799), "fault-test-late-0001")
+        box.enqueue(CODES[7], make_jpeg(799), "fault-test-late-0001",
+                        upload_ticket=client.grants.upload_ticket(CODES[7]))
     finally:
         box.close()
 
@@ -237,20 +240,15 @@ def test_damaged_outbox_is_set_aside_and_rebuilt_from_the_photos(
     assert result["status"] == "warn" and kept[0].name in result["detail"], out + err
 
 
-def test_rebuild_carries_every_sidecar_field_over(monkeypatch, _state_dir):
-    """A field added to sidecars and rows later (an upload ticket...) survives a rebuild."""
-    schema = outbox_module.SCHEMA.replace(
-        "answer          TEXT", "answer          TEXT,\n    upload_ticket   TEXT")
-    monkeypatch.setattr(outbox_module, "SCHEMA", schema)
+def test_rebuild_carries_every_sidecar_field_over(_state_dir):
+    """Fields of the sidecar (the upload ticket, the meta) survive a rebuild: without
+    its ticket a rebuilt photo could not be uploaded once the student has gone."""
     path = _state_dir / "outbox" / "outbox.db"
     box = Outbox(path, FAST)
     for i, code in enumerate(CODES[:3]):
-        box.enqueue(code, make_jpeg(900 + i), f"carry-over-{i:04d}", meta={"lang": "zh"})
+        box.enqueue(code, make_jpeg(900 + i), f"carry-over-{i:04d}", meta={"lang": "zh"},
+                    upload_ticket=f"ticket-for-carry-over-{i:04d}")
     box.close()
-    for side in (_state_dir / "outbox" / "photos").glob("*.json"):
-        data = json.loads(side.read_text())
-        data["upload_ticket"] = f"ticket-for-{data['idempotency_key']}"
-        side.write_text(json.dumps(data))
     path.write_bytes(b"this is not an SQLite database" * 100)
     box = Outbox(path, FAST)
     try:
@@ -339,7 +337,8 @@ def test_running_worker_rebuilds_a_database_damaged_under_it(client, center, _st
     worker_box, screen_box = Outbox(path, FAST), Outbox(path, FAST)
     try:
         for i, code in enumerate(CODES[:3]):
-            screen_box.enqueue(code, make_jpeg(950 + i), f"under-it-{i:04d}")
+            screen_box.enqueue(code, make_jpeg(950 + i), f"under-it-{i:04d}",
+                               upload_ticket=client.grants.upload_ticket(code))
         screen_box._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file
         with path.open("r+b") as fh:
             fh.write(os.urandom(path.stat().st_size))
