@@ -298,7 +298,7 @@ def idle_timeout(p: Player) -> Step:
         yield from p.d.wait_state("welcome", timeout=10)
         check(p.s.data.code == "" and p.s.data.last4 == "", "nothing of the student kept")
         check(p.s.counters.timeouts >= 1, "timeout counted")
-        check("9 0" not in p.app.screens["identify"].last4, "entry gone from the screen")
+        check("90" not in p.app.screens["identify"].last4, "entry gone from the screen")
     finally:
         p.s.config = saved
 

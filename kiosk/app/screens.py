@@ -24,6 +24,7 @@ SCREEN_OF = {
 # Shortcut keys of the address keyboard when ui.keyboard.email_shortcuts is not set.
 EMAIL_SHORTCUTS = ["@qq.com", "@163.com", "@126.com", "@gmail.com", ".com", ".cn", ".edu.cn"]
 
+ENTRY_BLANK = "_"  # an empty place of the 4-character entries
 DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"]
 ALNUM = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + list("0123456789")
 
@@ -83,8 +84,8 @@ class IdentifyScreen(KScreen):
 
     def update(self, s: Any, app: Any) -> None:
         d = s.data
-        self.last4 = " ".join((d.last4 + "____")[:4])
-        self.feature = " ".join((d.feature + "____")[:4])
+        self.last4 = (d.last4 + "____")[:4]  # one character per CachedLabel cell
+        self.feature = (d.feature + "____")[:4]
         self.field = d.field
         self.feature_required = s.feature_required
         self.busy = s.busy
