@@ -9,6 +9,7 @@ own review module does it.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -41,8 +42,14 @@ class Player:
         return self.app.session
 
     def shot(self, name: str) -> Step:
+        """A screenshot, and beside it (``NAME.json``) the texts the screen means to show."""
+        sm = self.app.sm
+        yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
         yield 0.25  # a frame or two after the last change
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
+        meant = {"screen": self.app.sm.current, "language": self.app.lang,
+                 "texts": self.d.meant_texts()}
+        (self.out / f"{name}.json").write_text(json.dumps(meant, ensure_ascii=False, indent=0))
 
     def in_thread(self, fn: Callable[[], Any], what: str) -> Step:
         """Harness work (DB, files) off the UI thread, so it never counts as a stall."""
