@@ -102,6 +102,18 @@ class Driver:
                           "color": [round(c, 3) for c in color]})
         return found
 
+    def tagged_boxes(self) -> list[dict[str, Any]]:
+        """Boxes of the visible tagged widgets (image pixels from the top left)."""
+        win_h = Window.height
+        out = []
+        for w in self.app.sm.current_screen.walk(restrict=True):
+            if getattr(w, "tag", "") and _visible(w):
+                x0, y0 = w.to_window(w.x, w.y)
+                x1, y1 = w.to_window(w.right, w.top)
+                out.append({"tag": w.tag, "box": [round(x0), round(win_h - y1), round(x1),
+                                                  round(win_h - y0)]})
+        return out
+
     # -- acting (generators: use with ``yield from``) -------------------------------
     def tap(self, tag: str, hold: float = 0.0) -> Step:
         w = self.find(tag)

@@ -48,7 +48,7 @@ class Player:
         yield 0.25  # a frame or two after the last change
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
         meant = {"screen": self.app.sm.current, "language": self.app.lang,
-                 "texts": self.d.meant_texts()}
+                 "texts": self.d.meant_texts(), "widgets": self.d.tagged_boxes()}
         (self.out / f"{name}.json").write_text(json.dumps(meant, ensure_ascii=False, indent=0))
 
     def in_thread(self, fn: Callable[[], Any], what: str) -> Step:

@@ -323,10 +323,32 @@ class ReprintScreen(KScreen):
     printing = BooleanProperty(False)
     print_state = StringProperty("")
     print_line = StringProperty("")
+    # The student's own sheet for the chosen layout (kiosk.app.sheetpreview), or None.
+    preview = ObjectProperty(None, allownone=True)
 
     def update(self, s: Any, app: Any) -> None:
         lang = s.language
         d = s.data
+        previews = self.__dict__.setdefault("_previews", {})
+        if s.state == "welcome" or not d.code:
+            previews.clear()  # the next student's sheet is never this one's
+            self.__dict__["_preview_for"] = ""
+        elif self.__dict__.get("_preview_for") != d.code and app.booth is not None:
+            from kivy.clock import Clock
+
+            from kiosk.app import sheetpreview
+
+            self.__dict__["_preview_for"] = d.code
+            previews.clear()
+
+            def done(code: str, textures: dict) -> None:
+                if self.__dict__.get("_preview_for") == code:
+                    previews.update(textures)
+                    self.preview = previews.get(int(self.layout))
+
+            sheetpreview.start(app.booth, d.code, d.master,
+                               lambda fn: Clock.schedule_once(lambda _dt: fn(), 0), done)
+        self.preview = previews.get(int(d.layout))
         self.layout = d.layout
         self.copies = d.copies
         self.printing = s.state == "printing"

@@ -92,6 +92,8 @@ def gallery(p: Player) -> Step:
     for n in ("3", "2", "1"):
         capture.countdown = n
         yield from p.shot(f"g_capture_countdown_{n}")
+        if n == "3":
+            yield from grabbed_from_outside(p, "x_capture_countdown_3")
     yield from broken_drawing(p, capture)
     capture.countdown = ""
     from kiosk.app.i18n import tr
@@ -182,11 +184,12 @@ def printer_states(p: Player) -> Step:
         return
     yield from d.tap("reprint")
     yield from d.wait_state("reprint")
+    screen = app.screens["reprint"]
+    yield from d.wait(lambda: screen.preview is not None, "the student's sheet preview", 30)
     yield from p.shot("g_reprint_layout1")
     yield from d.tap("layout2")
     yield from p.shot("g_reprint_layout2")
     yield from d.tap("layout1")
-    screen = app.screens["reprint"]
     states = [("queued", ""), ("printing", ""), ("attention", "printer_media_empty"),
               ("attention", "printer_ribbon"), ("attention", "printer_offline"),
               ("attention", "printer_other"), ("done", ""), ("failed", "")]
@@ -261,3 +264,17 @@ def broken_drawing(p: Player, capture: Any) -> Step:
     yield from p.shot("broken_capture_countdown_1")
     for w in labels:
         w._place()
+
+
+def grabbed_from_outside(p: Player, name: str) -> Step:
+    """Ask the test process to grab the X display now (``NAME.grab`` in the shots folder)
+    and hold the screen still until it has (``NAME.png`` appears); nothing without X."""
+    import os
+
+    if not os.environ.get("DISPLAY"):
+        return
+    request = p.out / f"{name}.grab"
+    done = p.out / f"{name}.png"
+    request.write_text("")
+    yield (lambda: done.exists(), 30.0, lambda: f"outside grab {name}")
+    yield 0.05

@@ -32,7 +32,9 @@ def main(out: Path) -> int:
                       "[outbox]\nidle_poll_s = 1.0\n\n[ui.speech]\nenabled = true\n")
     os.environ["KIOSK_CONFIG"] = str(config)
 
-    prepare_display(headless=True)
+    # On the X display the test gives (Xvfb), so it can grab the window from outside;
+    # else SDL offscreen.
+    prepare_display(headless=not os.environ.get("DISPLAY"))
     from kiosk.app.demo import demo_context, demo_env
 
     env = demo_env()
