@@ -66,6 +66,17 @@ def apply_scale(scale: float) -> float:
     return scale
 
 
+def finish_switch(sm: ScreenManager) -> None:
+    """End the screen change now. Even Kivy's NoTransition keeps the old screen on the
+    canvas until its zero-length animation ends on the next frame, so one frame showed
+    both screens' texts over each other (seen in recorded video and OCR)."""
+    t = sm.transition
+    if t.is_active and t._anim is not None:
+        t._anim.cancel(t)
+        t._on_complete()
+        t._anim = None
+
+
 class LazyPorts:
     """The booth's ports once it has started; requests made earlier wait for it."""
 
@@ -299,6 +310,7 @@ class KioskApp(App):
             self._leave_screen(self._last_screen)
             self._last_screen = name
             self.sm.current = name
+            finish_switch(self.sm)
             self._set_camera_mode(s.state)
             if name == "processing":
                 self._processing_t = time.monotonic()

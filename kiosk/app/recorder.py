@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class Recorder:
-    def __init__(self, grab: Callable[[], np.ndarray], path: Path, fps: float = 10.0,
+    def __init__(self, grab: Callable[[], np.ndarray | None], path: Path, fps: float = 10.0,
                  width: int = 960) -> None:
         self.grab = grab
         self.path = Path(path)
@@ -45,8 +45,11 @@ class Recorder:
         return self
 
     def _tick(self, _dt: float) -> None:
+        rgb = self.grab()
+        if rgb is None:  # nothing to record at this instant (a screen change under way)
+            return
         try:
-            self._queue.put_nowait((time.monotonic() - self._t0, self.grab()))
+            self._queue.put_nowait((time.monotonic() - self._t0, rgb))
         except queue.Full:  # the encoder is behind: this instant is skipped
             pass
 

@@ -206,6 +206,8 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     check(p.s.data.layout == 2 and p.s.data.copies == 2, "layout and copies chosen")
     yield from d.tap("layout1")
     yield from d.tap("copies_minus")
+    reprint = p.app.screens["reprint"]
+    yield from d.wait(lambda: reprint.preview is not None, "the student's sheet preview", 30)
     yield from p.shot("10_reprint")
     if fault is not None:
         fault("paper")

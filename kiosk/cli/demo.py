@@ -51,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
             if args.video is not None:
                 from kiosk.app.recorder import Recorder
 
-                recorder = Recorder(player.d.grab, args.video.resolve())
+                def grab() -> object:
+                    # Between two screens both are on the canvas for a frame: skip it.
+                    return None if app.sm.transition.is_active else player.d.grab()
+
+                recorder = Recorder(grab, args.video.resolve())
 
             def finished(err: BaseException | None) -> None:
                 result["error"] = err

@@ -48,6 +48,11 @@ def _grabber(out: Path, display: str, stop: threading.Event) -> None:
 
 @pytest.fixture(scope="session")
 def ui_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    reuse = os.environ.get("KIOSK_UI_REUSE")  # by hand: check an earlier run's folder again
+    if reuse:
+        run = json.loads((Path(reuse) / "results.json").read_text())
+        return {**run, "out": reuse,
+                "xvfb": (Path(reuse) / "x_capture_countdown_3.png").exists()}
     out = tmp_path_factory.mktemp("ui")
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env["KIOSK_STATE_DIR"] = str(out / "state")

@@ -138,11 +138,14 @@ def test_checker_catches_hidden_clipped_overlapped_and_outside(shots: dict[str, 
     clipped = img.copy()
     clipped[y0 - 4:y1 + 4, (x0 + x1) // 2:x1 + 4] = ground  # its right half cut off
     assert check(clipped), "clipped text went unnoticed"
+    # Another instruction drawn in the same place (two labels over each other).
+    other = shots["g_capture_hair_too_high"]
+    other_meant = json.loads(other.with_suffix(".json").read_text())
+    (other_advice,) = [t for t in other_meant["texts"] if t["tag"] == "advice"]
+    ax0, ay0, ax1, ay1 = other_advice["box"]
     overlapped = img.copy()
-    band = img[y0 - 2:y1 + 2, x0:x1]
-    shift = (y1 - y0) // 2
-    overlapped[y0 - 2 + shift:y1 + 2 + shift, x0 + 10:x1 + 10] = np.maximum(
-        overlapped[y0 - 2 + shift:y1 + 2 + shift, x0 + 10:x1 + 10], band)
+    overlapped[ay0:ay1, ax0:ax1] = np.maximum(overlapped[ay0:ay1, ax0:ax1],
+                                              oc.load(other)[ay0:ay1, ax0:ax1])
     assert check(overlapped), "overlapping text went unnoticed"
     outside = {**meant, "texts": [{**advice, "box": [img.shape[1] - 20, advice["box"][1],
                                                     img.shape[1] + 230, advice["box"][3]]}]}
@@ -183,21 +186,35 @@ def _arrow_ink(shots: dict[str, Path], name: str) -> np.ndarray:
     return yellow
 
 
+def _tight(mask: np.ndarray) -> np.ndarray:
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _alike(a: np.ndarray, b: np.ndarray) -> float:
+    """Overlap (intersection over union) of two glyph masks cropped to their ink."""
+    a, b = _tight(a), _tight(b)
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    if abs(a.shape[0] - b.shape[0]) > 3 or abs(a.shape[1] - b.shape[1]) > 3:
+        return 0.0
+    a, b = a[:h, :w], b[:h, :w]
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
 def test_arrows_point_without_words(shots: dict[str, Path]) -> None:
-    """Left and right are mirror images, up and down flipped; each leans its way."""
-    left, right = _arrow_ink(shots, "g_capture_move_left"), _arrow_ink(shots, "g_capture_move_right")
+    """Left and right are mirror images, up and down flipped; each points its way."""
+    left = _arrow_ink(shots, "g_capture_move_left")
+    right = _arrow_ink(shots, "g_capture_move_right")
     up, down = _arrow_ink(shots, "g_capture_higher"), _arrow_ink(shots, "g_capture_lower")
-
-    def same(a: np.ndarray, b: np.ndarray) -> float:
-        return float((a & b).sum() / max(1, (a | b).sum()))
-
-    cols = np.nonzero(left.any(axis=0))[0]
-    head = left[:, cols[0]:cols[0] + (cols[-1] - cols[0]) // 4].sum()
-    tail = left[:, cols[-1] - (cols[-1] - cols[0]) // 4:cols[-1] + 1].sum()
-    assert head > tail * 1.5, "the left arrow's head is on the left"
-    assert same(left[:, ::-1], right) > 0.6 or same(np.roll(left[:, ::-1], 1, 1), right) > 0.6
-    assert same(up[::-1, :], down) > 0.5 or same(np.roll(up[::-1, :], 1, 0), down) > 0.5
-    assert same(left, right) < 0.6, "left and right look alike"
+    t = _tight(left)
+    quarter = t.shape[1] // 4
+    assert t[:, :quarter].sum() > 1.5 * t[:, -quarter:].sum(), "← has its head on the left"
+    t = _tight(up)
+    quarter = t.shape[0] // 4
+    assert t[:quarter].sum() > 1.5 * t[-quarter:].sum(), "↑ has its head at the top"
+    assert _alike(left[:, ::-1], right) > 0.7, "→ is ← mirrored"
+    assert _alike(up[::-1], down) > 0.7, "↓ is ↑ flipped"
+    assert _alike(left, right) < 0.7, "left and right look alike"
 
 
 def test_instruction_is_the_largest_text(shots: dict[str, Path]) -> None:
