@@ -161,6 +161,7 @@ class KioskApp(App):
                               "outline": dp(4),  # around the digit over the live picture
                               "advice_width": panel - dp(40)}  # the panel's inner width
         self.entry_font = sp(44)  # the characters of the 4-character entries
+        self.text_fonts = {"title": sp(36), "body": sp(22)}  # as Title / KLabel in the .kv
         Builder.load_file(str(KV))
         self.sm = ScreenManager(transition=NoTransition())
         self.sm.bind(current=self._set_background)
@@ -242,6 +243,10 @@ class KioskApp(App):
         n += CachedLabel.warm([str(i) for i in range(1, 10)], f["countdown"], bold=True,
                               outline_width=f["outline"])
         n += CachedLabel.warm(sc.DIGITS + sc.ALNUM + [sc.ENTRY_BLANK], self.entry_font)
+        n += CachedLabel.warm([tr(k, lang) for k in ("processing_title", "submitting_title")
+                               for lang in langs], self.text_fonts["title"], bold=True)
+        n += CachedLabel.warm([tr("identify_busy", lang) for lang in langs],
+                              self.text_fonts["body"])
         notices = [v for lang in langs for k, v in table(lang).items()
                    if k.startswith(("err_", "oos_", "info_")) and "{" not in v]
         n += CachedLabel.warm(notices, f["notice"], wrap_width=f["advice_width"])

@@ -34,7 +34,7 @@ def _grabber(out: Path, display: str, stop: threading.Event) -> None:
     import mss
     from PIL import Image
 
-    with mss.mss(display=display) as grab:
+    with mss.MSS(display=display) as grab:
         while not stop.is_set():
             for request in out.glob("*.grab"):
                 shot = grab.grab(grab.monitors[1])
