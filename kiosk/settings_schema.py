@@ -469,10 +469,22 @@ class Preview(_Table):
     fps: Annotated[float, Field(gt=0, le=240), AfterValidator(_finite)]
 
 
+TextSize = Annotated[float, Field(ge=8, le=600), AfterValidator(_finite)]
+
+
+class CaptureText(_Table):
+    instruction_sp: TextSize
+    arrow_sp: TextSize
+    countdown_sp: TextSize
+    notice_sp: TextSize
+    panel_dp: Annotated[float, Field(ge=200, le=2000), AfterValidator(_finite)]
+
+
 class Capture(_Table):
     countdown: Annotated[int, Field(ge=0, le=10)]
     auto: bool
     manual_shutter: bool
+    text: CaptureText
 
 
 class Gesture(_Table):
@@ -504,6 +516,7 @@ class Ui(_Table):
     height: Annotated[int, Field(ge=240, le=16384)]
     hide_cursor: bool
     multisamples: Annotated[int, Field(ge=0, le=16)]
+    scale: Annotated[float, Field(ge=0, le=4), AfterValidator(_finite)]  # 0: from the panel
     preview: Preview
     capture: Capture
     gesture: Gesture

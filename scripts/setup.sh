@@ -37,6 +37,8 @@ want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pipargs=(--retries 10 --timeout 60 --disable-pip-version-check -q)
   retry 6 "$venv/bin/pip" install "${pipargs[@]}" -r requirements/all.txt
+  # Its declared opencv-python would be a second cv2 beside opencv-contrib-python.
+  retry 6 "$venv/bin/pip" install "${pipargs[@]}" --no-deps -r requirements/test-nodeps.txt
   retry 2 "$venv/bin/pip" install "${pipargs[@]}" --no-deps -e .
   echo "$want" > "$stamp"
 fi

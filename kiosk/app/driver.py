@@ -44,6 +44,16 @@ class ScriptFailed(AssertionError):
     pass
 
 
+def _visible(widget: Any) -> bool:
+    seen = set()
+    while widget is not None and id(widget) not in seen:  # the Window is its own parent
+        seen.add(id(widget))
+        if getattr(widget, "opacity", 1) <= 0.01:
+            return False
+        widget = widget.parent
+    return True
+
+
 class Driver:
     def __init__(self, app: Any, timeout: float = 20.0) -> None:
         self.app = app
@@ -69,6 +79,40 @@ class Driver:
 
     def text(self, tag: str) -> str:
         return str(self.find(tag).text)
+
+    def meant_texts(self) -> list[dict[str, Any]]:
+        """Every text the current screen means to show, with where: its widget's box in
+        image pixels (x0, y0, x1, y1 from the top left), its colour and tag.
+
+        This is the widget tree's side of a pixel check: a test reads the screenshot
+        (OCR) and compares. Invisible widgets (opacity 0 here or above) are left out.
+        """
+        win_h = Window.height
+        found = []
+        for w in self.app.sm.current_screen.walk(restrict=True):
+            text = getattr(w, "text", None)
+            if not isinstance(text, str) or not text.strip() or not _visible(w):
+                continue
+            x0, y0 = w.to_window(w.x, w.y)
+            x1, y1 = w.to_window(w.right, w.top)
+            color = list(getattr(w, "color", [1, 1, 1, 1]))
+            found.append({"text": text, "tag": getattr(w, "tag", ""),
+                          "kind": type(w).__name__, "markup": bool(getattr(w, "markup", False)),
+                          "box": [round(x0), round(win_h - y1), round(x1), round(win_h - y0)],
+                          "color": [round(c, 3) for c in color]})
+        return found
+
+    def tagged_boxes(self) -> list[dict[str, Any]]:
+        """Boxes of the visible tagged widgets (image pixels from the top left)."""
+        win_h = Window.height
+        out = []
+        for w in self.app.sm.current_screen.walk(restrict=True):
+            if getattr(w, "tag", "") and _visible(w):
+                x0, y0 = w.to_window(w.x, w.y)
+                x1, y1 = w.to_window(w.right, w.top)
+                out.append({"tag": w.tag, "box": [round(x0), round(win_h - y1), round(x1),
+                                                  round(win_h - y0)]})
+        return out
 
     # -- acting (generators: use with ``yield from``) -------------------------------
     def tap(self, tag: str, hold: float = 0.0) -> Step:

@@ -50,6 +50,33 @@ CAMERA_MODE = {"welcome": "scan", "operator": "scan", "capture": "guide"}
 PROGRESS_PERIOD = 0.1  # seconds between two steps of the processing bar
 
 
+DESIGN_SIZE = (1280, 800)  # the window size the .kv layout's dp and sp are drawn for
+
+
+def apply_scale(scale: float) -> float:
+    """Scale every dp/sp of the layout: ``scale`` > 0 as given, else the window
+    against the 1280×800 design (so a 1920×1080 panel gets 1.35, not small text).
+    Called before the .kv file is read, whose sizes are computed once."""
+    from kivy.metrics import Metrics
+
+    if scale <= 0:
+        w, h = Window.size
+        scale = min(w / DESIGN_SIZE[0], h / DESIGN_SIZE[1])
+    Metrics.density = scale
+    return scale
+
+
+def finish_switch(sm: ScreenManager) -> None:
+    """End the screen change now. Even Kivy's NoTransition keeps the old screen on the
+    canvas until its zero-length animation ends on the next frame, so one frame showed
+    both screens' texts over each other (seen in recorded video and OCR)."""
+    t = sm.transition
+    if t.is_active and t._anim is not None:
+        t._anim.cancel(t)
+        t._on_complete()
+        t._anim = None
+
+
 class LazyPorts:
     """The booth's ports once it has started; requests made earlier wait for it."""
 
@@ -123,8 +150,18 @@ class KioskApp(App):
         if saved is not None:
             self.session.context = saved
         self.lang = self.session.language
-        self.capture_fonts = {"countdown": sp(160), "arrow": sp(110), "advice": sp(30),
-                              "advice_width": dp(340)}  # the capture panel's inner width
+        apply_scale(float(ui.get("scale", 0.0) or 0.0))
+        text = ui["capture"]["text"]
+        panel = dp(float(text["panel_dp"]))
+        self.capture_fonts = {"countdown": sp(float(text["countdown_sp"])),
+                              "arrow": sp(float(text["arrow_sp"])),
+                              "advice": sp(float(text["instruction_sp"])),
+                              "notice": sp(float(text["notice_sp"])),
+                              "panel_width": panel,
+                              "outline": dp(4),  # around the digit over the live picture
+                              "advice_width": panel - dp(40)}  # the panel's inner width
+        self.entry_font = sp(44)  # the characters of the 4-character entries
+        self.text_fonts = {"title": sp(36), "body": sp(22)}  # as Title / KLabel in the .kv
         Builder.load_file(str(KV))
         self.sm = ScreenManager(transition=NoTransition())
         self.sm.bind(current=self._set_background)
@@ -190,7 +227,8 @@ class KioskApp(App):
         self._warm_capture_texts()
 
     def _warm_capture_texts(self) -> None:
-        """Every instruction, arrow and digit the capture screen can show, uploaded now."""
+        """Every instruction, arrow, digit and fixed notice the capture screen can show,
+        uploaded now."""
         from kiosk.app.i18n import table
         from kiosk.photo.messages import guidance_texts
 
@@ -202,7 +240,16 @@ class KioskApp(App):
                          if k.startswith("arrow_")})
         n = CachedLabel.warm(advice, f["advice"], wrap_width=f["advice_width"])
         n += CachedLabel.warm(arrows, f["arrow"])
-        n += CachedLabel.warm([str(i) for i in range(1, 10)], f["countdown"], bold=True)
+        n += CachedLabel.warm([str(i) for i in range(1, 10)], f["countdown"], bold=True,
+                              outline_width=f["outline"])
+        n += CachedLabel.warm(sc.DIGITS + sc.ALNUM + [sc.ENTRY_BLANK], self.entry_font)
+        n += CachedLabel.warm([tr(k, lang) for k in ("processing_title", "submitting_title")
+                               for lang in langs], self.text_fonts["title"], bold=True)
+        n += CachedLabel.warm([tr("identify_busy", lang) for lang in langs],
+                              self.text_fonts["body"])
+        notices = [v for lang in langs for k, v in table(lang).items()
+                   if k.startswith(("err_", "oos_", "info_")) and "{" not in v]
+        n += CachedLabel.warm(notices, f["notice"], wrap_width=f["advice_width"])
         log.debug("capture screen: %d label textures ready", n)
         Clock.schedule_once(self._warm_screens, 0.2)
 
@@ -268,6 +315,7 @@ class KioskApp(App):
             self._leave_screen(self._last_screen)
             self._last_screen = name
             self.sm.current = name
+            finish_switch(self.sm)
             self._set_camera_mode(s.state)
             if name == "processing":
                 self._processing_t = time.monotonic()

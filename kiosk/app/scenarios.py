@@ -9,6 +9,7 @@ own review module does it.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -41,8 +42,14 @@ class Player:
         return self.app.session
 
     def shot(self, name: str) -> Step:
+        """A screenshot, and beside it (``NAME.json``) the texts the screen means to show."""
+        sm = self.app.sm
+        yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
         yield 0.25  # a frame or two after the last change
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
+        meant = {"screen": self.app.sm.current, "language": self.app.lang,
+                 "texts": self.d.meant_texts(), "widgets": self.d.tagged_boxes()}
+        (self.out / f"{name}.json").write_text(json.dumps(meant, ensure_ascii=False, indent=0))
 
     def in_thread(self, fn: Callable[[], Any], what: str) -> Step:
         """Harness work (DB, files) off the UI thread, so it never counts as a stall."""
@@ -199,6 +206,8 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     check(p.s.data.layout == 2 and p.s.data.copies == 2, "layout and copies chosen")
     yield from d.tap("layout1")
     yield from d.tap("copies_minus")
+    reprint = p.app.screens["reprint"]
+    yield from d.wait(lambda: reprint.preview is not None, "the student's sheet preview", 30)
     yield from p.shot("10_reprint")
     if fault is not None:
         fault("paper")
@@ -298,7 +307,7 @@ def idle_timeout(p: Player) -> Step:
         yield from p.d.wait_state("welcome", timeout=10)
         check(p.s.data.code == "" and p.s.data.last4 == "", "nothing of the student kept")
         check(p.s.counters.timeouts >= 1, "timeout counted")
-        check("9 0" not in p.app.screens["identify"].last4, "entry gone from the screen")
+        check("90" not in p.app.screens["identify"].last4, "entry gone from the screen")
     finally:
         p.s.config = saved
 

@@ -24,6 +24,7 @@ SCREEN_OF = {
 # Shortcut keys of the address keyboard when ui.keyboard.email_shortcuts is not set.
 EMAIL_SHORTCUTS = ["@qq.com", "@163.com", "@126.com", "@gmail.com", ".com", ".cn", ".edu.cn"]
 
+ENTRY_BLANK = "_"  # an empty place of the 4-character entries
 DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"]
 ALNUM = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + list("0123456789")
 
@@ -83,8 +84,8 @@ class IdentifyScreen(KScreen):
 
     def update(self, s: Any, app: Any) -> None:
         d = s.data
-        self.last4 = " ".join((d.last4 + "____")[:4])
-        self.feature = " ".join((d.feature + "____")[:4])
+        self.last4 = (d.last4 + "____")[:4]  # one character per CachedLabel cell
+        self.feature = (d.feature + "____")[:4]
         self.field = d.field
         self.feature_required = s.feature_required
         self.busy = s.busy
@@ -322,10 +323,32 @@ class ReprintScreen(KScreen):
     printing = BooleanProperty(False)
     print_state = StringProperty("")
     print_line = StringProperty("")
+    # The student's own sheet for the chosen layout (kiosk.app.sheetpreview), or None.
+    preview = ObjectProperty(None, allownone=True)
 
     def update(self, s: Any, app: Any) -> None:
         lang = s.language
         d = s.data
+        previews = self.__dict__.setdefault("_previews", {})
+        if s.state == "welcome" or not d.code:
+            previews.clear()  # the next student's sheet is never this one's
+            self.__dict__["_preview_for"] = ""
+        elif self.__dict__.get("_preview_for") != d.code and app.booth is not None:
+            from kivy.clock import Clock
+
+            from kiosk.app import sheetpreview
+
+            self.__dict__["_preview_for"] = d.code
+            previews.clear()
+
+            def done(code: str, textures: dict) -> None:
+                if self.__dict__.get("_preview_for") == code:
+                    previews.update(textures)
+                    self.preview = previews.get(int(self.layout))
+
+            sheetpreview.start(app.booth, d.code, d.master,
+                               lambda fn: Clock.schedule_once(lambda _dt: fn(), 0), done)
+        self.preview = previews.get(int(d.layout))
         self.layout = d.layout
         self.copies = d.copies
         self.printing = s.state == "printing"

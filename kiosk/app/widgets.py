@@ -8,7 +8,7 @@ from collections.abc import Callable
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Line, Rectangle
-from kivy.properties import NumericProperty
+from kivy.properties import NumericProperty, ObjectProperty
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
@@ -27,14 +27,17 @@ def layout_pieces(layout: int) -> list[tuple[float, float, float, float, str]]:
 
 
 class SheetSchematic(Widget):
-    """The chosen layout drawn to scale, each piece labelled with its size in mm."""
+    """The chosen layout drawn to scale: the student's own sheet (``preview``, as
+    rendered for the printer) when it is ready, else each piece as a box labelled
+    with its size in mm."""
 
     layout = NumericProperty(1)
+    preview = ObjectProperty(None, allownone=True)
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)
         self._labels: list[Label] = []
-        self.bind(pos=self.redraw, size=self.redraw, layout=self.redraw)
+        self.bind(pos=self.redraw, size=self.redraw, layout=self.redraw, preview=self.redraw)
 
     def redraw(self, *_a: object) -> None:
         for lab in self._labels:
@@ -45,6 +48,13 @@ class SheetSchematic(Widget):
         k = min(self.width / sw, self.height / sh)
         ox = self.x + (self.width - sw * k) / 2
         oy = self.y + (self.height - sh * k) / 2
+        if self.preview is not None:
+            with self.canvas:
+                Color(1, 1, 1, 1)
+                Rectangle(texture=self.preview, pos=(ox, oy), size=(sw * k, sh * k))
+                Color(0.6, 0.62, 0.66, 1)
+                Line(rectangle=(ox, oy, sw * k, sh * k), width=1)
+            return
         with self.canvas:
             Color(1, 1, 1, 1)
             Rectangle(pos=(ox, oy), size=(sw * k, sh * k))

@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where screenshots, the photo and the sheet go (default ./out/demo)")
     p.add_argument("--scripted", action="store_true",
                    help="play the scripted session even when a display is available")
+    p.add_argument("--video", type=Path, default=None, metavar="FILE.mp4",
+                   help="record the scripted session to this MP4 (H.264) from the "
+                        "frames the app drew; implies --scripted")
     p.add_argument("--state-dir", type=Path, default=None,
                    help="keep the demo's state here (default: a fresh temporary folder)")
     p.set_defaults(func=run)
@@ -24,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kiosk.app.launch import configure_kivy, make_app, prepare_display
 
-    scripted = args.scripted or not os.environ.get("DISPLAY")
+    scripted = args.scripted or args.video is not None or not os.environ.get("DISPLAY")
     xvfb = prepare_display(headless=scripted)
     from kiosk.app.demo import demo_context, demo_env
 
@@ -44,13 +47,32 @@ def run(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
             player = Player(app, out)
 
+            recorder = None
+            if args.video is not None:
+                from kiosk.app.recorder import Recorder
+
+                def grab() -> object:
+                    # Between two screens both are on the canvas for a frame: skip it.
+                    return None if app.sm.transition.is_active else player.d.grab()
+
+                recorder = Recorder(grab, args.video.resolve())
+
             def finished(err: BaseException | None) -> None:
                 result["error"] = err
+                if recorder is not None:
+                    try:
+                        result["frames"] = recorder.stop()
+                    except Exception as exc:  # the session's own result comes first
+                        result["video_error"] = exc
                 app.stop()
 
-            app.on_booth_ready.append(lambda _b: Script(
-                centralized(player, env.printed if env.cups else None,
-                            env.fault if env.cups else None), finished))
+            def begin(_booth: object) -> None:
+                if recorder is not None:
+                    recorder.start()
+                Script(centralized(player, env.printed if env.cups else None,
+                                   env.fault if env.cups else None), finished)
+
+            app.on_booth_ready.append(begin)
             t0 = time.monotonic()
             app.run()
             err = result.get("error")
@@ -61,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
             if err:
                 print(f"kiosk demo: scripted session failed: {err}", file=sys.stderr)
                 return 3
+            if args.video is not None:
+                if result.get("video_error"):
+                    print(f"kiosk demo: video not written: {result['video_error']}",
+                          file=sys.stderr)
+                    return 3
+                print(f"video   {'':<24} {args.video.resolve()} ({result['frames']} frames)")
             how = "auto-capture after 3-2-1" if player.auto_captured else "operator's shutter"
             print(f"kiosk demo: photo taken by {how}")
             print(f"kiosk demo: scripted session done in {time.monotonic() - t0:.1f} s; "

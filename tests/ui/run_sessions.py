@@ -32,7 +32,9 @@ def main(out: Path) -> int:
                       "[outbox]\nidle_poll_s = 1.0\n\n[ui.speech]\nenabled = true\n")
     os.environ["KIOSK_CONFIG"] = str(config)
 
-    prepare_display(headless=True)
+    # On the X display the test gives (Xvfb), so it can grab the window from outside;
+    # else SDL offscreen.
+    prepare_display(headless=not os.environ.get("DISPLAY"))
     from kiosk.app.demo import demo_context, demo_env
 
     env = demo_env()
@@ -44,6 +46,8 @@ def main(out: Path) -> int:
 
     speech = RecordingSink()
     app.speaker = make_speaker(env.settings, sink=speech)
+    import gallery  # imports Kivy: only after configure_kivy
+
     from kiosk.app import scenarios as sc
     from kiosk.app.driver import Script
 
@@ -66,6 +70,7 @@ def main(out: Path) -> int:
         yield "batch_qr", lambda: sc.batch_qr(player)
         yield "email_photo", lambda: sc.email_photo(player, lambda: smtp.messages)
         yield "offline_submit", lambda: sc.offline_submit(player, speech)
+        yield "gallery", lambda: gallery.gallery(player)
 
     only = [n for n in os.environ.get("KIOSK_UI_ONLY", "").split(",") if n]  # by hand
     steps = ((n, m) for n, m in plan() if not only or n in only)
