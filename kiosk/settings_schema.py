@@ -340,6 +340,7 @@ class Guidance(_Table):
     blur_factor: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
     blur_power: Annotated[float, Field(ge=0, le=4), AfterValidator(_finite)]
     blur_floor: Annotated[float, Field(ge=0, le=1), AfterValidator(_finite)]
+    blur_sure: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
 
 
 class Photo(_Table):

@@ -78,6 +78,7 @@ class GuideOptions:
     blur_factor: float = 1.0
     blur_power: float = 1.3
     blur_floor: float = 0.38
+    blur_sure: float = 0.65
 
     @classmethod
     def from_settings(cls) -> GuideOptions:
@@ -309,14 +310,19 @@ class Guide:
             return self._towards_centre(f) or "back", ""
         return _FRAMING_CODE[plan]
 
-    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, ...] | None:
         value = self._sharpness_value(f)
         detail["sharpness"] = round(value, 1)
         enlarge = f.cache.get("enlarge", 1.0)
         detail["enlarge"] = round(enlarge, 2)
-        if value < self.sharpness_limit(enlarge):
+        limit = self.sharpness_limit(enlarge)
+        if value >= limit:
+            return None
+        # Just under the limit a sharp face on a small preview reads like a blurred one:
+        # "ready" is withheld, but "hold still" is named only when nothing surely fails.
+        if value < limit * self.opt.blur_sure:
             return "hold_still", "none"
-        return None
+        return "hold_still", "none", "margin"
 
     def sharpness_limit(self, enlarge: float) -> float:
         """The still's sharpness_min as the preview can show it, enlarged ``enlarge`` times.
