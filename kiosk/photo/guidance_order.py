@@ -6,7 +6,9 @@ report's items; that order is read from one place, the spec's
 ``reason_order`` when the spec carries one, else the order in which the
 pipeline refuses today (count, face cut, pose, framing, then the picture
 checks of the verified file). Guidance only maps its checks onto those item
-names; it never keeps an order of its own.
+names; it never keeps an order of its own, except that the items the pipeline
+measures only on the finished file come after those that refuse a capture
+earlier (``prediction_order``): the still never reaches them otherwise.
 """
 
 from __future__ import annotations
