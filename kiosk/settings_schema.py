@@ -365,6 +365,9 @@ class Guidance(_Table):
     seg_every: PositiveCount
     count_every: PositiveCount
     blur_factor: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
+    blur_power: Annotated[float, Field(ge=0, le=4), AfterValidator(_finite)]
+    blur_floor: Annotated[float, Field(ge=0, le=1), AfterValidator(_finite)]
+    blur_sure: Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
 
 
 class Photo(_Table):

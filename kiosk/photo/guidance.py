@@ -31,10 +31,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.photo import analysis, check, guidance_track
+from kiosk.photo import analysis, check, exposure, guidance_track
 from kiosk.photo.analysis import Face, Models
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
-from kiosk.photo.guidance_order import still_order
+from kiosk.photo.guidance_order import prediction_order
 from kiosk.photo.messages import guidance_text
 from kiosk.photo.spec import Spec, load_spec
 
@@ -75,7 +75,10 @@ class GuideOptions:
     hair_threshold: float = 0.2
     seg_every: int = 4
     count_every: int = 4
-    blur_factor: float = 0.6
+    blur_factor: float = 1.0
+    blur_power: float = 1.3
+    blur_floor: float = 0.38
+    blur_sure: float = 0.65
 
     @classmethod
     def from_settings(cls) -> GuideOptions:
@@ -130,7 +133,7 @@ class Guide:
         # hardware.cameras.geometry.PictureGeometry in the coordinates of update()'s frames.
         self.geometry = geometry
         self.count_every = max(1, count_every or self.opt.count_every)
-        self.order = still_order(self.spec)
+        self.order = prediction_order(self.spec)
         self.models = Models(static=False)
         self.reset()
 
@@ -307,12 +310,32 @@ class Guide:
             return self._towards_centre(f) or "back", ""
         return _FRAMING_CODE[plan]
 
-    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, ...] | None:
         value = self._sharpness_value(f)
         detail["sharpness"] = round(value, 1)
-        if value < self.spec.quality["sharpness_min"] * self.opt.blur_factor:
+        enlarge = f.cache.get("enlarge", 1.0)
+        detail["enlarge"] = round(enlarge, 2)
+        limit = self.sharpness_limit(enlarge)
+        if value >= limit:
+            return None
+        # Just under the limit a sharp face on a small preview reads like a blurred one:
+        # "ready" is withheld, but "hold still" is named only when nothing surely fails.
+        if value < limit * self.opt.blur_sure:
             return "hold_still", "none"
-        return None
+        return "hold_still", "none", "margin"
+
+    def sharpness_limit(self, enlarge: float) -> float:
+        """The still's sharpness_min as the preview can show it, enlarged ``enlarge`` times.
+
+        A preview with fewer pixels than the output is enlarged to the output's scale
+        and reads less sharp than the still, the more so the more it is enlarged: the
+        limit falls as ``enlarge ** -blur_power``, down to ``blur_floor`` times the
+        still's, below which a motion-blurred capture would pass (calibrated on the
+        sample portraits and their blurred captures; see config/defaults/photo.toml).
+        """
+        e = max(1.0, enlarge)
+        factor = max(self.opt.blur_factor * e**-self.opt.blur_power, self.opt.blur_floor)
+        return self.spec.quality["sharpness_min"] * factor
 
     def _clothing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
         """Clothing against the colour the background will become, once per segmentation
@@ -471,6 +494,7 @@ class Guide:
         # cannot show the detail reads as blurred (the still may be sharper: "hold
         # still" is then shown in vain, but "ready" is never given to a blurred still).
         out_per_frame = out_per_small * f.k
+        f.cache["enlarge"] = out_per_frame
         face = f.face.transformed(1 / f.k)
         fh, fw = f.frame.shape[:2]
         x0, y0, x1, y1 = check.face_region(face, fw, fh)
@@ -479,6 +503,10 @@ class Guide:
         pad = 2
         roi = f.frame[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
         gray = cv2.cvtColor(np.ascontiguousarray(roi), cv2.COLOR_RGB2GRAY)
+        _light(self, f)
+        curve = f.cache["curve"]
+        if curve is not None:  # the still measures sharpness after its tone correction
+            gray = cv2.LUT(gray, curve.lut())
         size = (
             max(4, round(gray.shape[1] * out_per_frame)),
             max(4, round(gray.shape[0] * out_per_frame)),
@@ -562,14 +590,38 @@ def _pose_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | 
     return fn
 
 
+def _light(guide: Guide, f: _Frame) -> dict[str, Any]:
+    """The still's light items on this frame, after the still's own tone correction.
+
+    The still corrects a dim or bright capture with one global tone curve
+    (``kiosk.photo.exposure``) when the face can be brought into the exposure
+    band, and judges sharpness, exposure and balance on the corrected pixels.
+    Guidance plans the same curve on the preview's face: when one exists, the
+    exposure is the still's business, not the student's, and the other light
+    items are measured after it. Only a face no curve can save is "lighting".
+    """
+    if "light" not in f.cache:
+        gray = cv2.cvtColor(f.small, cv2.COLOR_RGB2GRAY)
+        h, w = gray.shape[:2]
+        x0, y0, x1, y1 = check.face_region(f.face, w, h)
+        curve = None
+        if x1 - x0 >= 4 and y1 - y0 >= 4:
+            curve = exposure.plan_curve(gray[y0:y1, x0:x1], guide.spec)
+        if curve is not None:
+            gray = cv2.LUT(gray, curve.lut())
+        f.cache["curve"] = curve
+        f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, guide.spec)}
+    return f.cache["light"]
+
+
 def _light_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
     """Exposure or illumination balance, measured as the still measures them."""
 
     def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
-        if "light" not in f.cache:
-            gray = cv2.cvtColor(f.small, cv2.COLOR_RGB2GRAY)
-            f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, guide.spec)}
-        item = f.cache["light"].get(name)
+        item = _light(guide, f).get(name)
+        curve = f.cache.get("curve")
+        if curve is not None and "gamma" not in detail:
+            detail["gamma"] = round(curve.gamma, 2)
         if item is not None and item.verdict == "fail":
             detail[name] = item.value
             return "lighting", "none"

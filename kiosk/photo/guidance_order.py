@@ -6,7 +6,9 @@ report's items; that order is read from one place, the spec's
 ``reason_order`` when the spec carries one, else the order in which the
 pipeline refuses today (count, face cut, pose, framing, then the picture
 checks of the verified file). Guidance only maps its checks onto those item
-names; it never keeps an order of its own.
+names; it never keeps an order of its own, except that the items the pipeline
+measures only on the finished file come after those that refuse a capture
+earlier (``prediction_order``): the still never reaches them otherwise.
 """
 
 from __future__ import annotations
@@ -33,10 +35,26 @@ FIXABLE: frozenset[str] = frozenset({
 })  # fmt: skip
 
 
+# Items the pipeline judges only on the finished file (step_verify): a still whose
+# capture fails an earlier step (exposure, sharpness and pose in step_analyse, framing
+# in step_plan) is refused for that, and these are never measured. They can be the
+# still's reason only when everything else passes, whatever their rank in the spec.
+FILE_ONLY: frozenset[str] = frozenset({
+    "illumination_balance", "clothing", "glasses_glare", "background", "background_colour",
+})  # fmt: skip
+
+
 def still_order(spec: Spec) -> tuple[str, ...]:
     """The still's reason order: the spec's own list if it has one, then the rest."""
     own = tuple(getattr(spec, "reason_order", None) or ())
     return own + tuple(n for n in PIPELINE_ORDER if n not in own)
+
+
+def prediction_order(spec: Spec) -> tuple[str, ...]:
+    """The order in which a capture meets the still's reasons: the spec's order within
+    each step, the items judged only on the finished file last."""
+    order = still_order(spec)
+    return tuple(n for n in order if n not in FILE_ONLY) + tuple(n for n in order if n in FILE_ONLY)
 
 
 def first_fixable(failures: list[str], spec: Spec) -> str | None:

@@ -85,3 +85,35 @@ def test_a_turned_head_is_told_to_face_the_lens(girl, spec) -> None:
     for size in ((1280, 720), (640, 480)):
         advice = play(guide, shot, size, 6)
         assert (advice.code, advice.ready) == ("turn_face", False), (size, advice.detail)
+
+
+@pytest.mark.parametrize(
+    "gain, still_says",
+    [(0.35, ""), (0.12, "exposure"), (1.6, "exposure")],
+    ids=["dim_corrected", "too_dark", "too_bright"],
+)
+def test_lighting_only_when_no_tone_curve_saves_the_still(girl, spec, gain, still_says) -> None:
+    """The still corrects a dim capture with one global tone curve: guidance must not ask
+    for light then. A face no allowed curve can bring into range is refused for its
+    exposure, and guidance asks for light (and never says ready)."""
+    import numpy as np
+
+    from kiosk.bench._booth_play import jpeg, play, still_reason
+    from kiosk.photo.imageio import decode_rgb
+    from kiosk.photo.pipeline import PhotoRefused, make_photo
+
+    shot = decode_rgb(jpeg(np.clip(girl.astype(np.float32) * gain, 0, 255).astype(np.uint8)))
+    try:
+        result = make_photo(jpeg(shot), spec)
+    except PhotoRefused as exc:
+        result = exc
+    assert still_reason(result, spec) == still_says
+    if not still_says:
+        assert result.report.get("exposure_corrected") is not None
+    guide = Guide(spec, GuideOptions(stable_frames=4, switch_frames=2))
+    for size in ((1280, 720), (640, 480)):
+        advice = play(guide, shot, size, 6)
+        if still_says:
+            assert (advice.code, advice.ready) == ("lighting", False), (size, advice.detail)
+        else:
+            assert advice.code != "lighting" and advice.detail.get("gamma"), (size, advice.detail)
