@@ -111,8 +111,16 @@ class Scene:
     frame_item: str
 
     @property
+    def matte_fault(self) -> bool:
+        """"Ready", then the kiosk's own background replacement failed the still
+        (matte_*): nothing in the preview shows it and the student cannot fix it, so
+        it is counted apart from the promise -- and shown, as a fault of the matte."""
+        names = self.still.split(":")[-1].split(",")
+        return self.ready and bool(self.still) and all(n.startswith("matte_") for n in names)
+
+    @property
     def broken(self) -> bool:
-        return self.ready and self.still != ""
+        return self.ready and self.still != "" and not self.matte_fault
 
     @property
     def withheld(self) -> bool:
@@ -172,13 +180,16 @@ def summary(scenes: list[Scene]) -> str:
         f"scenes {n}: ready {sum(s.ready for s in scenes)}, "
         f"compliant stills {sum(s.still == '' for s in scenes)}",
         f"broken promises (ready, still refused): {sum(s.broken for s in scenes)}",
+        f"matte faults after ready (the kiosk's, not the student's): "
+        f"{sum(s.matte_fault for s in scenes)}",
         f"withheld (still compliant, never ready): {sum(s.withheld for s in scenes)}",
         f"both refuse: {len(both)}, instruction names the still's first fixable failure: "
         f"{sum(not s.wrong_instruction for s in both)}",
     ]
     for s in scenes:
-        if s.broken or s.withheld or s.wrong_instruction:
-            kind = "BROKEN" if s.broken else "withheld" if s.withheld else "wrong"
+        if s.broken or s.matte_fault or s.withheld or s.wrong_instruction:
+            kind = ("BROKEN" if s.broken else "matte" if s.matte_fault
+                    else "withheld" if s.withheld else "wrong")
             lines.append(f"  {kind:8} {s.portrait}/{s.variant}/{s.preview[0]}x{s.preview[1]}: "
                          f"still={s.still or 'ok'} guide={s.code} (frame item {s.frame_item})")  # fmt: skip
     return "\n".join(lines)
