@@ -42,8 +42,9 @@ from center.models import (
     ReprintOut,
     ReprintPrintedIn,
 )
-from center.photos import photo_path, quick_report, store
+from center.photos import quick_report
 from center.service import Center
+from center.storage.http import photo_response
 from kiosk.redact import code_ref, mask_name
 
 log = logging.getLogger("center.api")
@@ -189,7 +190,7 @@ def upload_photo(
             "The photo does not meet the standard; take it again.",
             report=report,
         )
-    sha = store(center.settings.photos_dir, data)
+    sha = center.store.put(data)  # verified; StoreUnavailable -> 503, the outbox retries
     now = time.time()
     # One transaction, few round trips: replay check, the order row (locked),
     # four writes. The file is durable before the row that names it commits.
@@ -463,8 +464,4 @@ def download(token: str, center: CenterDep) -> Any:
         ).first()
     if row is None or row.state != orders.COMPLETED:
         return HTMLResponse(_EXPIRED, status_code=410)
-    return FileResponse(
-        photo_path(center.settings.photos_dir, row.sha256),
-        media_type="image/jpeg",
-        filename=f"{order_no}.jpg",
-    )
+    return photo_response(center.store, row.sha256, filename=f"{order_no}.jpg")

@@ -54,6 +54,9 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     )
     app.state.center = center
     _install_error_handlers(app)
+    from center.storage.http import install_error_handlers as install_store_errors
+
+    install_store_errors(app)  # photo store down: 503 (center/storage)
     _limit_body_size(app, int(settings.get("upload.max_bytes")) + 64 * 1024)
 
     from center.api import public, router
@@ -62,6 +65,9 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     app.include_router(router)
     app.include_router(public)
     app.include_router(console)
+    from center.metrics import metrics_router
+
+    app.include_router(metrics_router)  # /metrics, bearer token (center/metrics.py)
     return app
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 
 from center import schema as t
 from center.db import Database
-from center.photos import photo_path
+from center.storage import PhotoStore
 
 log = logging.getLogger("center.checks")
 
@@ -56,14 +56,15 @@ def _lower_priority() -> None:
             pass
 
 
-def run_check(path: str) -> dict[str, Any]:
-    """In the worker process: the full report of one file, or why there is none."""
+def run_check(photo: bytes | str) -> dict[str, Any]:
+    """In the worker process: the full report of one photo (bytes, or a file path)."""
     try:
         from kiosk.photo.check import check_jpeg
     except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
         return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
     try:
-        report = check_jpeg(Path(path).read_bytes())
+        data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
+        report = check_jpeg(data)
         return {"report": report.as_dict(), "ok": bool(report.ok)}
     except Exception as exc:  # noqa: BLE001 - a crash in the checker must not lose the version
         return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
@@ -75,13 +76,13 @@ class CheckRunner:
     def __init__(
         self,
         db: Database,
-        photos_dir: Path,
+        store: PhotoStore,
         workers: int,
         quiet_seconds: float = 0.5,
         max_defer_seconds: float = 30.0,
     ) -> None:
         self.db = db
-        self.photos_dir = photos_dir
+        self.store = store
         self.workers = workers
         self.quiet_seconds = quiet_seconds
         self.max_defer_seconds = max_defer_seconds
@@ -170,8 +171,7 @@ class CheckRunner:
                         self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
                     )
                 futures: list[tuple[int, Future]] = [
-                    (vid, self._pool.submit(run_check, str(photo_path(self.photos_dir, sha))))
-                    for vid, sha in batch
+                    (vid, self._submit(sha)) for vid, sha in batch
                 ]
                 for vid, fut in futures:
                     try:
@@ -181,6 +181,17 @@ class CheckRunner:
                         self._pool.shutdown(wait=False, cancel_futures=True)
                         self._pool = None  # a fresh pool for the next version
                     self._record(vid, result)
+
+    def _submit(self, sha: str) -> Future:
+        """The photo's bytes go to the checker (the store may be remote)."""
+        assert self._pool is not None
+        try:
+            data = self.store.get(sha)
+        except Exception as exc:  # noqa: BLE001 - unreadable now: record why, move on
+            done: Future = Future()
+            done.set_result({"unavailable": f"photo unreadable: {type(exc).__name__}"})
+            return done
+        return self._pool.submit(run_check, data)
 
     def _record(self, vid: int, result: dict[str, Any]) -> None:
         if "report" in result:

@@ -189,3 +189,22 @@ secrets = Table(
     Column("name", String(50), primary_key=True),
     Column("value", LargeBinary, nullable=False),
 )
+
+# -- photo store (center/storage/database.py) -----------------------------------
+# Photo bytes when [center_server.photo_store] backend = "database": a table of
+# its own, apart from the orders, keyed by the content hash.
+photo_blobs = Table(
+    "photo_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# -- data lifecycle (center/retention.py) ---------------------------------------
+# When a batch was last exported and when its photos and personal data were
+# purged; when a version's photo was purged (the row stays for the statistics).
+batches.append_column(Column("exported_at", Float))
+batches.append_column(Column("purged_at", Float))
+photo_versions.append_column(Column("purged_at", Float))

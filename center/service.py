@@ -16,6 +16,7 @@ from center.keys import db_secret, load_or_create_signing_key, public_key_b64
 from center.mailer import Mailer
 from center.security import TokenCache, split_token, verify_secret
 from center.settings import CenterSettings
+from center.storage import open_store
 
 log = logging.getLogger("center")
 
@@ -35,10 +36,11 @@ class Center:
         self.limits = Limits.from_conf(settings.get("identify"))
         self.tokens = TokenCache()
         self._bad_tokens: dict[int, list[float]] = {}  # kiosk id -> recent failed verifications
-        self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
+        self.store = open_store(settings, self.db)  # photo bytes (center/storage)
+        self.mailer = Mailer(self.db, self.store, settings.get("smtp"))
         self.checks = CheckRunner(
             self.db,
-            settings.photos_dir,
+            self.store,
             int(settings.get("upload.check_workers", 1)),
             quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
             max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
@@ -55,6 +57,7 @@ class Center:
         self.db.stop_checkpointer()
 
     def close(self) -> None:
+        self.store.close()
         self.db.dispose()
 
     def authenticate(self, token: str) -> tuple[int, str] | None:

@@ -26,8 +26,9 @@ from center import schema as t
 from center.admin import import_roster
 from center.console import reprints as reprint_list
 from center.console import session
-from center.photos import photo_path
+from center.retention import mark_exported
 from center.review import complete, decide, next_pending, pending_count
+from center.storage.http import photo_response
 from kiosk.errors import KioskError
 
 console = APIRouter(prefix="/console", include_in_schema=False)
@@ -176,7 +177,7 @@ def photo(request: Request, version_id: int) -> Response:
         ).scalar()
     if sha is None:
         return Response(status_code=404)
-    return FileResponse(photo_path(center.settings.photos_dir, sha), media_type="image/jpeg")
+    return photo_response(center.store, sha)
 
 
 @console.get("/batches")
@@ -293,9 +294,12 @@ def export(request: Request, batch_id: str) -> Response:
     fd, tmp = tempfile.mkstemp(suffix=".zip")
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
         for code, sha in rows:
-            zf.write(photo_path(center.settings.photos_dir, sha), f"{code}.jpg")
+            with zf.open(f"{code}.jpg", "w") as member:  # streamed from the store
+                for piece in center.store.iter_chunks(sha):
+                    member.write(piece)
     with center.db.write() as conn:
         orders.audit(conn, f"reviewer:{who[1]}", "export", None, f"{batch_id}: {len(rows)} photos")
+        mark_exported(conn, batch_id)  # starts the retention clock (center/retention.py)
     return FileResponse(
         tmp,
         media_type="application/zip",

@@ -41,9 +41,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             watchdog.status(text)
             last["status"] = text
 
-    worker = UploadWorker.for_booth(on_tick=tick, max_sleep_s=ping_every)
+    from kiosk.settings import load_settings
+
+    settings = load_settings()
+    worker = UploadWorker.for_booth(settings, on_tick=tick, max_sleep_s=ping_every)
     holder["w"] = worker
     box = worker.outbox
+    metrics = _start_metrics(worker, settings)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping after the current upload", signum)
@@ -59,5 +63,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     finally:
         watchdog.stopping()
         worker.stop()
+        if metrics:
+            metrics.stop()
         box.close()
     return EXIT_OK
+
+
+def _start_metrics(worker: Any, settings: Any) -> Any:
+    """Prometheus /metrics of this worker when ``[outbox] metrics_port`` is set."""
+    port = int(settings.get("outbox.metrics_port"))
+    if not port:
+        return None
+    from kiosk.link.metrics import MetricsServer
+
+    host = str(settings.get("outbox.metrics_host"))
+    server = MetricsServer(worker, host, port, str(settings.get("outbox.metrics_token"))).start()
+    log.info("metrics on http://%s:%d/metrics", host, server.port)
+    return server
