@@ -68,6 +68,9 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     from center.metrics import metrics_router
 
     app.include_router(metrics_router)  # /metrics, bearer token (center/metrics.py)
+    from center.apidocs import docs_router
+
+    app.include_router(docs_router)  # /docs, drawn from /openapi.json (center/apidocs.py)
     return app
 
 
