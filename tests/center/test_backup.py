@@ -37,11 +37,43 @@ from tests.center.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def kiosk(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"}
-    env["KIOSK_CONFIG"] = "/nonexistent/kiosk.toml"  # embedded defaults only
-    return subprocess.run([sys.executable, "-m", "kiosk", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def kiosk(*args: str, over: dict[str, Any] | None = None) -> subprocess.CompletedProcess:
+    """``kiosk ...`` with the defaults plus the photo store of ``over`` (a center's
+    overrides: with KIOSK_TEST_PHOTO_STORE the command must use the same store)."""
+    import tempfile
+
+    store = (over or {}).get("photo_store")
+    lines = []
+    if store:  # KIOSK_TEST_PHOTO_STORE: the command must use the same store
+        lines += ["[center_server.photo_store]", f"backend = {_toml_value(store['backend'])}"]
+        if "s3" in store:
+            lines.append("[center_server.photo_store.s3]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in store["s3"].items()]
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+        fh.write("\n".join(lines) + "\n")
+    env = dict(os.environ, KIOSK_CONFIG=fh.name)
+    try:
+        return subprocess.run([sys.executable, "-m", "kiosk", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=180)
+    finally:
+        os.unlink(fh.name)
+
+
+def store_of(data_dir: Path, url: str, over: dict[str, Any]) -> Any:
+    from center.db import Database
+    from center.settings import CenterSettings
+    from center.storage import open_store
+
+    settings = CenterSettings.load(data_dir=data_dir, db_url=url, overrides=over)
+    return open_store(settings, Database(url))
 
 
 def second_pg_url() -> str:
@@ -59,10 +91,13 @@ def second_pg_url() -> str:
 
 
 def dump(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table; photo bytes (photo_blobs) are compared by hash apart."""
     engine = create_engine(normalize_url(url))
     out = {}
     with engine.connect() as conn:
         for table in t.metadata.sorted_tables:
+            if table.name == "photo_blobs":
+                continue
             pk = list(table.primary_key.columns)
             out[table.name] = [dict(r._mapping) for r in conn.execute(select(table).order_by(*pk))]
     engine.dispose()
@@ -105,7 +140,8 @@ def test_backup_restore_round_trips_every_row_and_photo(tmp_path, urls, photo, p
     assert before["photo_versions"] and before["reprints"] and before["email_requests"]
 
     out = tmp_path / "backup"
-    res = kiosk("center", "backup", str(out), "--db", src_url, "--data", str(tmp_path / "a"))
+    res = kiosk("center", "backup", str(out), "--db", src_url, "--data", str(tmp_path / "a"),
+                over=run.overrides)
     assert res.returncode == 0, res.stderr
     assert "2 photos" in res.stdout
     manifest = json.loads((out / "manifest.json").read_text())
@@ -113,20 +149,22 @@ def test_backup_restore_round_trips_every_row_and_photo(tmp_path, urls, photo, p
     # no personal data in the command's output
     assert STUDENT["code"] not in res.stdout + res.stderr
 
-    res = kiosk("center", "restore", str(out), "--db", dst_url, "--data", str(tmp_path / "b"))
+    dst_over = base_overrides()
+    res = kiosk("center", "restore", str(out), "--db", dst_url, "--data", str(tmp_path / "b"),
+                over=dst_over)
     assert res.returncode == 0, res.stderr
     after = dump(dst_url)
     assert after == before  # every row of every table, secrets included
+    store = store_of(tmp_path / "b", dst_url, dst_over)
     for row in after["photo_versions"]:
         sha = row["sha256"]
-        path = tmp_path / "b" / "photos" / sha[:2] / f"{sha}.jpg"
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+        assert hashlib.sha256(store.get(sha)).hexdigest() == sha
     assert (tmp_path / "b" / "context_signing_key.ed25519").read_bytes() == (
         tmp_path / "a" / "context_signing_key.ed25519"
     ).read_bytes()
 
     # The restored center serves the same order, and the old download link works.
-    run2 = Running(tmp_path / "b", dst_url, base_overrides())
+    run2 = Running(tmp_path / "b", dst_url, dst_over)
     run2.token = run.token  # the kiosk's token was restored with the kiosks table
     run2.start()
     try:
@@ -144,7 +182,8 @@ def test_backup_restore_round_trips_every_row_and_photo(tmp_path, urls, photo, p
 
     # A second restore into the now non-empty center refuses and changes nothing.
     before_again = dump(dst_url)
-    res = kiosk("center", "restore", str(out), "--db", dst_url, "--data", str(tmp_path / "b"))
+    res = kiosk("center", "restore", str(out), "--db", dst_url, "--data", str(tmp_path / "b"),
+                over=dst_over)
     assert res.returncode == 3
     assert "not empty" in res.stderr and "nothing was changed" in res.stderr
     assert dump(dst_url) == before_again
@@ -152,22 +191,24 @@ def test_backup_restore_round_trips_every_row_and_photo(tmp_path, urls, photo, p
 
 def test_restore_refuses_a_damaged_backup_and_backup_needs_an_empty_dir(tmp_path, photo, photo2):
     url = f"sqlite+pysqlite:///{tmp_path / 'a.db'}"
-    run = Running(tmp_path / "a", url, base_overrides()).start()
+    over = base_overrides()
+    run = Running(tmp_path / "a", url, over).start()
     seeded(run, photo, photo2)
     run.stop()
     out = tmp_path / "backup"
-    assert kiosk("center", "backup", str(out), "--db", url, "--data", str(tmp_path / "a")).returncode == 0
-    res = kiosk("center", "backup", str(out), "--db", url, "--data", str(tmp_path / "a"))
+    res = kiosk("center", "backup", str(out), "--db", url, "--data", str(tmp_path / "a"), over=over)
+    assert res.returncode == 0, res.stderr
+    res = kiosk("center", "backup", str(out), "--db", url, "--data", str(tmp_path / "a"), over=over)
     assert res.returncode == 3 and "not empty" in res.stderr
     sha = json.loads((out / "manifest.json").read_text())["photos"][0]
     p = out / "photos" / sha[:2] / f"{sha}.jpg"
     p.write_bytes(p.read_bytes()[:-10])
     dst = f"sqlite+pysqlite:///{tmp_path / 'b.db'}"
-    res = kiosk("center", "restore", str(out), "--db", dst, "--data", str(tmp_path / "b"))
+    res = kiosk("center", "restore", str(out), "--db", dst, "--data", str(tmp_path / "b"), over=over)
     assert res.returncode == 3 and "damaged" in res.stderr
     assert dump(dst)["orders"] == []  # nothing loaded
     (out / "manifest.json").unlink()
-    res = kiosk("center", "restore", str(out), "--db", dst, "--data", str(tmp_path / "b"))
+    res = kiosk("center", "restore", str(out), "--db", dst, "--data", str(tmp_path / "b"), over=over)
     assert res.returncode == 3 and "manifest.json" in res.stderr
 
 
@@ -185,38 +226,38 @@ def test_retention_purges_exported_complete_batches_after_the_days(tmp_path, db_
         common = ["--db", db_url, "--data", str(run.data_dir), "--json"]
 
         # not exported yet: nothing is due
-        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common)
+        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common, over=run.overrides)
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["waiting"] == [{"batch_id": "GD2026-01", "reason": "not exported"}]
 
         cc = console_client(run)
         assert cc.get("/console/batches/GD2026-01/export.zip").status_code == 200
         # exported, but 30 days have not passed
-        res = kiosk("center", "purge", "--days", "30", *common)
+        res = kiosk("center", "purge", "--days", "30", *common, over=run.overrides)
         assert json.loads(res.stdout)["waiting"][0]["reason"].startswith("due in 30.0 days")
         # without --days and with retention off (the default) a real purge refuses
-        res = kiosk("center", "purge", "--db", db_url, "--data", str(run.data_dir))
+        res = kiosk("center", "purge", "--db", db_url, "--data", str(run.data_dir), over=run.overrides)
         assert res.returncode == 3 and "retention is off" in res.stderr
 
         # an upload after the export holds the batch back
         assert upload(c, STUDENT_X["code"], photo2, "k-late-x").status_code == 201
-        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common)
+        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common, over=run.overrides)
         reason = json.loads(res.stdout)["waiting"][0]["reason"]
         assert reason == "1 orders not complete"
         c.post("/api/v1/orders/withdraw", json={"collection_code": STUDENT_X["code"]})
-        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common)
+        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common, over=run.overrides)
         assert json.loads(res.stdout)["waiting"][0]["reason"] == "photos uploaded after the last export"
         assert cc.get("/console/batches/GD2026-01/export.zip").status_code == 200
 
         # dry run: says what would go, changes nothing
-        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common)
+        res = kiosk("center", "purge", "--dry-run", "--days", "0", *common, over=run.overrides)
         plan = json.loads(res.stdout)
         assert plan["dry_run"] and plan["purged"][0]["batch_id"] == "GD2026-01"
         assert plan["purged"][0]["photos"] == 2 and plan["purged"][0]["reprint_addresses"] == 1
         assert store.exists(sha)
         assert httpx.get(link, timeout=10).status_code == 200
 
-        res = kiosk("center", "purge", "--days", "0", *common)
+        res = kiosk("center", "purge", "--days", "0", *common, over=run.overrides)
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["photos_deleted"] == 2
         assert not store.exists(sha) and list(store.keys()) == []
@@ -236,7 +277,7 @@ def test_retention_purges_exported_complete_batches_after_the_days(tmp_path, db_
         r = c.post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
         assert r.status_code == 404
         # a second run finds nothing more to do
-        res = kiosk("center", "purge", "--days", "0", *common)
+        res = kiosk("center", "purge", "--days", "0", *common, over=run.overrides)
         assert json.loads(res.stdout)["purged"] == []
     finally:
         run.stop()
