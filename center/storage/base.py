@@ -76,6 +76,16 @@ class PhotoStore(ABC):
     def keys(self) -> Iterator[str]:
         """Every key the store holds (backup, retention, audits)."""
 
+    def open_stream(self, sha: str, chunk: int = CHUNK) -> tuple[int, Iterator[bytes]]:
+        """(size, chunks) for a response with Content-Length; FileNotFoundError if unknown.
+
+        Backends override it to learn both in one round trip.
+        """
+        size = self.size(sha)
+        if size is None:
+            raise FileNotFoundError(sha)
+        return size, self.iter_chunks(sha, chunk)
+
     def get(self, sha: str) -> bytes:
         """The whole object (small consumers: e-mail attachment, compliance check)."""
         return b"".join(self.iter_chunks(sha))

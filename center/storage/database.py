@@ -74,19 +74,28 @@ class DatabaseStore(PhotoStore):
                 select(t.photo_blobs.c.size).where(t.photo_blobs.c.sha256 == check_key(sha))
             ).scalar()
 
-    def iter_chunks(self, sha: str, chunk: int = CHUNK) -> Iterator[bytes]:
-        total = self.size(sha)
-        if total is None:
+    def open_stream(self, sha: str, chunk: int = CHUNK) -> tuple[int, Iterator[bytes]]:
+        """Size and first chunk in one query; the rest by ``substr`` chunks."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(
+                    t.photo_blobs.c.size, func.substr(t.photo_blobs.c.data, 1, chunk)
+                ).where(t.photo_blobs.c.sha256 == check_key(sha))
+            ).first()
+        if row is None:
             raise FileNotFoundError(sha)
+        total, first = int(row[0]), bytes(row[1] or b"")
 
         def gen() -> Iterator[bytes]:
-            offset = 0
+            offset = len(first)
+            if first:
+                yield first
             while offset < total:
                 with self.db.read() as conn:
                     piece = conn.execute(
-                        select(
-                            func.substr(t.photo_blobs.c.data, offset + 1, chunk)
-                        ).where(t.photo_blobs.c.sha256 == sha)
+                        select(func.substr(t.photo_blobs.c.data, offset + 1, chunk)).where(
+                            t.photo_blobs.c.sha256 == sha
+                        )
                     ).scalar()
                 if not piece:
                     return
@@ -94,7 +103,10 @@ class DatabaseStore(PhotoStore):
                 offset += len(piece)
                 yield piece
 
-        return gen()
+        return total, gen()
+
+    def iter_chunks(self, sha: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        return self.open_stream(sha, chunk)[1]
 
     def delete(self, sha: str) -> bool:
         with self.db.write() as conn:

@@ -28,11 +28,8 @@ def photo_response(store: PhotoStore, sha: str, filename: str | None = None) -> 
         if not path.exists():
             return Response(status_code=404)
         return FileResponse(path, media_type="image/jpeg", headers=disposition)
-    size = store.size(sha)
-    if size is None:
-        return Response(status_code=404)
     try:
-        chunks = store.iter_chunks(sha, CHUNK)
+        size, chunks = store.open_stream(sha, CHUNK)
     except FileNotFoundError:
         return Response(status_code=404)
     headers = {"Content-Length": str(size), **disposition}

@@ -135,7 +135,8 @@ class S3Store(PhotoStore):
             raise _unavailable(exc) from exc
         return int(head["ContentLength"])
 
-    def iter_chunks(self, sha: str, chunk: int = CHUNK) -> Iterator[bytes]:
+    def open_stream(self, sha: str, chunk: int = CHUNK) -> tuple[int, Iterator[bytes]]:
+        """One GET: its ContentLength and its body, read in chunks."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -154,7 +155,10 @@ class S3Store(PhotoStore):
             finally:
                 body.close()
 
-        return gen()
+        return int(obj["ContentLength"]), gen()
+
+    def iter_chunks(self, sha: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        return self.open_stream(sha, chunk)[1]
 
     def delete(self, sha: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
