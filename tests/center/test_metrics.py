@@ -208,3 +208,64 @@ def test_promtool_catches_a_wrong_expectation(tmp_path: Path):
     res = subprocess.run([PROMTOOL, "test", "rules", str(tmp_path / "alerts_test.yml")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode != 0
+
+
+def test_worker_heartbeat_brings_the_printer_state_to_the_center(tmp_path: Path):
+    """A real ``kiosk worker`` beside a private cupsd whose queue is stopped: the
+    center's /metrics shows that kiosk's printer needing attention, the worker's
+    own /metrics too; once the queue is enabled again both say ok."""
+    cups_mod = pytest.importorskip("cups")
+    from hardware.printing.private_cups import CUPSD, PrivateCups
+    from tests.center.s3 import free_port
+    from tests.link.conftest import kiosk_cmd, token_file
+
+    if CUPSD is None:
+        pytest.skip("cupsd not installed")
+    port = free_port()
+    run = Running(
+        tmp_path / "center", f"sqlite+pysqlite:///{tmp_path / 'c.db'}",
+        base_overrides(metrics={"token": TOKEN}),
+    ).start()
+    cups_server = PrivateCups(tmp_path / "cups").start()
+    proc = None
+    try:
+        cups_server.add_printer("kiosk-photo")
+        conn = cups_mod.Connection(host=cups_server.server)
+        conn.disablePrinter("kiosk-photo")  # a stopped queue: out of paper, jam...
+        tok = token_file(tmp_path / "token", run.token)
+        cfg = tmp_path / "kiosk.toml"
+        cfg.write_text(
+            f'[center]\nurl = "{run.url}"\ntoken_file = "{tok}"\nheartbeat_interval_s = 0.5\n'
+            f'[printer]\nqueue = "kiosk-photo"\nserver = "{cups_server.server}"\n'
+            f"[outbox]\nmetrics_port = {port}\n",
+            encoding="utf-8",
+        )
+        proc = kiosk_cmd(["worker"], cfg, tmp_path / "booth")
+        printer = (("device", "printer"), ("kiosk", "test-kiosk"))
+
+        def center_state() -> str | None:
+            m = scrape(run.url)
+            for state in ("ok", "degraded", "attention", "failed", "unknown"):
+                if m.get(("kiosk_center_kiosk_device_state", (*printer, ("state", state)))) == 1:
+                    return state
+            return None
+
+        deadline = time.monotonic() + 40
+        while center_state() != "attention" and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.3)
+        assert center_state() == "attention"
+        worker_m = scrape(f"http://127.0.0.1:{port}", token=None)
+        assert worker_m[("kiosk_worker_device_state", (("device", "printer"), ("state", "attention")))] == 1
+
+        conn.enablePrinter("kiosk-photo")
+        deadline = time.monotonic() + 40  # the worker asks CUPS again after 15 s
+        while center_state() != "ok" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert center_state() == "ok"
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(20)
+        cups_server.stop()
+        run.stop()
