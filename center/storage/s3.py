@@ -22,7 +22,8 @@ from center.storage.base import CHUNK, PhotoStore, StoreCorrupt, StoreUnavailabl
 
 
 def _unavailable(exc: Exception) -> StoreUnavailable:
-    return StoreUnavailable(f"s3 store: {type(exc).__name__}")
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return StoreUnavailable(f"s3 store: {type(exc).__name__}" + (f" {code}" if code else ""))
 
 
 class S3Store(PhotoStore):

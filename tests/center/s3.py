@@ -77,7 +77,8 @@ def s3_conf(url: str, bucket: str | None = None) -> dict:
             "prefix": "photos/",
             "connect_timeout_s": 1.0,
             "read_timeout_s": 5.0,
-            "max_attempts": 1,
+            "max_attempts": 2,  # as the default: moto answers 500 now and then to
+            # concurrent PUTs of one key (its in-memory race); botocore retries it
             "create_bucket": True,
         },
     }
