@@ -45,8 +45,8 @@ from center.models import (
     ReprintOut,
     ReprintPrintedIn,
 )
-from center.photos import photo_path, store
 from center.service import Center
+from center.storage.http import photo_response
 from center.upload_rules import refuse_outside_hard_limits
 from kiosk.redact import code_ref, mask_name
 
@@ -210,7 +210,7 @@ def upload_photo(
         collection_code.encode() + b"\0" + hashlib.sha256(data).digest()
     ).hexdigest()
     refuse_outside_hard_limits(data, str(center.conf("upload.spec")))
-    sha = store(center.settings.photos_dir, data)
+    sha = center.store.put(data)  # verified; StoreUnavailable -> 503, the outbox retries
     now = time.time()
     # One transaction, few round trips: replay check, the order row (locked),
     # four writes. The file is durable before the row that names it commits.
@@ -490,8 +490,4 @@ def download(token: str, center: CenterDep) -> Any:
         ).first()
     if row is None or row.state != orders.COMPLETED:
         return HTMLResponse(_EXPIRED, status_code=410)
-    return FileResponse(
-        photo_path(center.settings.photos_dir, row.sha256),
-        media_type="image/jpeg",
-        filename=f"{order_no}.jpg",
-    )
+    return photo_response(center.store, row.sha256, filename=f"{order_no}.jpg")

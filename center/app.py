@@ -55,6 +55,9 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     app.state.center = center
     _install_error_handlers(app)
     _install_guard(app, center, settings)
+    from center.storage.http import install_error_handlers as install_store_errors
+
+    install_store_errors(app)  # photo store down: 503 (center/storage)
 
     from center.api import public, router
     from center.console.kiosk_admin import admin
@@ -64,6 +67,12 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     app.include_router(public)
     app.include_router(console)
     app.include_router(admin)
+    from center.metrics import metrics_router
+
+    app.include_router(metrics_router)  # /metrics, bearer token (center/metrics.py)
+    from center.apidocs import docs_router
+
+    app.include_router(docs_router)  # /docs, drawn from /openapi.json (center/apidocs.py)
     return app
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 
 from center import schema as t
 from center.db import Database
-from center.photos import photo_path
+from center.storage import PhotoStore
 
 log = logging.getLogger("center.checks")
 
@@ -73,33 +73,34 @@ def _die_with_parent() -> None:
 
 
 def run_check(
-    path: str, prev_path: str | None = None, face_threshold: float = 0.04
+    photo: bytes | str, prev: bytes | str | None = None, face_threshold: float = 0.04
 ) -> dict[str, Any]:
-    """In the worker process: the full report of one file, or why there is none.
+    """In the worker process: the full report of one photo (bytes, or a file path).
 
-    For a retake (``prev_path``: the version before it), the report also says
-    whether the face has the same shape as before (``center.face_compare``).
+    For a retake (``prev``: the version before it), the report also says whether
+    the face has the same shape as before (``center.face_compare``).
     """
     try:
         from kiosk.photo.check import check_jpeg
     except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
         return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
     try:
-        data = Path(path).read_bytes()
+        data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
         report = check_jpeg(data)
         out = report.as_dict()
     except Exception as exc:  # noqa: BLE001 - a crash in the checker must not lose the version
         return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
-    if prev_path:
-        out["retake"] = _compare_faces(data, prev_path, face_threshold)
+    if prev is not None:
+        out["retake"] = _compare_faces(data, prev, face_threshold)
     return {"report": out, "ok": bool(report.ok)}
 
 
-def _compare_faces(data: bytes, prev_path: str, threshold: float) -> dict[str, Any]:
+def _compare_faces(data: bytes, prev: bytes | str, threshold: float) -> dict[str, Any]:
     try:
         from center.face_compare import distance, signature
 
-        now, before = signature(data), signature(Path(prev_path).read_bytes())
+        before_data = prev if isinstance(prev, bytes) else Path(prev).read_bytes()
+        now, before = signature(data), signature(before_data)
     except Exception as exc:  # noqa: BLE001 - a second opinion only: never lose the report
         return {"same_person": None, "error": type(exc).__name__}
     if now is None or before is None:
@@ -114,7 +115,7 @@ class CheckRunner:
     def __init__(
         self,
         db: Database,
-        photos_dir: Path,
+        store: PhotoStore,
         workers: int,
         quiet_seconds: float = 0.5,
         max_defer_seconds: float = 30.0,
@@ -122,7 +123,7 @@ class CheckRunner:
     ) -> None:
         self.db = db
         self.face_threshold = face_threshold
-        self.photos_dir = photos_dir
+        self.store = store
         self.workers = workers
         self.quiet_seconds = quiet_seconds
         self.max_defer_seconds = max_defer_seconds
@@ -230,16 +231,7 @@ class CheckRunner:
                         self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
                     )
                 futures: list[tuple[int, Future]] = [
-                    (
-                        vid,
-                        self._pool.submit(
-                            run_check,
-                            str(photo_path(self.photos_dir, sha)),
-                            str(photo_path(self.photos_dir, prev)) if prev else None,
-                            self.face_threshold,
-                        ),
-                    )
-                    for vid, sha, prev in batch
+                    (vid, self._submit(sha, prev)) for vid, sha, prev in batch
                 ]
                 for vid, fut in futures:
                     try:
@@ -250,6 +242,19 @@ class CheckRunner:
                             self._pool.shutdown(wait=False, cancel_futures=True)
                         self._pool = None  # a fresh pool for the next version
                     self._record(vid, result)
+
+    def _submit(self, sha: str, prev_sha: str | None = None) -> Future:
+        """The photo's bytes (and its predecessor's) go to the checker (the store may
+        be remote)."""
+        assert self._pool is not None
+        try:
+            data = self.store.get(sha)
+            prev = self.store.get(prev_sha) if prev_sha else None
+        except Exception as exc:  # noqa: BLE001 - unreadable now: record why, move on
+            done: Future = Future()
+            done.set_result({"unavailable": f"photo unreadable: {type(exc).__name__}"})
+            return done
+        return self._pool.submit(run_check, data, prev, self.face_threshold)
 
     def _record(self, vid: int, result: dict[str, Any]) -> None:
         if "report" in result:

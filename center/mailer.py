@@ -14,7 +14,6 @@ import threading
 import time
 from email.message import EmailMessage
 from email.utils import formataddr
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,7 +21,7 @@ from sqlalchemy import select, update
 from center import orders
 from center import schema as t
 from center.db import Database
-from center.photos import photo_path
+from center.storage import PhotoStore
 from kiosk.errors import KioskError
 
 log = logging.getLogger("center.mailer")
@@ -31,9 +30,9 @@ QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
 class Mailer:
-    def __init__(self, db: Database, photos_dir: Path, smtp: dict[str, Any]) -> None:
+    def __init__(self, db: Database, store: PhotoStore, smtp: dict[str, Any]) -> None:
         self.db = db
-        self.photos_dir = photos_dir
+        self.store = store
         self.smtp = smtp
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -144,8 +143,8 @@ class Mailer:
         if not claimed:
             return True
         try:
-            self._deliver(row, order.order_no, photo_path(self.photos_dir, order.sha256))
-        except (OSError, smtplib.SMTPException) as exc:
+            self._deliver(row, order.order_no, self.store.get(order.sha256))
+        except (OSError, smtplib.SMTPException, KioskError) as exc:
             attempts = row.attempts + 1
             final = attempts >= int(self.smtp.get("max_attempts", 5))
             delay = float(self.smtp.get("retry_seconds", 30)) * 2 ** (attempts - 1)
@@ -172,7 +171,7 @@ class Mailer:
         log.info("e-mail request %s sent for order %s", row.id, order.order_no)
         return True
 
-    def _deliver(self, row: Any, order_no: str, path: Path) -> None:
+    def _deliver(self, row: Any, order_no: str, photo: bytes) -> None:
         msg = EmailMessage()
         msg["From"] = self.smtp.get("from_addr", "photos@localhost")
         msg["To"] = formataddr((row.name, row.email))
@@ -182,7 +181,7 @@ class Mailer:
             f"Attached is your diploma photo (order {order_no}).\n"
         )
         msg.add_attachment(
-            path.read_bytes(), maintype="image", subtype="jpeg", filename=f"{order_no}.jpg"
+            photo, maintype="image", subtype="jpeg", filename=f"{order_no}.jpg"
         )
         timeout = float(self.smtp.get("timeout", 20))
         with smtplib.SMTP(self.smtp["host"], int(self.smtp["port"]), timeout=timeout) as smtp:

@@ -1,18 +1,14 @@
-"""Photo files on disk and the cheap checks every upload passes inline.
+"""The cheap checks every upload passes inline.
 
-Files are content-addressed (``photos/ab/<sha256>.jpg``): a retried upload
-writes the same file again harmlessly, and the file is durable before the
-database row that points at it is committed.
+Where the photo bytes go is ``center.storage`` (local files, the database or
+an S3 store); ``photo_path`` and ``store`` remain for the local layout.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
-
-from kiosk.fileio import write_durable
 
 
 def photo_path(photos_dir: Path, sha256: str) -> Path:
@@ -20,11 +16,10 @@ def photo_path(photos_dir: Path, sha256: str) -> Path:
 
 
 def store(photos_dir: Path, data: bytes) -> str:
-    sha = hashlib.sha256(data).hexdigest()
-    path = photo_path(photos_dir, sha)
-    if not path.exists() or path.stat().st_size != len(data):
-        write_durable(path, data, mode=0o640)
-    return sha
+    """Local layout only (tests, tools); the center itself uses ``Center.store``."""
+    from center.storage.local import LocalStore
+
+    return LocalStore(photos_dir).put(data)
 
 
 def _item(name: str, value: Any, limit: str, ok: bool, zh: str, en: str) -> dict[str, Any]:

@@ -226,3 +226,22 @@ console_sessions = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
 )
+
+# -- photo store (center/storage/database.py) -----------------------------------
+# Photo bytes when [center_server.photo_store] backend = "database": a table of
+# its own, apart from the orders, keyed by the content hash.
+photo_blobs = Table(
+    "photo_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# -- data lifecycle (center/retention.py) ---------------------------------------
+# When a batch was last exported and when its photos and personal data were
+# purged; when a version's photo was purged (the row stays for the statistics).
+batches.append_column(Column("exported_at", Float))
+batches.append_column(Column("purged_at", Float))
+photo_versions.append_column(Column("purged_at", Float))

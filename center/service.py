@@ -21,6 +21,7 @@ from center.mailer import Mailer
 from center.secret_files import load_or_create, prepare_dir
 from center.security import hash_token, split_token, verify_token
 from center.settings import CenterSettings
+from center.storage import open_store
 
 log = logging.getLogger("center")
 
@@ -65,10 +66,11 @@ class Center:
         self.ticket_ttl = 3600 * float(settings.get("grants.upload_ticket_hours", 72))
         self._next_sweep = 0.0
         self._sweep_lock = threading.Lock()
-        self.mailer = Mailer(self.db, settings.photos_dir, settings.get("smtp"))
+        self.store = open_store(settings, self.db)  # photo bytes (center/storage)
+        self.mailer = Mailer(self.db, self.store, settings.get("smtp"))
         self.checks = CheckRunner(
             self.db,
-            settings.photos_dir,
+            self.store,
             int(settings.get("upload.check_workers", 1)),
             quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
             max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
@@ -86,6 +88,7 @@ class Center:
         self.db.stop_checkpointer()
 
     def close(self) -> None:
+        self.store.close()
         self.db.dispose()
 
     def authenticate(self, token: str) -> tuple[int, str] | None:

@@ -185,6 +185,33 @@ class Upload(_Table):
         return self
 
 
+class PhotoStoreS3(_Table):
+    endpoint_url: Url
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9_.\-]+/)*$", max_length=200)]
+    connect_timeout_s: Seconds
+    read_timeout_s: Seconds
+    max_attempts: Annotated[int, Field(ge=1, le=10)]
+    create_bucket: bool
+
+
+class PhotoStore(_Table):
+    backend: Literal["local", "database", "s3"]
+    s3: PhotoStoreS3
+
+
+class CenterMetrics(_Table):
+    token: Annotated[str, Field(pattern=r"^([A-Za-z0-9._~+/=-]{16,200})?$")]
+
+
+class Retention(_Table):
+    enabled: bool
+    purge_after_days: Annotated[float, Field(ge=0, le=3650), AfterValidator(_finite)]
+
+
 class Smtp(_Table):
     host: str
     port: Port
@@ -266,6 +293,9 @@ class CenterServer(_Table):
     limits: BodyLimits
     console: Console
     upload: Upload
+    photo_store: PhotoStore
+    metrics: CenterMetrics
+    retention: Retention
     smtp: Smtp
     reprint: Reprint
     review: Review
@@ -339,6 +369,9 @@ class Outbox(_Table):
     cleanup_interval_s: Seconds
     idle_poll_s: Seconds
     reserve_mb: Annotated[float, Field(ge=0, le=1024), AfterValidator(_finite)]
+    metrics_host: Annotated[str, Field(min_length=1, max_length=255)]
+    metrics_port: PortOrAny
+    metrics_token: Annotated[str, Field(pattern=r"^([A-Za-z0-9._~+/=-]{16,200})?$")]
 
     @model_validator(mode="after")
     def _backoff_order(self) -> Outbox:

@@ -32,8 +32,9 @@ from center import schema as t
 from center.admin import RosterInvalid, import_roster
 from center.console import reprints as reprint_list
 from center.console import session, words
-from center.photos import photo_path
+from center.retention import mark_exported
 from center.review import complete
+from center.storage.http import photo_response
 from center.upload_rules import hard_limits
 from kiosk.errors import KioskError
 from kiosk.redact import mask_name
@@ -360,7 +361,7 @@ def photo(request: Request, version_id: Annotated[int, PathParam(ge=1, le=MAX_ID
         ).scalar()
     if sha is None:
         return Response(status_code=404)
-    return FileResponse(photo_path(center.settings.photos_dir, sha), media_type="image/jpeg")
+    return photo_response(center.store, sha)
 
 
 def _batches_page(request: Request, status: int = 200, **extra: Any) -> Response:
@@ -561,10 +562,13 @@ def export(request: Request, batch_id: str) -> Response:
     fd, tmp = tempfile.mkstemp(suffix=".zip")
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
         for code, sha, _ in rows:
-            zf.write(photo_path(center.settings.photos_dir, sha), f"{code}.jpg")
+            with zf.open(f"{code}.jpg", "w") as member:  # streamed from the store
+                for piece in center.store.iter_chunks(sha):
+                    member.write(piece)
     with center.db.write() as conn:
         review_q.mark_exported(conn, [r[2] for r in rows], time.time())
         orders.audit(conn, f"reviewer:{who[1]}", "export", None, f"{batch_id}: {len(rows)} photos")
+        mark_exported(conn, batch_id)  # starts the retention clock (center/retention.py)
     return FileResponse(
         tmp,
         media_type="application/zip",

@@ -1,7 +1,7 @@
 """``kiosk center ...``: run and administer the collection center.
 
 serve, import-roster, add-kiosk, kiosk disable|enable|rotate-token, add-reviewer, add-batch, add-region,
-seed-demo, poster, openapi. Database and data directory come from
+seed-demo, poster, openapi; backup, restore, purge (kiosk/cli/_center_backup.py). Database and data directory come from
 ``[center_server]`` unless ``--db``/``--data`` say otherwise.
 """
 
@@ -257,3 +257,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output")
     p = add("openapi", _openapi, "print the OpenAPI document (--write: center/openapi.json)")
     p.add_argument("--write", action="store_true")
+    from kiosk.cli._center_backup import register as register_backup
+
+    register_backup(add)  # backup, restore, purge

@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kiosk.cli import EXIT_OK
@@ -41,9 +42,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
             watchdog.status(text)
             last["status"] = text
 
-    worker = UploadWorker.for_booth(on_tick=tick, max_sleep_s=ping_every)
+    from kiosk.settings import load_settings
+
+    settings = load_settings()
+    worker = UploadWorker.for_booth(
+        settings, health=booth_health(settings), on_tick=tick, max_sleep_s=ping_every
+    )
     holder["w"] = worker
     box = worker.outbox
+    metrics = _start_metrics(worker, settings)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: stopping after the current upload", signum)
@@ -59,5 +66,53 @@ def cmd_worker(args: argparse.Namespace) -> int:
     finally:
         watchdog.stopping()
         worker.stop()
+        if metrics:
+            metrics.stop()
         box.close()
     return EXIT_OK
+
+
+PRINTER_STATES = {"ok": "ok", "warn": "degraded", "fail": "attention"}
+
+
+def booth_health(settings: Any, max_age_s: float = 15.0) -> Callable[[], dict[str, Any]]:
+    """What this process can see of the booth, for heartbeats and /metrics.
+
+    The printer's CUPS queue (``kiosk doctor``'s printer check: paper, ribbon,
+    jam, stopped queue) when ``printer.queue`` is set; the camera belongs to the
+    screen's process and is not opened here. Cached ``max_age_s`` so a scrape
+    and a heartbeat together ask CUPS once.
+    """
+    cache: dict[str, Any] = {"at": float("-inf"), "value": {}}
+
+    def health() -> dict[str, Any]:
+        now = time.monotonic()
+        if now - cache["at"] < max_age_s:
+            return cache["value"]
+        value: dict[str, Any] = {"upload_worker": "ok"}
+        if settings.get("printer.queue"):
+            try:
+                from kiosk.doctor import printer
+
+                res = printer.check(settings)
+                value["printer"] = {"state": PRINTER_STATES.get(res.status, "unknown"),
+                                    "detail": res.detail[:200]}
+            except Exception as exc:  # noqa: BLE001 - CUPS down or pycups missing
+                value["printer"] = {"state": "unknown", "detail": type(exc).__name__}
+        cache.update(at=now, value=value)
+        return value
+
+    return health
+
+
+def _start_metrics(worker: Any, settings: Any) -> Any:
+    """Prometheus /metrics of this worker when ``[outbox] metrics_port`` is set."""
+    port = int(settings.get("outbox.metrics_port"))
+    if not port:
+        return None
+    from kiosk.link.metrics import MetricsServer
+
+    host = str(settings.get("outbox.metrics_host"))
+    server = MetricsServer(worker, host, port, str(settings.get("outbox.metrics_token"))).start()
+    log.info("metrics on http://%s:%d/metrics", host, server.port)
+    return server

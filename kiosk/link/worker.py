@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 ClientFactory = Callable[[], CenterClient]
 
 
+def outbox_health(outbox: Outbox) -> dict[str, Any]:
+    """The outbox as a heartbeat's health entry: state, depth and oldest item's age."""
+    st = outbox.status()
+    return {
+        "state": "attention" if st["parked"] else "ok",
+        "depth": st["depth"],
+        "parked": st["parked"],
+        "oldest_age_s": st["oldest_age_s"] or 0.0,
+    }
+
+
 class UploadWorker:
     """``run()`` in the calling thread, or ``start()`` a daemon thread; ``stop()`` ends it.
 
@@ -275,6 +286,8 @@ class UploadWorker:
             health = self.health()
         except Exception as exc:
             health = {"upload_worker": "ok", "health_error": type(exc).__name__}
+        if "outbox" not in health:  # the center's /metrics alerts on an old backlog
+            health = {**health, "outbox": outbox_health(self.outbox)}
         counters = dict(self.counters)
         try:
             client.heartbeat(health, counters, self.outbox.depth(), self.version)

@@ -127,6 +127,15 @@ class KioskHttp(httpx.Client):
 
 def base_overrides(**extra: Any) -> dict[str, Any]:
     over: dict[str, Any] = {"upload": {"check_workers": 0}}
+    # KIOSK_TEST_PHOTO_STORE=database|s3 runs the suite on another photo store
+    # (s3 needs KIOSK_TEST_S3_URL, from scripts/test.d/s3.sh).
+    store = os.environ.get("KIOSK_TEST_PHOTO_STORE", "")
+    if store == "s3":
+        from tests.center.s3 import s3_conf
+
+        over["photo_store"] = s3_conf(os.environ["KIOSK_TEST_S3_URL"])
+    elif store:
+        over["photo_store"] = {"backend": store}
     for key, value in extra.items():
         over[key] = {**over.get(key, {}), **value}
     return over
