@@ -12,8 +12,9 @@ A backup directory holds:
   store in chunks and checked against its hash. Photos are content-addressed
   and never change, and the store holds a photo before the row naming it
   commits, so every photo of the snapshot is there to copy.
-- ``keys/context_signing_key.ed25519``: the poster signing key (posters on the
-  walls stay valid after a restore).
+- ``keys/*``: every file of the secrets directory (poster signing key, link and
+  session secrets), so posters on the walls and download links already sent stay
+  valid after a restore.
 - ``manifest.json``, written last: schema revision, row counts, the SHA-256 of
   every table file and the list of photos. No manifest: an unfinished backup.
 
@@ -36,7 +37,6 @@ from typing import Any
 from sqlalchemy import Connection, LargeBinary, func, insert, select, text
 
 from center import schema as t
-from center.keys import KEY_FILE
 from center.storage import PhotoStore
 from kiosk.errors import KioskError
 from kiosk.fileio import write_durable
@@ -110,7 +110,7 @@ def _sha_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def backup(db: Any, store: PhotoStore, data_dir: Path, out: Path) -> Summary:
+def backup(db: Any, store: PhotoStore, secrets_dir: Path, out: Path) -> Summary:
     """Write a consistent backup of the center to ``out`` (missing or empty)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -161,11 +161,14 @@ def backup(db: Any, store: PhotoStore, data_dir: Path, out: Path) -> Summary:
         if h.hexdigest() != sha:
             raise BackupError(f"photo {sha[:12]} in the store does not match its hash")
     summary.photos = len(shas)
-    key = Path(data_dir) / KEY_FILE
-    if key.exists():
-        (out / "keys").mkdir(exist_ok=True)
-        write_durable(out / "keys" / KEY_FILE, key.read_bytes(), mode=0o600)
-        files[f"keys/{KEY_FILE}"] = _sha_file(out / "keys" / KEY_FILE)
+    # The secrets directory (poster signing key, download-link and session
+    # secrets: center/secret_files.py), so restored links and posters stay valid.
+    held = sorted(p for p in Path(secrets_dir).glob("*") if p.is_file()) if Path(secrets_dir).is_dir() else []
+    if held:
+        (out / "keys").mkdir(exist_ok=True, mode=0o700)
+    for key in held:
+        write_durable(out / "keys" / key.name, key.read_bytes(), mode=0o600)
+        files[f"keys/{key.name}"] = _sha_file(out / "keys" / key.name)
     manifest = {
         "format": FORMAT,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -222,7 +225,7 @@ def holdings(db: Any, store: PhotoStore) -> dict[str, int]:
     return found
 
 
-def restore(db: Any, store: PhotoStore, data_dir: Path, src: Path) -> Summary:
+def restore(db: Any, store: PhotoStore, secrets_dir: Path, src: Path) -> Summary:
     """Load a backup into an empty center (schema at the backup's revision)."""
     src = Path(src)
     manifest = verify(src)
@@ -269,9 +272,11 @@ def restore(db: Any, store: PhotoStore, data_dir: Path, src: Path) -> Summary:
             summary.tables[table.name] = n
         if not db.is_sqlite:
             _reset_sequences(conn)
-    key = src / "keys" / KEY_FILE
-    if key.exists():
-        write_durable(Path(data_dir) / KEY_FILE, key.read_bytes(), mode=0o600)
+    if (src / "keys").is_dir():
+        Path(secrets_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for key in sorted((src / "keys").glob("*")):
+            if key.is_file():
+                write_durable(Path(secrets_dir) / key.name, key.read_bytes(), mode=0o600)
     return summary
 
 

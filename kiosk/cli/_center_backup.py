@@ -29,7 +29,7 @@ def _backup(args: argparse.Namespace) -> int:
 
     center = _open(args)
     try:
-        summary = backup(center.db, center.store, center.settings.data_dir, Path(args.dir))
+        summary = backup(center.db, center.store, center.settings.secrets_dir, Path(args.dir))
     finally:
         center.close()
     rows = sum(summary.tables.values())
@@ -43,7 +43,7 @@ def _restore(args: argparse.Namespace) -> int:
 
     center = _open(args)
     try:
-        summary = restore(center.db, center.store, center.settings.data_dir, Path(args.dir))
+        summary = restore(center.db, center.store, center.settings.secrets_dir, Path(args.dir))
     finally:
         center.close()
     rows = sum(summary.tables.values())

@@ -30,6 +30,7 @@ from tests.center.conftest import (
     base_overrides,
     completed_order,
     console_client,
+    identify,
     reset_pg,
     upload,
 )
@@ -159,18 +160,16 @@ def test_backup_restore_round_trips_every_row_and_photo(tmp_path, urls, photo, p
     for row in after["photo_versions"]:
         sha = row["sha256"]
         assert hashlib.sha256(store.get(sha)).hexdigest() == sha
-    assert (tmp_path / "b" / "context_signing_key.ed25519").read_bytes() == (
-        tmp_path / "a" / "context_signing_key.ed25519"
-    ).read_bytes()
+    for name in ("context_signing_key.ed25519",):  # secrets_dir (center/secret_files.py)
+        assert (tmp_path / "b" / "secrets" / name).read_bytes() == (
+            tmp_path / "a" / "secrets" / name).read_bytes()
 
     # The restored center serves the same order, and the old download link works.
     run2 = Running(tmp_path / "b", dst_url, dst_over)
     run2.token = run.token  # the kiosk's token was restored with the kiosks table
     run2.start()
     try:
-        order = run2.client().post(
-            "/api/v1/orders/status", json={"collection_code": STUDENT["code"]}
-        ).json()["order"]
+        order = identify(run2.client(), STUDENT).json()["order"]
         assert (order["order_no"], order["state"]) == (seen["order_no"], "completed")
         link = seen["link"].replace(old_url, run2.url)
         r = httpx.get(link, timeout=10)
@@ -274,8 +273,8 @@ def test_retention_purges_exported_complete_batches_after_the_days(tmp_path, db_
         assert len(audit) == 1 and audit[0].actor == "cli:purge" and "GD2026-01" in audit[0].detail
         assert order == "completed"  # the statistics stay
         # the code no longer identifies anyone
-        r = c.post("/api/v1/orders/status", json={"collection_code": STUDENT["code"]})
-        assert r.status_code == 404
+        r = identify(c, STUDENT)
+        assert r.status_code == 403 and r.json()["error"]["code"] != "locked_out"
         # a second run finds nothing more to do
         res = kiosk("center", "purge", "--days", "0", *common, over=run.overrides)
         assert json.loads(res.stdout)["purged"] == []

@@ -21,6 +21,7 @@ import pytest
 from center.storage import StoreCorrupt, StoreUnavailable
 from center.storage.local import LocalStore
 from tests.center.conftest import (
+    BATCH_CTX,
     PG_URL,
     STUDENT,
     Running,
@@ -171,8 +172,10 @@ def test_s3_down_means_503_and_the_outbox_keeps_the_photo(tmp_path, photo):
         assert r.json()["error"]["code"] == "store_unavailable"
         assert STUDENT["code"] not in r.text
 
-        box.enqueue(STUDENT["code"], photo, "k-store-down-2", {})
         with CenterClient(run.url, run.token, timeout=(2.0, 10.0)) as client:
+            client.identify(STUDENT["code"], STUDENT["last4"], "EK43", BATCH_CTX)
+            box.enqueue(STUDENT["code"], photo, "k-store-down-2", {},
+                        upload_ticket=client.grants.upload_ticket(STUDENT["code"]))
             res = box.drain_once(client)
             assert res.uploaded == 0 and box.depth() == 1
             st = box.status()
