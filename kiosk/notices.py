@@ -7,23 +7,16 @@ school can change the wording without touching code.
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
 from typing import Any
 
 from kiosk.errors import ConfigError, KioskError
-from kiosk.paths import CONFIG_DIR
+from kiosk.words import MESSAGES_DIR, catalogue
 
-FAULTS_PATH = CONFIG_DIR / "messages" / "faults.toml"
+FAULTS_PATH = MESSAGES_DIR / "faults.toml"
 
 
-@lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    try:
-        with FAULTS_PATH.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{FAULTS_PATH}: {exc}") from None
+    return catalogue("faults")
 
 
 def words(code: str) -> tuple[str, str]:
