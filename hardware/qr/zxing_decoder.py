@@ -38,11 +38,15 @@ class ZxingDecoder:
     name = "zxing"
 
     def __init__(self) -> None:
-        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCodeModel2)  # 3.x: QRCode also means Micro and rMQR
+        # zxing-cpp 3: QRCode also means Micro QR and rMQR; the booth reads model 2.
+        self._format = zxingcpp.BarcodeFormat.QRCodeModel2
 
     def _read(self, image: NDArray[Any], errors: bool = False) -> list[Any]:
         return zxingcpp.read_barcodes(
-            np.ascontiguousarray(image), formats=self._formats, return_errors=errors
+            # A BarcodeFormats made per call: one kept alive until exit makes nanobind
+            # print "leaked instances" at the end of every kiosk command.
+            np.ascontiguousarray(image), formats=zxingcpp.BarcodeFormats(self._format),
+            return_errors=errors,
         )
 
     def decode(self, frame: NDArray[Any]) -> list[bytes]:

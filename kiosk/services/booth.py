@@ -30,28 +30,6 @@ log = logging.getLogger(__name__)
 MIN_FREE_BYTES = 200 * 1024 * 1024
 
 
-class ZxingDecoder:
-    """QR only, through zxing-cpp, when ``hardware.qr`` is not there."""
-
-    def __init__(self) -> None:
-        import zxingcpp
-
-        self._z = zxingcpp
-        self._fmt = zxingcpp.BarcodeFormat.QRCode
-
-    def decode(self, frame: Any) -> list[bytes]:
-        return [r.bytes for r in self._z.read_barcodes(frame, formats=self._fmt)]
-
-
-def make_decoder() -> Any:
-    try:
-        from hardware.qr import make_decoder as hw_make_decoder
-
-        return hw_make_decoder("zxing")
-    except ImportError:
-        return ZxingDecoder()
-
-
 def master_from_photo(jpeg: bytes) -> Any:
     """A Master from an approved 480×640 photo (reprint of an older order).
 
@@ -125,9 +103,11 @@ class Booth:
         self.pipeline = PipelineWorker(self.post)
         self.pipeline.warm_up()
         try:
-            self.decoder = make_decoder()
+            from hardware.qr import make_decoder
+
+            self.decoder = make_decoder(str(s.get("scanner.decoder", "zxing")))
             self.scanner_status = OK
-        except ImportError:
+        except ImportError:  # the decoder's package is not installed: the doctor says which
             self.scanner_status = missing("QR decoder")
         self.camera = CameraWorker(
             self._camera_opener(), self.post, self.slot,
