@@ -269,7 +269,7 @@ def _confirmed(
         return False
     if not rules.get("second_needs_landmarks", True):
         return True
-    pts = _mesh_on_crop(m.mesh_crop, rgb, box[:4])
+    pts = mesh_on_crop(m.mesh_crop, rgb, box[:4])
     if pts is None:
         return False
     x, y, bw, bh = box[:4]
@@ -313,7 +313,7 @@ def _mesh_face(mesh, rgb: np.ndarray) -> np.ndarray | None:
     return np.array([[p.x * w, p.y * h, p.z * w] for p in lm], np.float32)
 
 
-def _mesh_on_crop(
+def mesh_on_crop(
     mesh, rgb: np.ndarray, box: tuple[float, float, float, float]
 ) -> np.ndarray | None:
     """Second chance: the mesh on a square crop around the detector's box."""
@@ -360,7 +360,7 @@ def analyse(
     pts = _mesh_face(m.mesh, rgb)
     if pts is None and boxes:
         biggest = max(boxes, key=lambda b: b[2] * b[3])
-        pts = _mesh_on_crop(m.mesh_crop, rgb, biggest)
+        pts = mesh_on_crop(m.mesh_crop, rgb, biggest)
     face = None
     if pts is not None:
         xs, ys = pts[:, 0], pts[:, 1]

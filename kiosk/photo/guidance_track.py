@@ -10,9 +10,9 @@ reads in one go; any other layout falls back to the attribute reads.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from kiosk.photo import analysis
 from kiosk.photo.analysis import Face
 
 _N = 478
@@ -52,24 +52,7 @@ def second_look(
     above all) differently from the still's static mesh; near a limit guidance asks
     this second look, which matched the still's reading on the sample portraits.
     """
-    h, w = frame.shape[:2]
-    x, y, bw, bh = box
-    side = 2.0 * max(bw, bh)
-    cx, cy = x + bw / 2, y + bh / 2
-    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    x1, y1 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
-    if x1 - x0 < 16 or y1 - y0 < 16:
+    pts = analysis.mesh_on_crop(mesh_static, frame, box)
+    if pts is None:
         return None
-    crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-    k = 1.0
-    if max(crop.shape[:2]) < 256:
-        k = 256 / max(crop.shape[:2])
-        crop = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
-    res = mesh_static.process(crop)
-    if not res.multi_face_landmarks:
-        return None
-    ch, cw = crop.shape[:2]
-    pts = landmarks_px(res.multi_face_landmarks[0], cw, ch) / k
-    pts[:, 0] += x0
-    pts[:, 1] += y0
     return Face(pts, box)
