@@ -11,18 +11,17 @@ SHARED_DIR = ROOT.parent / "shared"
 PORTRAITS_DIR = Path(os.environ.get("KIOSK_PORTRAITS", SHARED_DIR / "testdata" / "portraits"))
 
 
-def state_dir() -> Path:
+def state_dir(configured: str | Path | None = None) -> Path:
     """The booth's writable state (outbox, photos, print journal, embedded center).
 
-    ``KIOSK_STATE_DIR`` wins (tests and systemd's ``StateDirectory=``), then the
-    configured ``paths.state_dir``, then ``$XDG_STATE_HOME/kiosk``.
+    ``KIOSK_STATE_DIR`` wins (tests and systemd's ``StateDirectory=``), then
+    ``configured`` (the caller's ``paths.state_dir`` setting: this module reads no
+    settings, so ``kiosk.settings`` can use it without a cycle), then
+    ``$XDG_STATE_HOME/kiosk``.
     """
     env = os.environ.get("KIOSK_STATE_DIR") or os.environ.get("STATE_DIRECTORY")
     if env:
         return Path(env.split(":")[0])
-    from kiosk.settings import load_settings
-
-    configured = load_settings().get("paths.state_dir")
     if configured:
         return Path(configured)
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -131,9 +131,9 @@ def _token_values(settings: Any) -> list[str]:
     if creds:
         candidates.append(Path(creds) / "kiosk-token")
     try:
-        from kiosk.paths import state_dir
+        from kiosk.wiring import state_dir
 
-        candidates.append(state_dir() / "center" / "kiosk-token")
+        candidates.append(state_dir(settings) / "center" / "kiosk-token")
     except Exception:  # noqa: BLE001
         pass
     for path in candidates:
@@ -163,11 +163,9 @@ def _versions() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _config_files() -> list[tuple[str, str]]:
-    from kiosk.settings import config_files
-
+def _config_files(files: list[Path]) -> list[tuple[str, str]]:
     out = []
-    for path in config_files():
+    for path in files:
         try:
             out.append((f"config/{path.name}", path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
@@ -175,10 +173,10 @@ def _config_files() -> list[tuple[str, str]]:
     return out
 
 
-def _outbox_summary() -> str:
+def _outbox_summary(state_dir: Path) -> str:
     from kiosk.doctor.outbox import read_status
 
-    status = read_status()
+    status = read_status(state_dir)
     if status is None:
         return json.dumps({"depth": 0, "note": "no outbox yet"}) + "\n"
     # Items themselves are about students: keep only their shape.
@@ -190,12 +188,10 @@ def _outbox_summary() -> str:
     return json.dumps(status, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
-def _devices() -> str:
+def _devices(vendors: list[str]) -> str:
     from kiosk.doctor.camera import ptp_devices
     from kiosk.doctor.scanner import wedge_devices
-    from kiosk.settings import load_settings
 
-    vendors = list(load_settings().get("appliance.udev.scanner_vendors") or [])
     parts = [
         "## PTP cameras on USB\n" + ("\n".join(ptp_devices()) or "(none)") + "\n",
         "## keyboard-wedge scanners\n" + ("\n".join(f"{n} {v}" for n, v in
@@ -224,11 +220,14 @@ def _journal(unit: str, lines: int, since: str) -> str:
                  "--since", since, "-n", str(lines)], timeout=60)
 
 
-def build_bundle(out: Path, settings: Any = None, doctor: bool = True) -> dict[str, Any]:
-    """Write the redacted bundle to ``out`` (.tar.gz); returns its table of contents."""
-    from kiosk.settings import load_settings
+def build_bundle(out: Path, settings: Any, doctor: bool = True) -> dict[str, Any]:
+    """Write the redacted bundle to ``out`` (.tar.gz); returns its table of contents.
 
-    settings = settings or load_settings()
+    ``settings`` are the parsed ones (``kiosk.settings.Settings``): the config
+    files they came from go into the bundle as they are on disk.
+    """
+    from kiosk.wiring import state_dir
+
     scrub = Redactor(_token_values(settings))
     sup = settings.section("appliance").get("support", {})
     units = list(sup.get("units") or [])
@@ -242,7 +241,7 @@ def build_bundle(out: Path, settings: Any = None, doctor: bool = True) -> dict[s
         members.append((name, scrub(text)))
 
     add("versions.txt", _versions)
-    for name, text in _config_files():
+    for name, text in _config_files(list(settings.files)):
         add(name, text)
 
     def effective() -> str:
@@ -259,8 +258,9 @@ def build_bundle(out: Path, settings: Any = None, doctor: bool = True) -> dict[s
             return json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2) + "\n"
 
         add("doctor.json", run_doctor)
-    add("outbox.json", _outbox_summary)
-    add("devices.txt", _devices)
+    add("outbox.json", lambda: _outbox_summary(state_dir(settings)))
+    add("devices.txt", lambda: _devices(
+        list(settings.get("appliance.udev.scanner_vendors") or [])))
     add("system.txt", lambda: _system(units))
     for unit in units:
         add(f"journal/{unit}.log", lambda u=unit: _journal(

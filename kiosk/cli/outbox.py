@@ -86,8 +86,9 @@ def fault_lines(st: dict[str, Any]) -> list[str]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from kiosk.link.outbox import Outbox
+    from kiosk.settings import load_settings
 
-    box = Outbox.open_default(reader=True)  # a full disk: read-only, the reserve kept
+    box = Outbox.open_default(None, load_settings(), reader=True)  # a full disk: read-only, the reserve kept
     try:
         st = box.status()
     finally:
@@ -103,11 +104,13 @@ def cmd_drain(args: argparse.Namespace) -> int:
     from kiosk.link.client import CenterUnreachable
     from kiosk.link.connect import make_client
     from kiosk.link.outbox import Outbox
+    from kiosk.settings import load_settings
 
-    box = Outbox.open_default()
+    settings = load_settings()
+    box = Outbox.open_default(None, settings)
     try:
         try:
-            client = make_client()
+            client = make_client(settings)
         except CenterUnreachable as exc:
             print(f"center unreachable: {exc.detail}")
             return EXIT_ERROR
@@ -143,8 +146,9 @@ def cmd_drain(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     from kiosk.link.outbox import Outbox
+    from kiosk.settings import load_settings
 
-    box = Outbox.open_default()
+    box = Outbox.open_default(None, load_settings())
     try:
         n = box.retry_parked(args.ids or None)
     finally:

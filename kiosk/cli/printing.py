@@ -25,16 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _service(args: argparse.Namespace):
     from hardware.printing import PrintService
-    from kiosk.paths import state_dir
     from kiosk.settings import load_settings
+    from kiosk.wiring import state_dir
 
-    s = load_settings().section("printer")
+    settings = load_settings()
+    s = settings.section("printer")
     queue = args.printer or s["queue"]
     if not queue:
         print("kiosk print: no printer: set printer.queue or pass --printer", file=sys.stderr)
         return None, s
     return PrintService(
-        queue, state_dir() / s["journal"], server=args.server or s["server"] or None,
+        queue, state_dir(settings) / s["journal"], server=args.server or s["server"] or None,
         media=s["media"], extra_options={k: str(v) for k, v in s["extra_options"].items()},
         stall_timeout=float(s["stall_timeout"]), busy_timeout=float(s["busy_timeout"]),
         poll_interval=float(s["poll_interval"]),

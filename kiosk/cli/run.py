@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
         print(hash_pin(args.hash_pin))
         return 0
     from kiosk.app.launch import configure_kivy, make_app, prepare_display
-    from kiosk.paths import state_dir
     from kiosk.settings import load_settings
+    from kiosk.wiring import state_dir
 
     settings = load_settings()
     xvfb = prepare_display()
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     configure_kivy(int(ui["width"]), int(ui["height"]),
                    bool(ui["fullscreen"]) and not args.windowed,
                    hide_cursor=bool(ui["hide_cursor"]))
-    state = state_dir()
+    state = state_dir(settings)
     app = make_app(settings, state, printer_factory=_printer_factory(settings, state))
     try:
         app.run()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 
 def _bundle(args: argparse.Namespace) -> int:
+    from kiosk.settings import load_settings
     from kiosk.support import build_bundle
 
     out = Path(args.output or f"kiosk-support-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz")
-    toc = build_bundle(out, doctor=not args.no_doctor)
+    toc = build_bundle(out, load_settings(), doctor=not args.no_doctor)
     print(f"support bundle: {toc['path']} ({len(toc['members'])} files, personal data redacted)")
     return 0
 

@@ -10,11 +10,11 @@ from kiosk.doctor import FAIL, OK, WARN, CheckResult
 def check(settings: Any) -> CheckResult:
     from kiosk.link.client import CenterRefused, CenterUnreachable
     from kiosk.link.connect import is_embedded, make_client
-    from kiosk.paths import state_dir
+    from kiosk.wiring import state_dir
 
     embedded = is_embedded(settings)
     where = "embedded center" if embedded else str(settings.get("center.url"))
-    if embedded and not (state_dir() / "center" / "embedded.url").exists():
+    if embedded and not (state_dir(settings) / "center" / "embedded.url").exists():
         return CheckResult("center", WARN, "embedded center (center.url empty) is not running",
                            "it runs inside the screen (kiosk-ui); a booth with a central "
                            "server sets center.url")

@@ -10,9 +10,9 @@ from kiosk.doctor import FAIL, OK, WARN, CheckResult
 
 
 def check(settings: Any) -> CheckResult:
-    from kiosk.paths import state_dir
+    from kiosk.wiring import state_dir
 
-    path = Path(state_dir())
+    path = Path(state_dir(settings))
     while not path.exists() and path != path.parent:
         path = path.parent
     usage = shutil.disk_usage(path)

@@ -39,14 +39,12 @@ def _status_read_only(path: Path) -> dict[str, Any]:
                    "last_error": None}
 
 
-def read_status() -> dict[str, Any] | None:
+def read_status(state_dir: Path) -> dict[str, Any] | None:
     """The outbox's status, or None when nothing was ever queued on this booth.
 
     The owner opens it properly; anyone else (root over SSH) reads it read-only.
     """
-    from kiosk.paths import state_dir
-
-    path = Path(state_dir()) / "outbox" / "outbox.db"
+    path = Path(state_dir) / "outbox" / "outbox.db"
     if not path.exists():
         return None
     if path.stat().st_uid != os.geteuid():
@@ -84,7 +82,9 @@ def _fault(status: dict[str, Any]) -> CheckResult | None:
 
 
 def check(settings: Any) -> CheckResult:
-    status = read_status()
+    from kiosk.wiring import state_dir
+
+    status = read_status(state_dir(settings))
     if status is None:
         return CheckResult("outbox", OK, "empty (no photo queued on this booth yet)")
     fault = _fault(status)

@@ -14,17 +14,17 @@ def is_embedded(settings: Any) -> bool:
     return not str(settings.get("center.url") or "").strip()
 
 
-def make_client(settings: Any = None, state_dir: Path | None = None) -> CenterClient:
+def make_client(settings: Any, state_dir: Path | None = None) -> CenterClient:
     """A client for ``center.url``, or for the embedded center this booth runs.
 
-    For the embedded center the URL comes from the file the running center
-    wrote; if it is not running, ``CenterUnreachable`` (the worker retries).
+    ``settings`` are the program's parsed settings (``kiosk.settings.Settings``);
+    ``state_dir`` defaults to theirs. For the embedded center the URL comes from
+    the file the running center wrote; if it is not running,
+    ``CenterUnreachable`` (the worker retries).
     """
-    from kiosk.paths import state_dir as default_state_dir
-    from kiosk.settings import load_settings
+    from kiosk.wiring import state_dir as booth_state_dir
 
-    settings = settings or load_settings()
-    base = Path(state_dir) if state_dir else default_state_dir()
+    base = Path(state_dir) if state_dir else booth_state_dir(settings)
     sec = settings.section("center")
     embedded = is_embedded(settings)
     if embedded:

@@ -434,14 +434,15 @@ class Outbox:
         log.warning("outbox: %s", notices.operator_line("outbox_rebuilt", **info))
 
     @classmethod
-    def open_default(cls, state_dir: Path | None = None, settings: Any = None,
+    def open_default(cls, state_dir: Path | None, settings: Any,
                      reader: bool = False) -> Outbox:
-        """The booth's outbox: ``<state dir>/outbox/outbox.db`` with the configured policy."""
-        from kiosk.paths import state_dir as default_state_dir
-        from kiosk.settings import load_settings
+        """The booth's outbox: ``<state dir>/outbox/outbox.db`` with the configured policy.
 
-        settings = settings or load_settings()
-        base = Path(state_dir) if state_dir else default_state_dir()
+        ``settings`` are the program's parsed settings; ``state_dir`` None: theirs.
+        """
+        from kiosk.wiring import state_dir as booth_state_dir
+
+        base = Path(state_dir) if state_dir else booth_state_dir(settings)
         return cls(base / "outbox" / "outbox.db", OutboxPolicy.from_settings(settings),
                    reader=reader)
 

@@ -86,24 +86,23 @@ class UploadWorker:
     @classmethod
     def for_booth(
         cls,
-        settings: Any = None,
+        settings: Any,
         health: Callable[[], dict[str, Any]] | None = None,
         on_tick: Callable[[], None] | None = None,
         max_sleep_s: float | None = None,
     ) -> UploadWorker:
         """The booth's worker: its outbox, its center (configured or embedded), its timings.
 
-        Used by the screen's background thread and by ``kiosk worker`` alike.
+        Used by the screen's background thread and by ``kiosk worker`` alike;
+        ``settings`` are the parsed ones the program started with.
         """
         from kiosk.link.connect import make_client
-        from kiosk.settings import load_settings
 
-        settings = settings or load_settings()
         idle = float(settings.get("outbox.idle_poll_s"))
         if max_sleep_s:
             idle = min(idle, max_sleep_s)
         return cls(
-            Outbox.open_default(settings=settings),
+            Outbox.open_default(None, settings),
             lambda: make_client(settings),
             heartbeat_interval_s=float(settings.get("center.heartbeat_interval_s")),
             cleanup_interval_s=float(settings.get("outbox.cleanup_interval_s")),

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from kiosk.cli import main
-from kiosk.settings import load_defaults
+from kiosk.settings import load_defaults, load_settings
 
 
 def _doctor(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, dict]:
@@ -98,7 +98,7 @@ def _jpeg() -> bytes:
 def test_outbox_backlog_warns_then_fails(tmp_path, monkeypatch, capsys, _state_dir: Path):
     from kiosk.link.outbox import Outbox
 
-    box = Outbox.open_default()
+    box = Outbox.open_default(None, load_settings())
     for i in range(3):
         box.enqueue(f"TESTCODE{i:06d}X", _jpeg(), f"idem-key-{i:04d}")
     box.close()

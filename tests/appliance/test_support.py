@@ -38,6 +38,7 @@ def _jpeg() -> bytes:
 def test_bundle_is_redacted_and_useful(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture, _state_dir: Path):
     from kiosk.link.outbox import Outbox
+    from kiosk.settings import load_settings
 
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -55,7 +56,7 @@ def test_bundle_is_redacted_and_useful(tmp_path: Path, monkeypatch: pytest.Monke
         f'[center]\ntoken_file = "{token_file}"\n\n[doctor]\ntimeout = 5.0\n',
         encoding="utf-8")
     monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
-    box = Outbox.open_default()
+    box = Outbox.open_default(None, load_settings())
     box.enqueue(CODE, _jpeg(), "idem-key-0001")
     box.close()
 

@@ -15,7 +15,7 @@ from kiosk.link.client import CenterClient, CenterUnreachable
 from kiosk.link.connect import make_client
 from kiosk.link.embedded import EmbeddedCenter, embedded_url
 from kiosk.link.outbox import Outbox, OutboxPolicy
-from kiosk.settings import parse_settings
+from kiosk.settings import load_settings, parse_settings
 from tests.link.conftest import CODES, make_jpeg
 
 
@@ -103,7 +103,7 @@ def test_cli_status_drain_and_retry(
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[center]\nurl = "{center.base_url}"\ntoken_file = "{tok}"\n')
     monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
-    box = Outbox.open_default()
+    box = Outbox.open_default(None, load_settings())
     good = box.enqueue(CODES[1], make_jpeg(5), "cli-test-0001", upload_ticket=ticket(CODES[1]))
     bad = box.enqueue(CODES[2], make_jpeg(6, size=(100, 100)), "cli-test-0002", upload_ticket=ticket(CODES[2]))
 

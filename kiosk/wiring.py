@@ -1,0 +1,38 @@
+"""What a program builds from its parsed settings, to pass down to the parts.
+
+The composition roots (``kiosk/cli``, ``kiosk/app``, ``center/app``) parse the
+settings once (``kiosk.settings.load_settings``) and call these to turn the
+tables into the values the parts take: the state directory, the photo spec
+with the booth's overrides, the pipeline's options and decode limits, the
+guide's options, the scanner's rules, the sheet options. This module reads no
+file and no environment itself: it converts a ``Settings`` it is given, so the
+booth's assembly (``kiosk.services.booth``) may use it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from kiosk import paths
+
+
+def fill(cls: type, values: dict[str, Any], **extra: Any) -> Any:
+    """An options dataclass from a config table whose keys are its field names.
+
+    The dataclass's own defaults stand for keys the table lacks, so code and
+    tests can build one without any config at all.
+    """
+    kwargs = dict(extra)
+    for f in dataclasses.fields(cls):
+        if f.name in values and f.name not in kwargs:
+            default = f.default if f.default is not dataclasses.MISSING else None
+            value = values[f.name]
+            kwargs[f.name] = type(default)(value) if isinstance(default, int | float) else value
+    return cls(**kwargs)
+
+
+def state_dir(settings: Any) -> Path:
+    """The booth's state directory (``paths.state_dir``, or the environment's)."""
+    return paths.state_dir(settings.get("paths.state_dir"))
