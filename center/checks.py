@@ -73,20 +73,25 @@ def _die_with_parent() -> None:
 
 
 def run_check(
-    photo: bytes | str, prev: bytes | str | None = None, face_threshold: float = 0.04
+    photo: bytes | str, prev: bytes | str | None = None, face_threshold: float = 0.04,
+    spec_name: str | None = None,
 ) -> dict[str, Any]:
     """In the worker process: the full report of one photo (bytes, or a file path).
+
+    ``spec_name`` is the center's ``upload.spec`` (a booth's ``[photo]`` table
+    plays no part here).
 
     For a retake (``prev``: the version before it), the report also says whether
     the face has the same shape as before (``center.face_compare``).
     """
     try:
         from kiosk.photo.check import check_jpeg
+        from kiosk.photo.spec import load_spec
     except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
         return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
     try:
         data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
-        report = check_jpeg(data)
+        report = check_jpeg(data, load_spec(spec_name))
         out = report.as_dict()
     except Exception as exc:  # noqa: BLE001 - a crash in the checker must not lose the version
         return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
@@ -120,9 +125,11 @@ class CheckRunner:
         quiet_seconds: float = 0.5,
         max_defer_seconds: float = 30.0,
         face_threshold: float = 0.04,
+        spec_name: str | None = None,
     ) -> None:
         self.db = db
         self.face_threshold = face_threshold
+        self.spec_name = spec_name
         self.store = store
         self.workers = workers
         self.quiet_seconds = quiet_seconds
@@ -254,7 +261,7 @@ class CheckRunner:
             done: Future = Future()
             done.set_result({"unavailable": f"photo unreadable: {type(exc).__name__}"})
             return done
-        return self._pool.submit(run_check, data, prev, self.face_threshold)
+        return self._pool.submit(run_check, data, prev, self.face_threshold, self.spec_name)
 
     def _record(self, vid: int, result: dict[str, Any]) -> None:
         if "report" in result:

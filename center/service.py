@@ -75,6 +75,7 @@ class Center:
             quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
             max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
             face_threshold=float(settings.get("review.face_change_threshold", 0.04)),
+            spec_name=str(settings.get("upload.spec")),
         )
 
     def start(self) -> None:

@@ -10,7 +10,6 @@ because a typo in a booth's config must stop the start, not be ignored.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import re
 import tomllib
@@ -176,17 +175,3 @@ def load_settings() -> Settings:
         _cache[key] = parse_settings(files)
     return _cache[key]
 
-
-def fill(cls: type, values: dict[str, Any]) -> Any:
-    """An options dataclass from a config table whose keys are its field names.
-
-    The dataclass's own defaults stand for keys the table lacks, so code and
-    tests can build one without any config at all.
-    """
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in values:
-            default = f.default if f.default is not dataclasses.MISSING else None
-            value = values[f.name]
-            kwargs[f.name] = type(default)(value) if isinstance(default, int | float) else value
-    return cls(**kwargs)

@@ -36,3 +36,35 @@ def fill(cls: type, values: dict[str, Any], **extra: Any) -> Any:
 def state_dir(settings: Any) -> Path:
     """The booth's state directory (``paths.state_dir``, or the environment's)."""
     return paths.state_dir(settings.get("paths.state_dir"))
+
+
+def photo_spec(settings: Any, name: str | None = None) -> Any:
+    """The spec named ``name`` or ``photo.spec``, with the booth's ``[photo]`` overrides."""
+    from kiosk.photo.spec import load_spec
+
+    return load_spec(name or str(settings.get("photo.spec")), overrides=settings.section("photo"))
+
+
+def decode_limits(settings: Any) -> Any:
+    """What a decode accepts (``kiosk.photo.imageio.Limits``), from the ``[photo]`` table."""
+    from kiosk.photo.imageio import Limits
+
+    return fill(Limits, settings.section("photo"))
+
+
+def photo_options(settings: Any) -> Any:
+    """The pipeline's ``Options`` (with its decode limits), from the ``[photo]`` table.
+
+    Imports the pipeline (and its models' libraries): call it where the photo
+    is made, not on the UI thread.
+    """
+    from kiosk.photo.pipeline import Options
+
+    return fill(Options, settings.section("photo"), limits=decode_limits(settings))
+
+
+def guide_options(settings: Any) -> Any:
+    """The live guide's ``GuideOptions``, from the ``[photo.guidance]`` table."""
+    from kiosk.photo.guidance import GuideOptions
+
+    return fill(GuideOptions, settings.section("photo").get("guidance", {}))

@@ -50,7 +50,7 @@ def test_scrub_hides_codes_and_ids_but_keeps_words() -> None:
 def test_options_dataclass_follows_the_config(tmp_path: Path) -> None:
     from dataclasses import dataclass
 
-    from kiosk.settings import fill
+    from kiosk.wiring import fill
 
     @dataclass
     class Opts:

@@ -184,7 +184,7 @@ def _timings(
 
     from kiosk.photo.pipeline import Context, Options, step_decode
 
-    probe = Context(spec, Options.from_settings(), data)
+    probe = Context(spec, Options(), data)
     step_decode(probe)
     scale = probe.hi_scale  # the DCT scale the pipeline itself decodes at
     del probe

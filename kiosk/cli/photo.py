@@ -75,11 +75,13 @@ def cmd_make(args: argparse.Namespace) -> int:
     from kiosk.photo.imageio import UnreadableImage
     from kiosk.photo.master import save_master
     from kiosk.photo.pipeline import PhotoRefused, make_photo
-    from kiosk.photo.spec import load_spec
+    from kiosk.settings import load_settings
+    from kiosk.wiring import photo_options, photo_spec
 
-    spec = load_spec(args.spec)
+    settings = load_settings()
+    spec = photo_spec(settings, args.spec)
     try:
-        result = make_photo(args.input, spec)
+        result = make_photo(args.input, spec, photo_options(settings))
     except UnreadableImage as exc:
         _emit(
             args,
@@ -121,12 +123,14 @@ def cmd_make(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.photo.check import check_jpeg
     from kiosk.photo.imageio import UnreadableImage, read_input
-    from kiosk.photo.spec import load_spec
+    from kiosk.settings import load_settings
+    from kiosk.wiring import decode_limits, photo_spec
 
-    spec = load_spec(args.spec)
+    settings = load_settings()
+    spec, limits = photo_spec(settings, args.spec), decode_limits(settings)
     try:
-        data = read_input(args.photo)  # a regular file only, size-capped, never blocking
-        report = check_jpeg(data, spec)
+        data = read_input(args.photo, limits)  # a regular file only, size-capped, never blocking
+        report = check_jpeg(data, spec, limits)
     except OSError as exc:
         exc2 = UnreadableImage(f"cannot read file: {exc.strerror}")
         _emit(
@@ -154,9 +158,11 @@ def cmd_samples(args: argparse.Namespace) -> int:
     from kiosk.photo.master import save_master
     from kiosk.photo.pipeline import PhotoRefused, make_photo, warm_up
     from kiosk.photo.prints import cut_print
-    from kiosk.photo.spec import load_spec
+    from kiosk.settings import load_settings
+    from kiosk.wiring import photo_options, photo_spec
 
-    spec = load_spec(args.spec)
+    settings = load_settings()
+    spec, options = photo_spec(settings, args.spec), photo_options(settings)
     folder = args.portraits or PORTRAITS_DIR
     inputs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not inputs:
@@ -169,7 +175,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
     for path in inputs:
         row: dict[str, Any] = {"input": path.name}
         try:
-            result = make_photo(path, spec)
+            result = make_photo(path, spec, options)
             write_durable(out / f"{path.stem}.jpg", result.jpeg, 0o644)
             save_master(result.master, out / f"{path.stem}_master.png")
             for size in ("1寸", "2寸"):

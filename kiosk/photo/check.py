@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,6 +22,9 @@ from kiosk.photo.flatness import flat_region_item
 from kiosk.photo.matte_check import matte_items
 from kiosk.photo.report import Item, Report, at_least, at_most, band, make_item
 from kiosk.photo.spec import Spec, load_spec
+
+if TYPE_CHECKING:
+    from kiosk.photo.imageio import Limits
 
 # Standard libjpeg luminance quantisation table (zig-zag order as Pillow reports it
 # is not needed: both are compared in the same order, natural order below).
@@ -341,15 +345,19 @@ def file_items(data: bytes, im: Image.Image, spec: Spec) -> list[Item]:
     return items
 
 
-def check_jpeg(data: bytes, spec: Spec | None = None) -> Report:
-    """Judge any JPEG the way the center does. Unreadable input raises ``UnreadableImage``."""
+def check_jpeg(data: bytes, spec: Spec | None = None, limits: Limits | None = None) -> Report:
+    """Judge any JPEG the way the center does. Unreadable input raises ``UnreadableImage``.
+
+    ``spec`` and the decode ``limits`` are the caller's (its settings); without
+    them, the standard's own spec and the built-in limits.
+    """
     from dataclasses import replace
 
     from kiosk.photo.imageio import Limits, UnreadableImage, open_source
 
     spec = spec or load_spec()
     # A small picture that decodes is judged (and fails on its dimensions), not "unreadable".
-    src = open_source(data, replace(Limits.from_settings(), min_side=1))
+    src = open_source(data, replace(limits or Limits(), min_side=1))
     try:
         im = Image.open(io.BytesIO(data))
         head = file_items(data, im, spec)

@@ -80,13 +80,6 @@ class GuideOptions:
     blur_floor: float = 0.38
     blur_sure: float = 0.65
 
-    @classmethod
-    def from_settings(cls) -> GuideOptions:
-        from kiosk.settings import load_settings
-
-        g = load_settings().section("photo").get("guidance", {})
-        return cls(**{k: type(getattr(cls, k))(v) for k, v in g.items() if hasattr(cls, k)})
-
 
 @dataclass
 class _HeadCache:
@@ -127,7 +120,7 @@ class Guide:
                  still_scale: float = 1.0, count_every: int | None = None,
                  geometry: Any = None) -> None:  # fmt: skip
         self.spec = spec or load_spec()
-        self.opt = options or GuideOptions.from_settings()
+        self.opt = options or GuideOptions()
         # Still px per preview px when the camera gives no geometry (the frame is the picture).
         self.still_scale = still_scale
         # hardware.cameras.geometry.PictureGeometry in the coordinates of update()'s frames.

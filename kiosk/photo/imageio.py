@@ -79,12 +79,6 @@ class Limits:
     max_jpeg_scans: int = 100
     decode_timeout_s: float = 20.0
 
-    @classmethod
-    def from_settings(cls) -> Limits:
-        from kiosk.settings import fill, load_settings
-
-        return fill(cls, load_settings().section("photo"))
-
 
 @dataclass
 class Source:
@@ -258,7 +252,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 def open_source(source: bytes | str | Path, limits: Limits | None = None) -> Source:
     """Read the header and refuse what we cannot or should not decode."""
-    limits = limits or Limits.from_settings()
+    limits = limits or Limits()
     if isinstance(source, str | Path):
         data = read_input(source, limits)
     else:
@@ -313,7 +307,7 @@ def read_input(path: str | os.PathLike[str], limits: Limits | None = None) -> by
     cannot be swapped between check and read); read up to the cap plus one byte,
     so a file that is still growing is refused rather than followed.
     """
-    limits = limits or Limits.from_settings()
+    limits = limits or Limits()
     cap = int(limits.max_file_mb * 1024 * 1024)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -61,12 +61,7 @@ class Options:
     master_height: int = 1600
     master_source_ratio: float = 0.6
     crop_fill_guess: float = 0.7
-
-    @classmethod
-    def from_settings(cls) -> Options:
-        from kiosk.settings import fill, load_settings
-
-        return fill(cls, load_settings().section("photo"))
+    limits: Limits = field(default_factory=Limits)  # what the decode step accepts
 
 
 @dataclass
@@ -116,7 +111,7 @@ def step_decode(ctx: Context) -> None:
     The guess assumes the crop fills ``crop_fill_guess`` of the picture's
     height, as at a booth; ``frame`` decodes again only if that was too low.
     """
-    limits = Limits.from_settings()
+    limits = ctx.options.limits
     # A picture that decodes but is too small is a photo that cannot be used, not an
     # unreadable file: refused like any other non-compliant capture (exit 1).
     ctx.source = src = open_source(ctx.raw, replace(limits, min_side=1))
@@ -455,7 +450,7 @@ class Pipeline:
 
     def run(self, source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:
         raw = Path(source) if isinstance(source, str) else source
-        ctx = Context(spec or load_spec(), self.options or Options.from_settings(), raw)
+        ctx = Context(spec or load_spec(), self.options or Options(), raw)
         for name, step in self.steps:
             t0 = time.perf_counter()
             step(ctx)
@@ -479,6 +474,12 @@ def warm_up() -> None:
     matting.matte(rgb, coarse)
 
 
-def make_photo(source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:
-    """A compliant 480x640 photo from a capture, or ``PhotoRefused`` / ``UnreadableImage``."""
-    return _default.run(source, spec)
+def make_photo(source: bytes | Path | str, spec: Spec | None = None,
+               options: Options | None = None) -> PhotoResult:
+    """A compliant 480x640 photo from a capture, or ``PhotoRefused`` / ``UnreadableImage``.
+
+    ``spec`` and ``options`` come from the program's settings
+    (``kiosk.wiring.photo_spec``, ``photo_options``); without them, the standard's
+    own spec and the built-in options.
+    """
+    return (Pipeline(options=options) if options else _default).run(source, spec)

@@ -7,6 +7,7 @@ because a wrong number in a spec silently produces photos the center rejects.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as _replace
 from pathlib import Path
@@ -266,18 +267,21 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
     return spec
 
 
-def _apply_settings(spec: Spec) -> Spec:
-    """Booth overrides from ``photo.*`` settings (background, size window)."""
-    from kiosk.settings import load_settings
+# The standard served when a caller names none (a program names ``photo.spec``).
+DEFAULT_SPEC = "chsi_graduation"
+# The keys of the ``[photo]`` table that change a spec at a booth.
+BOOTH_KEYS = ("background", "size_min_kb", "size_max_kb")
 
-    s = load_settings()
-    bg = s.get("photo.background", "") or ""
+
+def _apply_overrides(spec: Spec, booth: Mapping[str, Any]) -> Spec:
+    """Booth overrides, the ``[photo]`` table's ``background`` and size window."""
+    bg = booth.get("background", "") or ""
     if bg:
         if bg not in spec.colours:
             raise ConfigError(f"photo.background: '{bg}' is not one of {sorted(spec.colours)}")
         spec = _replace(spec, background=bg)
-    lo = int(s.get("photo.size_min_kb", 0) or 0) or spec.size_min_kb
-    hi = int(s.get("photo.size_max_kb", 0) or 0) or spec.size_max_kb
+    lo = int(booth.get("size_min_kb", 0) or 0) or spec.size_min_kb
+    hi = int(booth.get("size_max_kb", 0) or 0) or spec.size_max_kb
     if hi * 1000 <= lo * 1024:
         raise ConfigError(f"photo.size_max_kb ({hi}) must be > photo.size_min_kb ({lo})")
     return _replace(spec, size_min_kb=lo, size_max_kb=hi)
@@ -286,28 +290,23 @@ def _apply_settings(spec: Spec) -> Spec:
 _cache: dict[tuple[str, ...], Spec] = {}
 
 
-def default_spec_name() -> str:
-    from kiosk.settings import load_settings
+def load_spec(name: str | None = None, directory: Path | None = None,
+              overrides: Mapping[str, Any] | None = None) -> Spec:
+    """The named spec (``DEFAULT_SPEC`` if none), cached per file state.
 
-    return str(load_settings().get("photo.spec", "chsi_graduation"))
-
-
-def load_spec(name: str | None = None, directory: Path | None = None) -> Spec:
-    """The named spec with the booth's overrides applied (cached per file state)."""
-    name = name or default_spec_name()
+    ``overrides`` is a booth's ``[photo]`` table (only ``BOOTH_KEYS`` count),
+    given by the program that parsed the settings (``kiosk.wiring.photo_spec``);
+    without it the spec is the file's own.
+    """
+    name = name or DEFAULT_SPEC
     if "/" in name or name.startswith("."):
         raise ConfigError(f"spec name '{name}' must be a file name in {SPECS_DIR}")
     path = (directory or SPECS_DIR) / f"{name}.toml"
-    from kiosk.settings import load_settings
-
-    s = load_settings()
+    booth = {k: (overrides or {}).get(k) for k in BOOTH_KEYS}
     stamp = str(path.stat().st_mtime_ns) if path.exists() else ""
-    booth = tuple(
-        str(s.get(f"photo.{k}", "")) for k in ("background", "size_min_kb", "size_max_kb")
-    )
-    key = (str(path), stamp, *booth)
+    key = (str(path), stamp, *(str(booth[k] or "") for k in BOOTH_KEYS))
     if key not in _cache:
-        _cache[key] = _apply_settings(parse_spec(path, name))
+        _cache[key] = _apply_overrides(parse_spec(path, name), booth)
     return _cache[key]
 
 

@@ -100,7 +100,7 @@ class Booth:
         self.center = CenterService(client, self.outbox, self.post,
                                     float(s.get("outbox.idle_poll_s", 30.0)),
                                     grants=self.grants).start()
-        self.pipeline = PipelineWorker(self.post)
+        self.pipeline = PipelineWorker(self.post, settings=s)
         self.pipeline.warm_up()
         try:
             from hardware.qr import make_decoder
@@ -113,7 +113,7 @@ class Booth:
             self._camera_opener(), self.post, self.slot,
             preview_width=int(s.get("ui.preview.width", 640)),
             fps=float(s.get("ui.preview.fps", 30.0)),
-            make_guide=_make_guide, decoder=self.decoder,
+            make_guide=lambda: _make_guide(s), decoder=self.decoder,
             preview_timeout=float(s.get("camera.preview_timeout", 1.0)),
             capture_timeout=float(s.get("camera.capture_timeout", 10.0)),
         ).start()
@@ -203,8 +203,9 @@ class Booth:
         }
 
 
-def _make_guide() -> Any:
+def _make_guide(settings: Any) -> Any:
+    """The live guide, in the camera thread: the booth's spec and guidance options."""
     from kiosk.photo.guidance import Guide
-    from kiosk.photo.spec import load_spec
+    from kiosk.wiring import guide_options, photo_spec
 
-    return Guide(load_spec())
+    return Guide(photo_spec(settings), guide_options(settings))

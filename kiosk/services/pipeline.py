@@ -14,9 +14,14 @@ log = logging.getLogger(__name__)
 
 
 class PipelineWorker:
-    def __init__(self, post: Post, make_photo: Callable[[bytes], Any] | None = None) -> None:
+    """``make_photo`` for a test; else the pipeline with the spec and options of
+    ``settings`` (the program's parsed ones), built in the worker thread."""
+
+    def __init__(self, post: Post, make_photo: Callable[[bytes], Any] | None = None,
+                 settings: Any = None) -> None:
         self.post = post
         self._make_photo = make_photo
+        self._settings = settings
         self.worker = Worker("pipeline")
         self._status = Status("unknown", "warming up")
         self.runs = 0
@@ -25,7 +30,14 @@ class PipelineWorker:
         if self._make_photo is None:
             from kiosk.photo.pipeline import make_photo
 
-            self._make_photo = make_photo
+            if self._settings is None:
+                self._make_photo = make_photo
+            else:
+                from kiosk.wiring import photo_options, photo_spec
+
+                settings, options = self._settings, photo_options(self._settings)
+                # The spec per photo (cached by load_spec): a spec error is the photo's.
+                self._make_photo = lambda jpeg: make_photo(jpeg, photo_spec(settings), options)
         return self._make_photo
 
     def warm_up(self, sample: bytes | None = None) -> None:

@@ -62,5 +62,11 @@ def test_booth_overrides_background_and_size_window(
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text('[photo]\nbackground = "white"\nsize_min_kb = 30\n')
     monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
-    s = load_spec("chsi_graduation")
+    from kiosk.settings import load_settings
+    from kiosk.wiring import photo_spec
+
+    s = photo_spec(load_settings(), "chsi_graduation")
     assert s.bg_rgb == (255, 255, 255) and (s.size_min_bytes, s.size_max_bytes) == (30_720, 40_000)
+    # Only the program that parsed the settings applies them: the spec itself is the file's.
+    own = load_spec("chsi_graduation")
+    assert (own.size_min_bytes, own.background) != (30_720, "white")
