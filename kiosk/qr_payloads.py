@@ -244,16 +244,6 @@ def verify_context(
     return ctx
 
 
-def _rules() -> dict[str, Any]:
-    try:
-        from kiosk.settings import load_settings
-
-        return load_settings().section("scanner")
-    except KioskError:
-        log.exception("scanner settings unreadable; using built-in code rules")
-        return {}
-
-
 def _looks_like_payment(digits: str) -> bool:
     # WeChat Pay 10-15 + 16 digits (18 in all), Alipay 25-30 + 14-22 digits.
     return 16 <= len(digits) <= 24 and digits[:2] in {
@@ -272,9 +262,11 @@ def classify(
     Batch/region QRs are verified when keys are given (or configured in
     ``scanner.context_public_keys``); without any key they are only parsed and
     date-checked (``context.verified`` is False) and ``verify_context`` must
-    still be called before the booth trusts them.
+    still be called before the booth trusts them. ``rules`` is the program's
+    ``[scanner]`` table (code length and characters, payload cap, poster keys);
+    without it, the built-in rules.
     """
-    r = rules if rules is not None else _rules()
+    r = rules or {}
     max_bytes = int(r.get("max_payload_bytes", 1024))
     raw = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
     if len(raw) > max_bytes:

@@ -439,7 +439,7 @@ class KioskApp(App):
 
     def _on_qr(self, payload: bytes) -> None:
         keys = self.booth.public_keys if self.booth is not None else []
-        scanned = classify(payload, keys)
+        scanned = classify(payload, keys, self.settings.section("scanner"))
         s = self.session
         if s.state == "operator":
             if scanned.kind in ("batch", "region") and scanned.context is not None:

@@ -32,15 +32,19 @@ def master_for(booth: Any, code: str, master: Any) -> Any:
     return master_from_photo(resp.content)
 
 
-def render_previews(master: Any, layouts: tuple[int, ...] = (1, 2)) -> dict[int, Any]:
-    """Each layout's sheet, downscaled: {layout: PIL image} (worker thread)."""
+def render_previews(master: Any, layouts: tuple[int, ...] = (1, 2),
+                    options: dict[str, Any] | None = None) -> dict[int, Any]:
+    """Each layout's sheet, downscaled: {layout: PIL image} (worker thread).
+
+    ``options``: the booth's ``[sheets]`` table, so the preview is what prints.
+    """
     from PIL import Image
 
     from kiosk.sheets import render_sheet
 
     out = {}
     for layout in layouts:
-        image = render_sheet(master, layout).image.convert("RGB")
+        image = render_sheet(master, layout, options=options).image.convert("RGB")
         h = round(image.height * PREVIEW_WIDTH / image.width)
         out[layout] = image.resize((PREVIEW_WIDTH, h), Image.LANCZOS)
     return out
@@ -52,7 +56,8 @@ def start(booth: Any, code: str, master: Any, post: Callable[..., None],
 
     def work() -> None:
         try:
-            images = render_previews(master_for(booth, code, master))
+            images = render_previews(master_for(booth, code, master),
+                                     options=booth.settings.section("sheets"))
         except Exception as exc:  # the schematic stays; printing does not depend on this
             log.warning("sheet preview unavailable: %s", type(exc).__name__)
             return

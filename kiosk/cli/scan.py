@@ -21,11 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def describe(payload: bytes | str, public_keys: list | None = None) -> tuple[str, bool]:
-    """One redacted line for a payload, and whether it was accepted."""
+def describe(payload: bytes | str, public_keys: list | None = None,
+             rules: dict | None = None) -> tuple[str, bool]:
+    """One redacted line for a payload, and whether it was accepted (``rules``: ``[scanner]``)."""
     from kiosk.qr_payloads import classify
 
-    p = classify(payload, public_keys)
+    p = classify(payload, public_keys, rules=rules)
     if p.kind == "collection_code":
         return f"collection_code {p.ref} ({len(p.code)} chars)", True
     if p.context is not None:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: no QR code found ({decoder.name}, {ms:.1f} ms)")
             status = max(status, EXIT_UNREADABLE)
         for payload in payloads:
-            text, ok = describe(payload)
+            text, ok = describe(payload, rules=s.section("scanner"))
             print(f"{name}: {text} ({decoder.name}, {ms:.1f} ms)")
             if not ok and status == EXIT_OK:
                 status = EXIT_ERROR
@@ -100,7 +101,7 @@ def _wedge(args: argparse.Namespace, s) -> int:
         while time.monotonic() < end:
             text = scanner.read(0.5)
             if text is not None:
-                print(describe(text)[0], flush=True)
+                print(describe(text, rules=s.section("scanner"))[0], flush=True)
     except KeyboardInterrupt:
         pass
     finally:

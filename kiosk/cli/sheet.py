@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.photo.master import load_master
+    from kiosk.settings import load_settings
     from kiosk.sheets import render_sheet
 
     if not args.output.lower().endswith((".pdf", ".jpg", ".jpeg")):
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"kiosk sheet: cannot read master {args.master}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     t0 = time.perf_counter()
-    sheet = render_sheet(master, args.layout, cut_marks=args.cut_marks)
+    sheet = render_sheet(master, args.layout, cut_marks=args.cut_marks,
+                         options=load_settings().section("sheets"))
     ms = (time.perf_counter() - t0) * 1000
     path = sheet.save(args.output)
     w, h = sheet.image.size

@@ -179,7 +179,7 @@ class Booth:
             resp = requests.get(url, timeout=15)
             resp.raise_for_status()
             master = master_from_photo(resp.content)
-        return render_sheet(master, layout), reprint_no
+        return render_sheet(master, layout, options=self.settings.section("sheets")), reprint_no
 
     # -- health ------------------------------------------------------------------
     def disk(self) -> Status:

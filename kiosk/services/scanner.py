@@ -28,12 +28,13 @@ class Scanned:
     context: Any = None  # a verified kiosk.qr_payloads Context for batch/region
 
 
-def classify(payload: bytes | str, public_keys: list[bytes] | None = None) -> Scanned:
+def classify(payload: bytes | str, public_keys: list[bytes] | None = None,
+             rules: dict[str, object] | None = None) -> Scanned:
     """Through ``kiosk.qr_payloads`` (signed posters verified with the center's keys)."""
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
     text = text.strip()
     try:
-        p = qr_payloads.classify(text, public_keys or [])
+        p = qr_payloads.classify(text, public_keys or [], rules=rules)
     except Exception as exc:  # a scan must never stop the scanner thread
         log.warning("scan refused: %s", scrub(f"{type(exc).__name__}: {exc}"))
         return Scanned("rejected", reason=str(getattr(exc, "code", "unreadable")))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -45,15 +46,6 @@ class Sheet:
         raise ValueError(f"{target}: a sheet is saved as .pdf or .jpg")
 
 
-def _settings() -> dict:
-    try:
-        from kiosk.settings import load_settings
-
-        return load_settings().section("sheets")
-    except Exception:  # noqa: BLE001 - a sheet must render with defaults if settings break
-        return {}
-
-
 def _default_cut(master: object, size_name: str) -> Image.Image:
     from kiosk.photo.prints import cut_print
 
@@ -74,9 +66,14 @@ def _cut_marks(draw: ImageDraw.ImageDraw, pieces: tuple[Piece, ...], length: int
 
 
 def render_sheet(master: object, layout: int | Layout, cut_marks: bool | None = None,
-                 cut: Callable[[object, str], Image.Image] | None = None) -> Sheet:
-    """The sheet for ``layout`` (1 = 版式一, 2 = 版式二) from a ``kiosk.photo.master.Master``."""
-    opts = _settings()
+                 cut: Callable[[object, str], Image.Image] | None = None,
+                 options: Mapping[str, Any] | None = None) -> Sheet:
+    """The sheet for ``layout`` (1 = 版式一, 2 = 版式二) from a ``kiosk.photo.master.Master``.
+
+    ``options`` is the program's ``[sheets]`` table (cut marks, JPEG quality,
+    layouts folder); without it, the built-in values.
+    """
+    opts = options or {}
     lay = layout if isinstance(layout, Layout) else load_layout(
         int(layout), str(opts.get("layouts_dir", "")))
     marks = bool(opts.get("cut_marks", False)) if cut_marks is None else cut_marks
