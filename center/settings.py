@@ -1,14 +1,15 @@
 """The center's settings: the ``[center_server]`` section plus per-run overrides.
 
-``kiosk center serve`` and the embedded center pass the data directory and the
-database URL explicitly; everything else comes from config/defaults/center_server.toml
-and the booth's overrides.
+The program that parsed the settings (``kiosk center ...``, or the booth that
+runs the embedded center) hands the ``[center_server]`` table over, with the
+data directory and the database URL; this module reads no file itself.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,27 +32,30 @@ class CenterSettings:
     conf: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(
+    def from_section(
         cls,
+        section: Mapping[str, Any],
         data_dir: str | Path | None = None,
         db_url: str | None = None,
         overrides: dict[str, Any] | None = None,
+        state_dir: str | Path | None = None,
     ) -> CenterSettings:
-        """Settings from the booth configuration; arguments win over the files.
+        """Settings from the parsed ``[center_server]`` table; arguments win over it.
 
         ``overrides`` is a nested dict in the shape of center_server.toml, e.g.
-        ``{"smtp": {"port": 2525}, "upload": {"check_workers": 0}}``.
+        ``{"smtp": {"port": 2525}, "upload": {"check_workers": 0}}``. The data
+        directory: ``data_dir``, else the table's ``data_dir``, else
+        ``<state_dir>/center``.
         """
-        from kiosk.settings import load_settings
-
-        conf = _merge(load_settings().section("center_server"), overrides or {})
+        conf = _merge(dict(section), overrides or {})
         if data_dir is None:
             if conf.get("data_dir"):
                 data_dir = conf["data_dir"]
+            elif state_dir is not None:
+                data_dir = Path(state_dir) / "center"
             else:
-                from kiosk.paths import state_dir
-
-                data_dir = state_dir() / "center"
+                raise ValueError("no data directory: pass data_dir or state_dir, "
+                                 "or set center_server.data_dir")
         data_dir = Path(data_dir)
         url = db_url or conf.get("db_url") or ""
         if not url:

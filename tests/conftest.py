@@ -26,3 +26,10 @@ def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 @pytest.fixture(scope="session")
 def portraits() -> Path:
     return PORTRAITS
+
+
+def center_conf() -> dict:
+    """The ``[center_server]`` table as a booth's program parses it (here: the defaults)."""
+    from kiosk.settings import load_settings
+
+    return load_settings().section("center_server")

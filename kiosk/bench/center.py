@@ -214,7 +214,7 @@ def _upload_tickets(
 def run(args: argparse.Namespace) -> int:
     from center.admin import add_kiosk, import_roster, put_context
     from center.service import Center
-    from center.settings import CenterSettings
+    from kiosk.cli.center import center_settings
 
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-center-"))
     drop = None
@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     per_sat = max(1, args.saturation // args.kiosks)
     proc = None
     try:
-        settings = CenterSettings.load(data_dir=workdir / "data", db_url=db_url)
+        settings = center_settings(data_dir=workdir / "data", db_url=db_url)
         center = Center(settings)
         put_context(center.db, "batch", "BENCH-01", "bench", "2000-01-01", "2099-12-31", "BE01")
         codes = [f"BENCH{n:011d}" for n in range(args.kiosks * (per_paced + per_sat))]

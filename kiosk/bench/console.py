@@ -57,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from center.admin import add_reviewer, import_roster
     from center.demo import seed
     from center.runner import ServerThread
-    from center.settings import CenterSettings
+    from kiosk.cli.center import center_settings
 
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         print("chromium and chromedriver are needed (scripts/apt-packages.txt)")
         return 3
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-console-"))
-    settings = CenterSettings.load(
+    settings = center_settings(
         data_dir=work / "center", overrides={"upload": {"check_workers": 0}}
     )
     server = ServerThread(settings, port=0).start()

@@ -17,15 +17,27 @@ from pathlib import Path
 from kiosk.errors import KioskError
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - CenterSettings, imported lazily
+def center_settings(data_dir: str | Path | None = None, db_url: str | None = None,
+                    overrides: dict | None = None):  # noqa: ANN201 - CenterSettings, lazily
+    """The center's settings from this program's parsed settings (``[center_server]``,
+    ``paths.state_dir``); the arguments win. Tests and benchmarks start a center
+    with it too."""
     from center.settings import CenterSettings
+    from kiosk.settings import load_settings
+    from kiosk.wiring import state_dir
 
+    settings = load_settings()
+    return CenterSettings.from_section(settings.section("center_server"), data_dir, db_url,
+                                       overrides, state_dir=state_dir(settings))
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - CenterSettings, imported lazily
     over = {}
     for key in ("host", "port", "workers"):
         value = getattr(args, key, None)
         if value is not None:
             over[key] = value
-    return CenterSettings.load(data_dir=args.data, db_url=args.db, overrides=over)
+    return center_settings(data_dir=args.data, db_url=args.db, overrides=over)
 
 
 def _center(args: argparse.Namespace):  # noqa: ANN202
@@ -198,10 +210,9 @@ def _openapi(args: argparse.Namespace) -> int:
     import tempfile
 
     from center.app import OPENAPI_FILE, create_app, openapi_text
-    from center.settings import CenterSettings
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = CenterSettings.load(data_dir=tmp, overrides={"upload": {"check_workers": 0}})
+        settings = center_settings(data_dir=tmp, overrides={"upload": {"check_workers": 0}})
         app = create_app(settings)
         text = openapi_text(app)
         app.state.center.close()

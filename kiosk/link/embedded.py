@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +40,22 @@ class EmbeddedCenter:
 
     ``port`` 0 picks a free port on first start and keeps it for restarts of
     the same object (a test can stop and restart the center and the kiosk's
-    client still points at it). ``overrides`` go to the center's settings in
-    the shape of center_server.toml.
+    client still points at it). ``conf`` is the booth's parsed
+    ``[center_server]`` table; ``overrides`` go on top of it, in the shape of
+    center_server.toml.
     """
 
     def __init__(
         self,
         state_dir: str | Path,
+        conf: Mapping[str, Any],
         port: int = 0,
         overrides: dict[str, Any] | None = None,
         seed_demo: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.data_dir = self.state_dir / "center"
+        self.conf = conf
         self.port = port
         self.overrides = overrides or {}
         self.seed_demo = seed_demo
@@ -76,7 +80,8 @@ class EmbeddedCenter:
         if self.server is not None:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        settings = CenterSettings.load(
+        settings = CenterSettings.from_section(
+            self.conf,
             data_dir=self.data_dir,
             db_url=sqlite_url(self.data_dir / "center.db"),  # embedded is always SQLite
             overrides=self.overrides,

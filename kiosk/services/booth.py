@@ -84,7 +84,7 @@ class Booth:
         if want_embedded:
             from kiosk.link.embedded import EmbeddedCenter
 
-            self.embedded = EmbeddedCenter(self.state_dir).start()
+            self.embedded = EmbeddedCenter(self.state_dir, s.section("center_server")).start()
         self.outbox = Outbox.open_default(self.state_dir, s)
 
         # One book of grants for every client of this booth: the screen's calls,

@@ -13,6 +13,7 @@ from PIL import Image
 
 from kiosk.cli import main
 from kiosk.settings import load_defaults, load_settings
+from tests.conftest import center_conf
 
 
 def _doctor(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, dict]:
@@ -118,7 +119,7 @@ def test_center_reachable_and_token_checked(tmp_path, monkeypatch, capsys, _stat
     code, report = _doctor(capsys, "--only", "center")
     assert report["checks"][0]["status"] == "warn"  # embedded center not running
 
-    with EmbeddedCenter(_state_dir, seed_demo=False) as center:
+    with EmbeddedCenter(_state_dir, center_conf(), seed_demo=False) as center:
         code, report = _doctor(capsys, "--only", "center")
         assert code == 0 and report["checks"][0]["status"] == "ok", report
         assert "token accepted" in report["checks"][0]["detail"]

@@ -15,7 +15,7 @@ from PIL import Image
 
 from center.demo import seed
 from center.runner import ServerThread
-from center.settings import CenterSettings
+from kiosk.cli.center import center_settings
 
 PORTRAITS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "portraits"
 PG_URL = os.environ.get("KIOSK_TEST_PG_URL", "")
@@ -59,7 +59,7 @@ class Running:
         self.token = ""
 
     def start(self, port: int = 0) -> Running:
-        settings = CenterSettings.load(
+        settings = center_settings(
             data_dir=self.data_dir, db_url=self.db_url, overrides=self.overrides
         )
         self.server = ServerThread(settings, port=port).start()

@@ -70,10 +70,10 @@ def kiosk(*args: str, over: dict[str, Any] | None = None) -> subprocess.Complete
 
 def store_of(data_dir: Path, url: str, over: dict[str, Any]) -> Any:
     from center.db import Database
-    from center.settings import CenterSettings
     from center.storage import open_store
+    from kiosk.cli.center import center_settings
 
-    settings = CenterSettings.load(data_dir=data_dir, db_url=url, overrides=over)
+    settings = center_settings(data_dir=data_dir, db_url=url, overrides=over)
     return open_store(settings, Database(url))
 
 

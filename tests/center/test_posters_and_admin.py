@@ -56,7 +56,7 @@ def test_cli_add_kiosk_token_works(tmp_path, photo):
     import httpx
 
     from center.runner import ServerThread
-    from center.settings import CenterSettings
+    from kiosk.cli.center import center_settings
 
     data = tmp_path / "center"
 
@@ -76,7 +76,7 @@ def test_cli_add_kiosk_token_works(tmp_path, photo):
     assert kiosk("add-reviewer", "alice", stdin="long-password\n").returncode == 0
     short = kiosk("add-reviewer", "bob", stdin="short\n")
     assert short.returncode == 3 and "8 characters" in short.stderr
-    settings = CenterSettings.load(data_dir=data, overrides={"upload": {"check_workers": 0}})
+    settings = center_settings(data_dir=data, overrides={"upload": {"check_workers": 0}})
     with ServerThread(settings) as srv:
         c = httpx.Client(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"})
         assert identify(c).status_code == 200

@@ -16,6 +16,7 @@ from PIL import Image
 from kiosk.link.client import CenterClient
 from kiosk.link.embedded import EmbeddedCenter
 from kiosk.link.outbox import Outbox, OutboxPolicy
+from tests.conftest import center_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = [f"DEMO2026GD00000{i}" for i in range(1, 9)]  # config/demo/roster.csv
@@ -41,7 +42,8 @@ def make_jpeg(seed: int, size: tuple[int, int] = (480, 640), quality: int = 40) 
 @pytest.fixture
 def center(tmp_path: Path) -> Iterator[EmbeddedCenter]:
     """The real center, in-process on a loopback port, its own SQLite and files."""
-    c = EmbeddedCenter(tmp_path / "center-host", overrides={"upload": {"check_workers": 0}})
+    c = EmbeddedCenter(tmp_path / "center-host", center_conf(),
+                       overrides={"upload": {"check_workers": 0}})
     c.start()
     yield c
     c.stop()

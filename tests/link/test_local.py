@@ -16,6 +16,7 @@ from kiosk.link.connect import make_client
 from kiosk.link.embedded import EmbeddedCenter, embedded_url
 from kiosk.link.outbox import Outbox, OutboxPolicy
 from kiosk.settings import load_settings, parse_settings
+from tests.conftest import center_conf
 from tests.link.conftest import CODES, make_jpeg
 
 
@@ -43,7 +44,8 @@ def test_token_comes_from_credentials_then_a_private_file(tmp_path, monkeypatch)
 
 
 def test_embedded_center_issues_a_token_once_and_keeps_it(tmp_path, _state_dir):
-    first = EmbeddedCenter(_state_dir, overrides={"upload": {"check_workers": 0}}).start()
+    first = EmbeddedCenter(_state_dir, center_conf(),
+                           overrides={"upload": {"check_workers": 0}}).start()
     try:
         token, url = first.token, first.base_url
         assert embedded_url(_state_dir) == url
@@ -59,7 +61,8 @@ def test_embedded_center_issues_a_token_once_and_keeps_it(tmp_path, _state_dir):
     assert embedded_url(_state_dir) is None
     with pytest.raises(CenterUnreachable):
         make_client(parse_settings([]))
-    again = EmbeddedCenter(_state_dir, overrides={"upload": {"check_workers": 0}}).start()
+    again = EmbeddedCenter(_state_dir, center_conf(),
+                           overrides={"upload": {"check_workers": 0}}).start()
     try:
         assert again.token == token  # same kiosk, roster not loaded twice
         with CenterClient(again.base_url, again.token) as cl:

@@ -22,6 +22,7 @@ from kiosk.link.grants import HEADER, GrantBook
 from kiosk.link.outbox import Outbox, OutboxPolicy
 from kiosk.services.center import CenterService
 from kiosk.services.post import direct
+from tests.conftest import center_conf
 from tests.link.conftest import make_jpeg
 
 CODE, LAST4 = "DEMO2026GD000002", "5678"
@@ -31,7 +32,8 @@ FAST = OutboxPolicy(backoff_base_s=0.05, backoff_max_s=0.4, jitter=0.0, lease_s=
 
 @pytest.fixture
 def center(tmp_path: Path):
-    c = EmbeddedCenter(tmp_path / "center-host", overrides={"upload": {"check_workers": 0}})
+    c = EmbeddedCenter(tmp_path / "center-host", center_conf(),
+                       overrides={"upload": {"check_workers": 0}})
     c.start()
     yield c
     c.stop()

@@ -19,6 +19,7 @@ from center.admin import add_reviewer
 from center.console import session as console_session
 from center.runner import ServerThread
 from center.settings import CenterSettings
+from kiosk.cli.center import center_settings
 from tests.center.conftest import (
     REVIEWER,
     STUDENT,
@@ -128,7 +129,7 @@ def _serve(settings: CenterSettings) -> ServerThread:
 def test_kiosk_disable_enable_rotate_act_at_once_in_every_center(tmp_path, db_url, center):
     """Two centers on one database (two processes' worth of memory each), the CLI
     in a third process: each change holds on the very next request everywhere."""
-    settings = CenterSettings.load(
+    settings = center_settings(
         data_dir=center.data_dir, db_url=center.db_url, overrides=base_overrides()
     )
     second = _serve(settings)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kiosk.services.center import CenterService
 from kiosk.services.post import direct
+from tests.conftest import center_conf
 
 CODE = "DEMO2026GD000005"  # 王芳 in the demo roster
 
@@ -34,7 +35,8 @@ def test_queued_photo_goes_up_as_soon_as_the_center_answers_again(tmp_path: Path
     from kiosk.link.grants import GrantBook
     from kiosk.link.outbox import Outbox
 
-    center = EmbeddedCenter(tmp_path, overrides={"upload": {"check_workers": 0}}).start()
+    center = EmbeddedCenter(tmp_path, center_conf(),
+                            overrides={"upload": {"check_workers": 0}}).start()
     outbox = Outbox(tmp_path / "outbox" / "outbox.db")
     base, token = center.base_url, center.token
     book = GrantBook()  # as the booth does: one book of grants for all its clients
