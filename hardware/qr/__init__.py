@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import numpy as np
 from numpy.typing import NDArray
 
 from hardware.errors import DeviceError
@@ -22,20 +21,6 @@ class Decoder(Protocol):
     name: str
 
     def decode(self, frame: NDArray[Any]) -> list[bytes]: ...
-
-
-def to_gray(frame: NDArray[Any]) -> NDArray[Any]:
-    """Grayscale uint8, contiguous: both libraries are fastest on one channel."""
-    if frame.ndim == 2:
-        gray = frame
-    elif frame.ndim == 3 and frame.shape[2] in (3, 4):
-        f = frame.astype(np.uint16)
-        gray = ((f[..., 0] * 77 + f[..., 1] * 150 + f[..., 2] * 29) >> 8).astype(np.uint8)
-    else:
-        raise ValueError(f"not an image frame: shape {frame.shape}")
-    if gray.dtype != np.uint8:
-        gray = gray.astype(np.uint8)
-    return np.ascontiguousarray(gray)
 
 
 def make_decoder(name: str = "zxing") -> Decoder:

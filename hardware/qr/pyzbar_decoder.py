@@ -7,7 +7,7 @@ from typing import Any
 from numpy.typing import NDArray
 from pyzbar import pyzbar
 
-from hardware.qr import to_gray
+from hardware.qr.frames import to_gray
 
 
 def _raw_bytes(data: bytes) -> bytes:

@@ -19,7 +19,7 @@ import numpy as np
 import zxingcpp
 from numpy.typing import NDArray
 
-from hardware.qr import to_gray
+from hardware.qr.frames import to_gray
 
 # (noise level up to, Gaussian kernel); level = median |step| between samples 4 px apart.
 SMOOTHING = ((2.0, 0), (8.0, 3), (16.0, 5), (float("inf"), 7))

@@ -214,7 +214,7 @@ def _upload_tickets(
 def run(args: argparse.Namespace) -> int:
     from center.admin import add_kiosk, import_roster, put_context
     from center.service import Center
-    from kiosk.cli.center import center_settings
+    from kiosk.cli.center_setup import center_settings
 
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-center-"))
     drop = None

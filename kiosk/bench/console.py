@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from center.admin import add_reviewer, import_roster
     from center.demo import seed
     from center.runner import ServerThread
-    from kiosk.cli.center import center_settings
+    from kiosk.cli.center_setup import center_settings
 
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         print("chromium and chromedriver are needed (scripts/apt-packages.txt)")

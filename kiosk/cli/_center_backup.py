@@ -19,9 +19,9 @@ from kiosk.cli import EXIT_ERROR, EXIT_OK
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from kiosk.cli.center import _center
+    from kiosk.cli.center_setup import open_center
 
-    return _center(args)
+    return open_center(args)
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -14,36 +14,8 @@ import socket
 import sys
 from pathlib import Path
 
+from kiosk.cli.center_setup import center_settings, open_center, settings_from_args
 from kiosk.errors import KioskError
-
-
-def center_settings(data_dir: str | Path | None = None, db_url: str | None = None,
-                    overrides: dict | None = None):  # noqa: ANN201 - CenterSettings, lazily
-    """The center's settings from this program's parsed settings (``[center_server]``,
-    ``paths.state_dir``); the arguments win. Tests and benchmarks start a center
-    with it too."""
-    from center.settings import CenterSettings
-    from kiosk.settings import load_settings
-    from kiosk.wiring import state_dir
-
-    settings = load_settings()
-    return CenterSettings.from_section(settings.section("center_server"), data_dir, db_url,
-                                       overrides, state_dir=state_dir(settings))
-
-
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - CenterSettings, imported lazily
-    over = {}
-    for key in ("host", "port", "workers"):
-        value = getattr(args, key, None)
-        if value is not None:
-            over[key] = value
-    return center_settings(data_dir=args.data, db_url=args.db, overrides=over)
-
-
-def _center(args: argparse.Namespace):  # noqa: ANN202
-    from center.service import Center
-
-    return Center(_settings(args))
 
 
 def _serve_error(en: str, zh: str) -> KioskError:
@@ -77,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     from center.http_protocol import configure
     from center.service import Center
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     host, port = str(settings.get("host")), int(settings.get("port"))
     sock = _bind(host, port)  # before anything else: a bad port is one line, exit 3
     Center(settings).close()  # migrate and create keys once, before any worker starts
@@ -126,7 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _import_roster(args: argparse.Namespace) -> int:
     from center.admin import import_roster
 
-    center = _center(args)
+    center = open_center(args)
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     result = import_roster(center.db, data)
     print(f"{result.added} students added, {result.updated} updated")
@@ -136,7 +108,7 @@ def _import_roster(args: argparse.Namespace) -> int:
 def _add_kiosk(args: argparse.Namespace) -> int:
     from center.admin import add_kiosk
 
-    token = add_kiosk(_center(args).db, args.name)
+    token = add_kiosk(open_center(args).db, args.name)
     print(token)
     print("(shown once: put it in /etc/kiosk/device-token on the booth)", file=sys.stderr)
     return 0
@@ -152,7 +124,7 @@ def _add_reviewer(args: argparse.Namespace) -> int:
             return 3
     else:
         password = sys.stdin.readline().rstrip("\n")
-    add_reviewer(_center(args).db, args.name, password, admin=args.admin)
+    add_reviewer(open_center(args).db, args.name, password, admin=args.admin)
     print(f"reviewer {args.name} saved")
     return 0
 
@@ -161,7 +133,7 @@ def _add_context(args: argparse.Namespace) -> int:
     from center.admin import put_context
 
     put_context(
-        _center(args).db,
+        open_center(args).db,
         args.kind,
         args.id,
         args.name,
@@ -176,7 +148,7 @@ def _add_context(args: argparse.Namespace) -> int:
 def _kiosk_admin(args: argparse.Namespace) -> int:
     from center.kiosk_admin import apply
 
-    token = apply(_center(args).db, args.action, args.name)
+    token = apply(open_center(args).db, args.action, args.name)
     if token:
         print(token)
         print("(shown once: put it in /etc/kiosk/device-token on the booth; "
@@ -189,7 +161,7 @@ def _kiosk_admin(args: argparse.Namespace) -> int:
 def _seed_demo(args: argparse.Namespace) -> int:
     from center.demo import seed
 
-    token = seed(_center(args).db, args.kiosk)
+    token = seed(open_center(args).db, args.kiosk)
     print("demo batch, region and roster loaded")
     if token:
         print(token)
@@ -199,7 +171,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
 def _poster(args: argparse.Namespace) -> int:
     from center.posters import poster_pdf
 
-    pdf = poster_pdf(_center(args), args.kind, args.id)
+    pdf = poster_pdf(open_center(args), args.kind, args.id)
     out = Path(args.output or f"poster-{args.kind}-{args.id}.pdf")
     out.write_bytes(pdf)
     print(out)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from center.demo import seed
 from center.runner import ServerThread
-from kiosk.cli.center import center_settings
+from kiosk.cli.center_setup import center_settings
 
 PORTRAITS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "portraits"
 PG_URL = os.environ.get("KIOSK_TEST_PG_URL", "")

@@ -71,7 +71,7 @@ def kiosk(*args: str, over: dict[str, Any] | None = None) -> subprocess.Complete
 def store_of(data_dir: Path, url: str, over: dict[str, Any]) -> Any:
     from center.db import Database
     from center.storage import open_store
-    from kiosk.cli.center import center_settings
+    from kiosk.cli.center_setup import center_settings
 
     settings = center_settings(data_dir=data_dir, db_url=url, overrides=over)
     return open_store(settings, Database(url))

@@ -56,7 +56,7 @@ def test_cli_add_kiosk_token_works(tmp_path, photo):
     import httpx
 
     from center.runner import ServerThread
-    from kiosk.cli.center import center_settings
+    from kiosk.cli.center_setup import center_settings
 
     data = tmp_path / "center"
 

@@ -19,7 +19,7 @@ from center.admin import add_reviewer
 from center.console import session as console_session
 from center.runner import ServerThread
 from center.settings import CenterSettings
-from kiosk.cli.center import center_settings
+from kiosk.cli.center_setup import center_settings
 from tests.center.conftest import (
     REVIEWER,
     STUDENT,
