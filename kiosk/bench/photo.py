@@ -182,9 +182,9 @@ def _timings(
         )
         encode(cv2.resize(small, (spec.width, spec.height)), spec)
 
-    from kiosk.photo.pipeline import Context, Options, step_decode
+    from kiosk.photo.pipeline import Options, PhotoJob, step_decode
 
-    probe = Context(spec, Options(), data)
+    probe = PhotoJob(spec, Options(), data)
     step_decode(probe)
     scale = probe.hi_scale  # the DCT scale the pipeline itself decodes at
     del probe

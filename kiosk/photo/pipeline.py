@@ -1,7 +1,7 @@
-"""From a capture to a compliant photo: swappable steps on one context object.
+"""From a capture to a compliant photo: swappable steps on one job object.
 
 decode → analyse → frame → plan → matte → compose → encode → verify. Each step
-reads and writes the ``Context``; a booth or a test can replace one step
+reads and writes the ``PhotoJob``; a booth or a test can replace one step
 (``Pipeline.replace``) without touching the others. The final file is checked
 again with the same checks the center runs; a photo that would be rejected is
 never returned, it raises ``PhotoRefused`` with the report and the instruction
@@ -65,7 +65,9 @@ class Options:
 
 
 @dataclass
-class Context:
+class PhotoJob:
+    """One capture on its way through the steps: what each step read, measured and made."""
+
     spec: Spec
     options: Options
     raw: bytes | Path
@@ -97,13 +99,13 @@ class Context:
         return PhotoRefused(Report(self.spec.name, list(self.items), self.spec.reason_order))
 
 
-Step = Callable[[Context], None]
+Step = Callable[[PhotoJob], None]
 
 
 # --- steps -----------------------------------------------------------------
 
 
-def step_decode(ctx: Context) -> None:
+def step_decode(ctx: PhotoJob) -> None:
     """Decode once, at the scale the master will most likely need.
 
     Entropy decoding costs the same at every DCT scale, so one decode at a good
@@ -130,7 +132,7 @@ def step_decode(ctx: Context) -> None:
     ctx.small_scale = ctx.small.shape[1] / src.size[0]
 
 
-def _face_gray(ctx: Context, face: Face) -> tuple[np.ndarray, Face]:
+def _face_gray(ctx: PhotoJob, face: Face) -> tuple[np.ndarray, Face]:
     """The face's surroundings, grey, at the size the face will have in the photo.
 
     Sharpness and exposure are judged where the student can still act on them,
@@ -153,7 +155,7 @@ def _face_gray(ctx: Context, face: Face) -> tuple[np.ndarray, Face]:
     return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), local
 
 
-def _correct_exposure(ctx: Context, face: Face) -> bool:
+def _correct_exposure(ctx: PhotoJob, face: Face) -> bool:
     """One global tone curve when the face's exposure is out of band but can be saved."""
     gray, local = _face_gray(ctx, face)
     x0, y0, x1, y1 = check.face_region(local, gray.shape[1], gray.shape[0])
@@ -175,7 +177,7 @@ def _correct_exposure(ctx: Context, face: Face) -> bool:
     return True
 
 
-def step_analyse(ctx: Context) -> None:
+def step_analyse(ctx: PhotoJob) -> None:
     spec = ctx.spec
     a = analysis.analyse(ctx.small, rules=spec.faces)
     ctx.items.append(check.count_item(a.face_count))
@@ -208,7 +210,7 @@ def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float
     return (x0, y0, x0 + spec.width / s, y0 + spec.height / s)
 
 
-def _segment_roi(ctx: Context, box: tuple[float, float, float, float]) -> None:
+def _segment_roi(ctx: PhotoJob, box: tuple[float, float, float, float]) -> None:
     """Person alpha over ``box`` (source px) grown by a third, from the hi-res decode."""
     hs = ctx.hi_scale
     x0, y0, x1, y1 = (v * hs for v in box)
@@ -223,7 +225,7 @@ def _segment_roi(ctx: Context, box: tuple[float, float, float, float]) -> None:
     ctx.roi_alpha_scale = k
 
 
-def step_frame(ctx: Context) -> None:
+def step_frame(ctx: PhotoJob) -> None:
     """Decode at the resolution the master needs and segment the region around the head."""
     face, src = ctx.face, ctx.source
     box = _expected_box(ctx.spec, face, face.crown_estimate)
@@ -237,7 +239,7 @@ def step_frame(ctx: Context) -> None:
     _segment_roi(ctx, box)
 
 
-def _head_from_alpha(ctx: Context) -> Head:
+def _head_from_alpha(ctx: PhotoJob) -> Head:
     face, src = ctx.face, ctx.source
     k = ctx.roi_alpha_scale * ctx.hi_scale  # roi_alpha px per source px
     rx, ry = ctx.roi[0] / ctx.hi_scale, ctx.roi[1] / ctx.hi_scale  # roi origin, source px
@@ -261,7 +263,7 @@ def _head_from_alpha(ctx: Context) -> Head:
     )
 
 
-def _inside_roi(ctx: Context, box: tuple[float, float, float, float]) -> bool:
+def _inside_roi(ctx: PhotoJob, box: tuple[float, float, float, float]) -> bool:
     H, W = ctx.hi.shape[:2]
     x0, y0, x1, y1 = (v * ctx.hi_scale for v in box)
     rx0, ry0, rx1, ry1 = ctx.roi
@@ -273,7 +275,7 @@ def _inside_roi(ctx: Context, box: tuple[float, float, float, float]) -> bool:
     )
 
 
-def step_plan(ctx: Context) -> None:
+def step_plan(ctx: PhotoJob) -> None:
     """Solve the crop from the measured hair top; re-segment until the roi holds the crop.
 
     The first roi came from the hair-top estimate; a bun or a high ponytail can
@@ -305,7 +307,7 @@ def _grow(box: tuple[float, float, float, float], f: float) -> tuple[float, floa
     return (x0 - gx, y0 - gy, x1 + gx, y1 + gy)
 
 
-def step_matte(ctx: Context) -> None:
+def step_matte(ctx: PhotoJob) -> None:
     spec, plan = ctx.spec, ctx.plan
     mh = ctx.options.master_height
     mw = round(mh * spec.width / spec.height)
@@ -340,7 +342,7 @@ def step_matte(ctx: Context) -> None:
 CLEAN_ROUNDS = 4
 
 
-def step_compose(ctx: Context) -> None:
+def step_compose(ctx: PhotoJob) -> None:
     spec, plan = ctx.spec, ctx.plan
     img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
     out_scale = img.shape[0] / spec.height
@@ -358,7 +360,7 @@ def step_compose(ctx: Context) -> None:
     _finish(ctx, img)
 
 
-def _finish(ctx: Context, img: np.ndarray) -> None:
+def _finish(ctx: PhotoJob, img: np.ndarray) -> None:
     """Master (with its geometry) and the spec-size output from a composite."""
     spec, plan, face = ctx.spec, ctx.plan, ctx.face_master
     out_scale = img.shape[0] / spec.height
@@ -374,11 +376,11 @@ def _finish(ctx: Context, img: np.ndarray) -> None:
     ctx.output = cv2.resize(img, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
 
 
-def step_encode(ctx: Context) -> None:
+def step_encode(ctx: PhotoJob) -> None:
     ctx.encoded = encode(ctx.output, ctx.spec)
 
 
-def _upscale_item(ctx: Context) -> Item:
+def _upscale_item(ctx: PhotoJob) -> Item:
     """Output px per source px: beyond the spec's warning the face is soft from enlargement."""
     q = ctx.spec.quality
     return at_most(
@@ -386,7 +388,7 @@ def _upscale_item(ctx: Context) -> Item:
     )
 
 
-def step_verify(ctx: Context) -> None:
+def step_verify(ctx: PhotoJob) -> None:
     """The center's checks on the encoded file itself (decoded again, not our pixels)."""
     data = ctx.encoded.data
     im = Image.open(io.BytesIO(data))
@@ -402,7 +404,7 @@ def step_verify(ctx: Context) -> None:
         raise PhotoRefused(report)
 
 
-def _clean_again(ctx: Context, report: Report, decoded: np.ndarray) -> bool:
+def _clean_again(ctx: PhotoJob, report: Report, decoded: np.ndarray) -> bool:
     """Once: when only the matte failed, clean it by what the file itself shows.
 
     JPEG's noise can cut the faint link of a piece to the person, or show a
@@ -450,7 +452,7 @@ class Pipeline:
 
     def run(self, source: bytes | Path | str, spec: Spec | None = None) -> PhotoResult:
         raw = Path(source) if isinstance(source, str) else source
-        ctx = Context(spec or load_spec(), self.options or Options(), raw)
+        ctx = PhotoJob(spec or load_spec(), self.options or Options(), raw)
         for name, step in self.steps:
             t0 = time.perf_counter()
             step(ctx)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.fonts import font_path
-from kiosk.photo.pipeline import STEPS, Context, Options
+from kiosk.photo.pipeline import STEPS, Options, PhotoJob
 from kiosk.photo.spec import Spec
 
 KINDS = ("busy", "coloured", "backlit", "text", "bokeh")
@@ -26,7 +26,7 @@ KINDS = ("busy", "coloured", "backlit", "text", "bokeh")
 
 def cut_person(path: Path, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     """(foreground RGB float32, alpha float32) at master size, from the pipeline's matte."""
-    ctx = Context(spec, Options(), path)
+    ctx = PhotoJob(spec, Options(), path)
     for name, step in STEPS:
         step(ctx)
         if name == "matte":
