@@ -34,7 +34,7 @@ KINDS = ("batch", "region")
 
 
 @dataclass(frozen=True)
-class Context:
+class PosterContext:
     """A verified batch (集中采集) or region (散排采集) the booth works for."""
 
     kind: str
@@ -64,7 +64,7 @@ class Payload:
 
     kind: str
     code: str = field(default="", repr=False)
-    context: Context | None = None
+    context: PosterContext | None = None
     reason: str = ""
     zh: str = ""
     en: str = ""
@@ -153,9 +153,9 @@ def _public_keys(keys: list[Any]) -> list[Any]:
     return out
 
 
-def sign_context(private_key_raw: Any, ctx: dict[str, Any] | Context) -> str:
+def sign_context(private_key_raw: Any, ctx: dict[str, Any] | PosterContext) -> str:
     """The QR text for a batch/region poster (the center signs with its private key)."""
-    data = ctx.as_dict() if isinstance(ctx, Context) else dict(ctx)
+    data = ctx.as_dict() if isinstance(ctx, PosterContext) else dict(ctx)
     kind = data.get("kind")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -188,11 +188,11 @@ def _parse_context(text: str) -> tuple[str, bytes, dict[str, Any]]:
     return PREFIX + parts[1], signature, body
 
 
-def _context_from(body: dict[str, Any], verified: bool) -> Context:
+def _context_from(body: dict[str, Any], verified: bool) -> PosterContext:
     if body.get("v") != VERSION:
         raise _refuse("unknown_version", f"version {body.get('v')!r}")
     try:
-        ctx = Context(
+        ctx = PosterContext(
             kind=str(body["kind"]),
             id=str(body["id"]),
             name=str(body.get("name", "")),
@@ -208,7 +208,7 @@ def _context_from(body: dict[str, Any], verified: bool) -> Context:
     return ctx
 
 
-def _check_dates(ctx: Context, today: dt.date | None) -> None:
+def _check_dates(ctx: PosterContext, today: dt.date | None) -> None:
     day = today or dt.date.today()
     if day < ctx.valid_from:
         raise _refuse("not_yet_valid", f"{ctx.kind} {ctx.id} valid from {ctx.valid_from}")
@@ -218,7 +218,7 @@ def _check_dates(ctx: Context, today: dt.date | None) -> None:
 
 def verify_context(
     text: str | bytes, public_keys_raw: list[Any], today: dt.date | None = None
-) -> Context:
+) -> PosterContext:
     """The context of a genuine, current poster QR; ``ContextRefused`` otherwise."""
     from cryptography.exceptions import InvalidSignature
 

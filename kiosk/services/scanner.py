@@ -25,7 +25,7 @@ class Scanned:
     kind: str  # collection_code | batch | region | rejected | unknown
     value: str = ""
     reason: str = ""
-    context: Any = None  # a verified kiosk.qr_payloads Context for batch/region
+    context: Any = None  # a verified kiosk.qr_payloads PosterContext for batch/region
 
 
 def classify(payload: bytes | str, public_keys: list[bytes] | None = None,
