@@ -31,7 +31,7 @@ from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
 from kiosk.services.post import kivy_post
 from kiosk.services.scanner import WedgeBuffer, classify
 from kiosk.services.status import Status
-from kiosk.session import Context, Notice, Session
+from kiosk.session import BoothContext, Notice, Session
 from kiosk.session.config import SessionConfig
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class KioskApp(App):
         self._last_screen = ""
         self.heartbeat: Any = None
         self.on_booth_ready: list[Any] = []
-        self.preset_context: Context | None = None
+        self.preset_context: BoothContext | None = None
 
     # -- words ------------------------------------------------------------------
     def tr(self, key: str, _lang: str | None = None, **params: Any) -> str:
@@ -444,7 +444,7 @@ class KioskApp(App):
         if s.state == "operator":
             if scanned.kind in ("batch", "region") and scanned.context is not None:
                 c = scanned.context
-                ctx = Context(scanned.kind, str(getattr(c, "id", scanned.value)),
+                ctx = BoothContext(scanned.kind, str(getattr(c, "id", scanned.value)),
                               str(getattr(c, "name", "")),
                               bool(getattr(c, "feature_required", scanned.kind == "batch")))
                 s.set_context(ctx)
@@ -452,15 +452,15 @@ class KioskApp(App):
             return
         s.scan(scanned.kind, scanned.value, scanned.reason)
 
-    def _load_context(self) -> Context | None:
+    def _load_context(self) -> BoothContext | None:
         path = self.state_dir / CONTEXT_FILE
         try:
             d = json.loads(path.read_text())
-            return Context(d["kind"], d["id"], d.get("name", ""), bool(d.get("feature_required")))
+            return BoothContext(d["kind"], d["id"], d.get("name", ""), bool(d.get("feature_required")))
         except (OSError, ValueError, KeyError):
             return None
 
-    def _save_context(self, ctx: Context) -> None:
+    def _save_context(self, ctx: BoothContext) -> None:
         from kiosk.fileio import write_durable
 
         data = json.dumps(ctx.__dict__, ensure_ascii=False).encode()

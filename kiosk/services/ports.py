@@ -14,7 +14,7 @@ from kiosk.services.camera import CameraWorker
 from kiosk.services.center import CenterService
 from kiosk.services.pipeline import PipelineWorker
 from kiosk.services.printer import PrinterWorker
-from kiosk.session.model import Context, Order, Student
+from kiosk.session.model import BoothContext, Order, Student
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class KioskPorts:
         self.session = session
 
     # -- center ---------------------------------------------------------------
-    def identify(self, ticket: int, code: str, last4: str, feature: str, ctx: Context) -> None:
+    def identify(self, ticket: int, code: str, last4: str, feature: str, ctx: BoothContext) -> None:
         s = self.session
         self.center.call(
             "identify", (code, last4, feature or None, {"kind": ctx.kind, "id": ctx.id}),

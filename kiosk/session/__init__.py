@@ -6,7 +6,7 @@ request on ``Ports`` whose answer comes back later as an event.
 """
 
 from kiosk.session.machine import STATES, Session
-from kiosk.session.model import Context, Notice, Order, Student
+from kiosk.session.model import BoothContext, Notice, Order, Student
 from kiosk.session.ports import Ports, RecordingPorts
 
-__all__ = ["STATES", "Session", "Context", "Notice", "Order", "Student", "Ports", "RecordingPorts"]
+__all__ = ["STATES", "Session", "BoothContext", "Notice", "Order", "Student", "Ports", "RecordingPorts"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.session.model import Context
+from kiosk.session.model import BoothContext
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class SessionConfig:
     pin_lockout: float = 120.0
     operator_idle: float = 120.0
     language: str = "zh"
-    context: Context | None = None
+    context: BoothContext | None = None
 
     def idle_for(self, state: str) -> float | None:
         if state in ("welcome", "out_of_service"):
@@ -35,7 +35,7 @@ class SessionConfig:
         booth = s.get("booth", {})
         ctx = None
         if booth.get("context_kind") in ("batch", "region") and booth.get("context_id"):
-            ctx = Context(booth["context_kind"], booth["context_id"],
+            ctx = BoothContext(booth["context_kind"], booth["context_id"],
                           booth.get("context_name", ""), bool(booth.get("feature_required")))
         limits = s.get("limits", {})
         return cls(

@@ -21,7 +21,7 @@ from transitions import Machine, State
 from kiosk.redact import code_ref
 from kiosk.session import inputs
 from kiosk.session.config import SessionConfig
-from kiosk.session.model import Context, Counters, Notice, Order, Student, StudentData
+from kiosk.session.model import BoothContext, Counters, Notice, Order, Student, StudentData
 from kiosk.session.pin import check_pin
 from kiosk.session.ports import Ports
 
@@ -130,7 +130,7 @@ class Session:
         self.ports = ports
         self.config = config or SessionConfig()
         self.clock = clock
-        self.context: Context | None = self.config.context
+        self.context: BoothContext | None = self.config.context
         self.language = self.config.language
         self.data = StudentData()
         self.notice: Notice | None = None
@@ -704,7 +704,7 @@ class Session:
     def close_operator(self) -> None:
         self._t_leave_operator()
 
-    def set_context(self, ctx: Context) -> None:
+    def set_context(self, ctx: BoothContext) -> None:
         """The operator scanned a batch or region QR (already verified)."""
         if self.state != "operator":
             return

@@ -12,7 +12,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Context:
+class BoothContext:
     """The batch (centralized) or region (scattered) the booth is set up for."""
 
     kind: str  # "batch" | "region"

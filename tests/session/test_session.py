@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import KioskError
-from kiosk.session import Context, Order, RecordingPorts, Session, Student
+from kiosk.session import BoothContext, Order, RecordingPorts, Session, Student
 from kiosk.session.config import SessionConfig
 from kiosk.session.pin import check_pin, hash_pin
 
 CODE = "GD26A7Q2K9M4"
-BATCH = Context("batch", "GD2026-01", "广东 2026 第一批", feature_required=True)
-REGION = Context("region", "R-GZ-01", "广州")
+BATCH = BoothContext("batch", "GD2026-01", "广东 2026 第一批", feature_required=True)
+REGION = BoothContext("region", "R-GZ-01", "广州")
 STUDENT = Student("吴**", "广州大学", "本科", "计算机")
 
 
@@ -50,7 +50,7 @@ def order(state: str, **kw: object) -> Order:
     return Order("221212192359897028", state, **kw)
 
 
-def make(ctx: Context | None = BATCH, **cfg: object) -> tuple[Session, RecordingPorts, Clock]:
+def make(ctx: BoothContext | None = BATCH, **cfg: object) -> tuple[Session, RecordingPorts, Clock]:
     ports = RecordingPorts()
     clock = Clock()
     config = SessionConfig(context=ctx, pin_hash=hash_pin("2468", iterations=1000), **cfg)
