@@ -14,7 +14,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Context(Strict):
+class ContextRef(Strict):
     kind: Literal["batch", "region"]
     id: str = Field(min_length=1, max_length=64)
 
@@ -25,7 +25,7 @@ class IdentifyIn(Strict):
     feature_code: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9]{4}$", description="Required in a batch (集采特征码)."
     )
-    context: Context
+    context: ContextRef
 
 
 class CodeIn(Strict):
