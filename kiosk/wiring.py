@@ -68,3 +68,14 @@ def guide_options(settings: Any) -> Any:
     from kiosk.photo.guidance import GuideOptions
 
     return fill(GuideOptions, settings.section("photo").get("guidance", {}))
+
+
+def camera_options(settings: Any) -> dict[str, Any]:
+    """The ``[camera]`` table for ``hardware.cameras.open_camera``, with the simulated
+    camera's empty ``portraits_dir``/``cache_dir`` filled from the kiosk's paths
+    (the drivers read no environment of their own)."""
+    options = settings.section("camera")
+    sim = options.setdefault("simulated", {})
+    sim["portraits_dir"] = sim.get("portraits_dir") or str(paths.PORTRAITS_DIR)
+    sim["cache_dir"] = sim.get("cache_dir") or str(paths.cache_dir())
+    return options

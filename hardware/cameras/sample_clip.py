@@ -21,21 +21,6 @@ WIDTH, HEIGHT = 1280, 720
 FORMAT_VERSION = 2
 
 
-def default_portraits_dir() -> Path:
-    env = os.environ.get("KIOSK_PORTRAITS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "testdata" / "portraits"
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("KIOSK_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "kiosk"
-
-
 def sidecar_path(clip: Path) -> Path:
     return clip.with_suffix(clip.suffix + ".json")
 
@@ -76,17 +61,21 @@ def _frames_for(image: np.ndarray, count: int) -> list[np.ndarray]:
 
 
 def ensure_sample_clip(
-    cache_dir: str | Path | None = None,
-    portraits_dir: str | Path | None = None,
+    cache_dir: str | Path,
+    portraits_dir: str | Path,
     fps: float = 15.0,
     seconds_each: float = 2.0,
 ) -> Path:
-    """Path of the sample clip, building it (MJPG .avi, 1280×720) when missing or stale."""
-    src = Path(portraits_dir) if portraits_dir else default_portraits_dir()
+    """Path of the sample clip, building it (MJPG .avi, 1280×720) when missing or stale.
+
+    Both folders are the caller's (the kiosk fills ``camera.simulated`` from its
+    own paths): a driver reads no environment of the program using it.
+    """
+    src = Path(portraits_dir)
     files = sorted(p for p in src.glob("*.jpg") if p.is_file())
     if not files:
         raise FileNotFoundError(f"no portraits (*.jpg) in {src}")
-    out_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    out_dir = Path(cache_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sig = _signature(files, fps, seconds_each)
     clip = out_dir / f"sample-clip-{sig}.avi"

@@ -101,7 +101,10 @@ class SimulatedCamera(Camera):
         self._clip: VideoClip | None = None
         path = Path(source) if source else None
         if path is None:
-            clip = ensure_sample_clip(opts.get("cache_dir") or None, opts.get("portraits_dir") or None)
+            if not (opts.get("cache_dir") and opts.get("portraits_dir")):
+                raise FileNotFoundError("simulated camera: no source, and no portraits_dir and "
+                                        "cache_dir to build the sample clip from")
+            clip = ensure_sample_clip(opts["cache_dir"], opts["portraits_dir"])
             self._open_clip(clip, fps)
         elif path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
             files = (

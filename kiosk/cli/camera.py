@@ -51,9 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _settings() -> tuple[str, dict]:
     from kiosk.settings import load_settings
+    from kiosk.wiring import camera_options
 
     s = load_settings()
-    return str(s.get("camera.backend")), s.section("camera")
+    return str(s.get("camera.backend")), camera_options(s)
 
 
 def run_list(args: argparse.Namespace) -> int:

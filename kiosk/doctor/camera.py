@@ -40,8 +40,9 @@ def check(settings: Any) -> CheckResult:
         return CheckResult("camera", FAIL, f"{backend}: no PTP camera on USB", HINT)
 
     from hardware.cameras import open_camera
+    from kiosk.wiring import camera_options
 
-    options = settings.section("camera")
+    options = camera_options(settings)
     timeout = float(options.get("open_timeout", 15.0))
     camera = open_camera(backend, options)
     try:

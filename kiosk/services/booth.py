@@ -128,7 +128,9 @@ class Booth:
         self.public_keys = list(keys)
 
     def _camera_opener(self) -> Callable[[], Any]:
-        opts = self.camera_options or self.settings.section("camera")
+        from kiosk.wiring import camera_options
+
+        opts = self.camera_options or camera_options(self.settings)
         backend = str(opts.get("backend", "simulated"))
 
         def open_it() -> Any:
