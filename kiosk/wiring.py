@@ -1,12 +1,14 @@
 """What a program builds from its parsed settings, to pass down to the parts.
 
-The composition roots (``kiosk/cli``, ``kiosk/app``, ``center/app``) parse the
-settings once (``kiosk.settings.load_settings``) and call these to turn the
-tables into the values the parts take: the state directory, the photo spec
-with the booth's overrides, the pipeline's options and decode limits, the
-guide's options, the scanner's rules, the sheet options. This module reads no
-file and no environment itself: it converts a ``Settings`` it is given, so the
-booth's assembly (``kiosk.services.booth``) may use it too.
+The composition roots (``kiosk/cli``, ``kiosk/app``) parse the settings once
+(``kiosk.settings.load_settings``) and call these to turn tables into the values
+the parts take: the state directory, the photo spec with the booth's overrides,
+the pipeline's options and decode limits, the guide's options, the camera's
+options. Tables a part takes as they are (``[scanner]`` rules, ``[sheets]``,
+``[center_server]``) are handed over directly. This module loads no settings:
+it converts a ``Settings`` it is given, so the booth's assembly
+(``kiosk.services.booth``) may use it too; the folders it fills in come from
+``kiosk.paths``, the one module that honours ``KIOSK_STATE_DIR`` and its kin.
 """
 
 from __future__ import annotations
