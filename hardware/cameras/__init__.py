@@ -14,6 +14,7 @@ from hardware.cameras.base import Camera
 from hardware.cameras.hybrid import HybridCamera
 from hardware.cameras.service import CameraService
 from hardware.errors import DeviceError
+from hardware.words import words
 
 BACKENDS = ("simulated", "opencv", "gphoto2", "picamera2", "hybrid")
 
@@ -47,8 +48,7 @@ def open_device(backend: str, options: dict[str, Any]) -> Camera:
         return Picamera2Camera(opts)
     raise DeviceError(
         "unknown_backend",
-        "相机配置有误，请联系管理员。",
-        "The camera configuration is invalid; call the operator.",
+        *words("unknown_backend"),
         f"unknown camera backend {backend!r}; use one of {', '.join(BACKENDS)}",
     )
 

@@ -18,6 +18,7 @@ from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 
 def _device_arg(device: object) -> int | str:
@@ -33,8 +34,7 @@ def list_devices() -> list[str]:
 def _not_found(detail: str) -> DeviceError:
     return DeviceError(
         "webcam_missing",
-        "摄像头未连接，请联系管理员。",
-        "The webcam is not connected; call the operator.",
+        *words("webcam_missing"),
         detail,
         reopen=True,
     )
@@ -87,7 +87,7 @@ class OpenCVCamera(Camera):
             ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.quality]
         )
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def geometry(self) -> PictureGeometry | None:

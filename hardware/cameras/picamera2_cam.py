@@ -24,6 +24,7 @@ from hardware.cameras.base import Camera
 from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 Crop = tuple[int, int, int, int]  # x, y, w, h on the sensor
 
@@ -31,8 +32,7 @@ Crop = tuple[int, int, int, int]  # x, y, w, h on the sensor
 def _missing(detail: str) -> DeviceError:
     return DeviceError(
         "picamera_missing",
-        "相机未连接，请联系管理员。",
-        "The camera is not connected; call the operator.",
+        *words("picamera_missing"),
         detail,
         reopen=True,
     )
@@ -44,8 +44,7 @@ def _module() -> Any:
     except ImportError as exc:
         raise DeviceError(
             "picamera2_unavailable",
-            "相机配置有误，请联系管理员。",
-            "The camera configuration is invalid; call the operator.",
+            *words("picamera2_unavailable"),
             f"picamera2 is not installed (apt install python3-picamera2): {exc}",
         ) from None
     return picamera2
@@ -128,7 +127,7 @@ class Picamera2Camera(Camera):
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, self.quality])  # fmt: skip
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def geometry(self) -> PictureGeometry | None:

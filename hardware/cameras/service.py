@@ -24,6 +24,7 @@ from hardware.cameras.base import Camera
 from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable
 from hardware.health import Health
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ class CameraService(Camera):
             last = self._last_error
             raise DeviceUnavailable(
                 last.code if last else "camera_unavailable",
-                last.zh if last else "相机暂不可用，请稍候。",
-                last.en if last else "The camera is unavailable; please wait.",
+                *((last.zh, last.en) if last else words("camera_unavailable")),
                 f"reconnecting in {wait:.1f} s; last error: {last.detail if last else '-'}",
             )
         try:
@@ -89,8 +89,7 @@ class CameraService(Camera):
     def _wrap(exc: Exception, action: str) -> DeviceError:
         return DeviceError(
             "camera_error",
-            "相机出现故障，正在重新连接。",
-            "The camera failed; reconnecting.",
+            *words("camera_error"),
             f"{action}: {type(exc).__name__}: {exc}",
             reopen=True,
         )
@@ -133,8 +132,7 @@ class CameraService(Camera):
             if self._inflight is not None and not self._inflight.done():
                 raise DeviceError(
                     "camera_stuck",
-                    "相机没有响应，请稍候。",
-                    "The camera is not responding; please wait.",
+                    *words("camera_stuck"),
                     f"{self.name}: an earlier call is still stuck in the driver",
                     reopen=True,
                 )
@@ -176,8 +174,7 @@ class CameraService(Camera):
             return Health(
                 "degraded",
                 f"{self.name}: a call is in progress or stuck{busy_for}",
-                "相机忙，请稍候。",
-                "The camera is busy; please wait.",
+                *words("camera_busy"),
             )
         if self._device is not None and not self._failures:
             return self._device.health()
@@ -190,8 +187,7 @@ class CameraService(Camera):
         return Health(
             state,
             detail,
-            err.zh if err else "相机暂不可用，请稍候。",
-            err.en if err else "The camera is unavailable; please wait.",
+            *((err.zh, err.en) if err else words("camera_unavailable")),
         )
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from hardware.cameras.sample_clip import HEIGHT, WIDTH, ensure_sample_clip, load
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
@@ -61,8 +62,7 @@ class _Stills:
             if bgr is None:
                 raise DeviceError(
                     "still_unreadable",
-                    "演示图片无法读取，请联系管理员。",
-                    "A demo picture cannot be read; call the operator.",
+                    *words("still_unreadable"),
                     f"cannot decode {f}",
                 )
             self.still_sizes.append((bgr.shape[1], bgr.shape[0]))
@@ -112,8 +112,7 @@ class SimulatedCamera(Camera):
             if not files:
                 raise DeviceError(
                     "no_stills",
-                    "演示图片缺失，请联系管理员。",
-                    "The demo pictures are missing; call the operator.",
+                    *words("no_stills"),
                     f"no images in {path}",
                 )
             size = (int(opts.get("width") or WIDTH), int(opts.get("height") or HEIGHT))
@@ -126,8 +125,7 @@ class SimulatedCamera(Camera):
         if not clip.exists():
             raise DeviceError(
                 "video_missing",
-                "演示视频缺失，请联系管理员。",
-                "The demo video is missing; call the operator.",
+                *words("video_missing"),
                 f"no such video {clip}",
             )
         self._clip = VideoClip(str(clip), fps=fps, loop=True)
@@ -179,7 +177,7 @@ class SimulatedCamera(Camera):
         bgr = cv2.cvtColor(self._clip.last, cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def health(self) -> Health:

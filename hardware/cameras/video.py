@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from hardware.errors import DeviceError
+from hardware.words import words
 
 
 class VideoClip:
@@ -24,8 +25,7 @@ class VideoClip:
         if not self.cap.isOpened():
             raise DeviceError(
                 "video_unreadable",
-                "演示视频无法打开，请联系管理员。",
-                "The demo video cannot be opened; call the operator.",
+                *words("video_unopened"),
                 f"cannot open video {path}",
             )
         self.fps = fps or self.cap.get(cv2.CAP_PROP_FPS) or 15.0
@@ -61,8 +61,7 @@ class VideoClip:
                 if not self.loop or self.frame_count == 0 and self.index < 0:
                     raise DeviceError(
                         "video_ended",
-                        "演示视频已结束。",
-                        "The demo video has ended.",
+                        *words("video_ended"),
                         f"no more frames in {self.path}",
                     )
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -70,8 +69,7 @@ class VideoClip:
                 if not ok:
                     raise DeviceError(
                         "video_unreadable",
-                        "演示视频无法读取，请联系管理员。",
-                        "The demo video cannot be read; call the operator.",
+                        *words("video_unreadable"),
                         f"cannot read frames from {self.path}",
                     )
             self.index += 1
