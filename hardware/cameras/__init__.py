@@ -67,7 +67,8 @@ def _service(backend: str, options: dict[str, Any]) -> CameraService:
 def open_camera(backend: str, options: dict[str, Any] | None = None) -> Camera:
     opts = dict(options or {})
     if backend == "hybrid":
-        hybrid = opts.get("hybrid") if isinstance(opts.get("hybrid"), dict) else {}
+        given = opts.get("hybrid")
+        hybrid: dict[str, Any] = given if isinstance(given, dict) else {}
         preview_backend = str(hybrid.get("preview_backend") or "opencv")
         return HybridCamera(_service(preview_backend, opts), _service("gphoto2", opts))
     if backend not in BACKENDS:

@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
 from hardware.words import words
@@ -49,7 +49,7 @@ def default_models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "config" / "cameras"
 
 
-def load_model_settings(model: str, models_dir: str | Path | None = None) -> tuple[str, dict]:
+def load_model_settings(model: str, models_dir: str | Path | None = None) -> tuple[str, dict[str, Any]]:
     """(file name, settings) of the first ``config/cameras/*.toml`` whose ``match`` fits.
 
     Files are tried in name order; a file named ``zz-generic.toml`` with
@@ -146,7 +146,7 @@ def _widget_value(widget: Any, value: Any) -> Any:
 class Gphoto2Camera(Camera):
     name = "gphoto2"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         import gphoto2 as gp
 
         opts = dict(options or {})
@@ -218,7 +218,7 @@ class Gphoto2Camera(Camera):
             )
         return self._cam
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         gp = self._gp
         if not self.has_preview:
             raise DeviceError(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import Any
 
 import cv2
-import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
@@ -43,7 +43,7 @@ def _not_found(detail: str) -> DeviceError:
 class OpenCVCamera(Camera):
     name = "opencv"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         self.device = _device_arg(opts.get("device", 0))
         self.quality = int(opts.get("jpeg_quality", 95))
@@ -57,7 +57,7 @@ class OpenCVCamera(Camera):
             raise _not_found(f"cannot open video device {self.device!r}")
         fourcc = str(opts.get("fourcc") or "")
         if len(fourcc) == 4:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
         if opts.get("width"):
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(opts["width"]))
         if opts.get("height"):
@@ -69,9 +69,9 @@ class OpenCVCamera(Camera):
             cap.set(cv2.CAP_PROP_AUTO_EXPOSURE, 1)  # V4L2: 1 = manual, 3 = aperture priority
             cap.set(cv2.CAP_PROP_EXPOSURE, float(exposure))
         self._cap = cap
-        self._last: np.ndarray | None = None
+        self._last: Frame | None = None
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         if self._clip is not None:
             return self._clip.read()
         assert self._cap is not None

@@ -18,12 +18,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-import numpy as np
-
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable
-from hardware.health import Health
+from hardware.health import Health, State
 from hardware.words import words
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,7 @@ class CameraService(Camera):
         self._fail_after = fail_after
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"camera-{name}")
         self._lock = threading.Lock()
-        self._inflight: Future | None = None
+        self._inflight: Future[Any] | None = None
         self._device: Camera | None = None
         self._failures = 0
         self._next_open = 0.0
@@ -149,11 +147,13 @@ class CameraService(Camera):
     def _reset_after_hang(self) -> None:
         self._failed(self._last_error or DeviceTimeout(self.name, 0))
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
-        return self._run(self._call_device, timeout, "preview", "preview", timeout)
+    def preview(self, timeout: float = 1.0) -> Frame:
+        frame: Frame = self._run(self._call_device, timeout, "preview", "preview", timeout)
+        return frame
 
     def capture(self, timeout: float = 10.0) -> bytes:
-        return self._run(self._call_device, timeout, "capture", "capture", timeout)
+        jpeg: bytes = self._run(self._call_device, timeout, "capture", "capture", timeout)
+        return jpeg
 
     def geometry(self) -> PictureGeometry | None:
         """The device's own answer (a cheap attribute read, safe from any thread)."""
@@ -180,7 +180,7 @@ class CameraService(Camera):
             return self._device.health()
         err = self._last_error
         wait = max(0.0, self._next_open - time.monotonic())
-        state = "failed" if self._failures >= self._fail_after else "degraded"
+        state: State = "failed" if self._failures >= self._fail_after else "degraded"
         detail = f"{self.name}: {err.detail if err else 'not open'}"
         if self._device is None:
             detail += f"; next re-open in {wait:.1f} s"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.sample_clip import HEIGHT, WIDTH, ensure_sample_clip, load_segments
 from hardware.cameras.video import VideoClip
@@ -25,7 +26,7 @@ from hardware.words import words
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def letterbox(image: np.ndarray, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
+def letterbox(image: Frame, size: tuple[int, int] = (WIDTH, HEIGHT)) -> Frame:
     """The picture fitted whole on grey bars, as this camera previews a still image."""
     h, w = image.shape[:2]
     g = PictureGeometry.fitted((w, h), size)
@@ -70,7 +71,7 @@ class _Stills:
         self.index = -1
         self._t0 = 0.0
 
-    def read(self) -> np.ndarray:
+    def read(self) -> Frame:
         if self.index < 0:
             self._t0 = time.monotonic()
         else:
@@ -90,12 +91,12 @@ class _Stills:
 class SimulatedCamera(Camera):
     name = "simulated"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         source = str(opts.get("source") or "")
         fps = float(opts.get("fps") or 0.0)
         self.quality = int(opts.get("jpeg_quality", 95))
-        self._segments: list[dict] = []
+        self._segments: list[dict[str, Any]] = []
         self._sizes: dict[Path, tuple[int, int]] = {}
         self._stills: _Stills | None = None
         self._clip: VideoClip | None = None
@@ -135,7 +136,7 @@ class SimulatedCamera(Camera):
     def fps(self) -> float:
         return self._clip.fps if self._clip else self._stills.fps  # type: ignore[union-attr]
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         if self._clip is not None:
             return self._clip.read()
         assert self._stills is not None

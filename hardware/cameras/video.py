@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 import cv2
-import numpy as np
 
+from hardware.cameras.base import Frame
 from hardware.errors import DeviceError
 from hardware.words import words
 
@@ -34,12 +34,12 @@ class VideoClip:
         self.paced = paced
         self.index = -1  # index of the frame last returned
         self._t0 = 0.0
-        self._last: np.ndarray | None = None
+        self._last: Frame | None = None
 
     def _due_index(self) -> int:
         return int((time.monotonic() - self._t0) * self.fps)
 
-    def read(self) -> np.ndarray:
+    def read(self) -> Frame:
         """The next frame (RGB), waiting until it is due when paced."""
         if self.index < 0:
             self._t0 = time.monotonic()
@@ -85,7 +85,7 @@ class VideoClip:
         return max(0, self.index) % self.frame_count
 
     @property
-    def last(self) -> np.ndarray | None:
+    def last(self) -> Frame | None:
         return self._last
 
     def close(self) -> None:
