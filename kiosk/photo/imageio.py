@@ -58,8 +58,7 @@ class UnreadableImage(KioskError):
     def __init__(self, detail: str, zh: str | None = None, en: str | None = None) -> None:
         super().__init__(
             "unreadable_image",
-            zh or "无法读取这张图片，请换一张 JPEG 或 PNG 照片。",
-            en or "This image cannot be read; use another JPEG or PNG photo.",
+            *((zh, en) if zh and en else notices.words("unreadable_image")),
             detail,
         )
 
@@ -294,8 +293,7 @@ def open_source(source: bytes | str | Path, limits: Limits | None = None) -> Sou
     if min(size) < limits.min_side:
         raise UnreadableImage(
             f"image too small: {size[0]}x{size[1]}, shorter side must be >= {limits.min_side}",
-            "图片太小，无法制作证件照，请使用更清晰的照片。",
-            "The image is too small for an ID photo; use a larger photo.",
+            *notices.words("image_too_small"),
         )
     return Source(data, fmt, size, orientation if orientation in range(1, 9) else 1, limits)
 
@@ -346,8 +344,7 @@ def read_input(path: str | os.PathLike[str], limits: Limits | None = None) -> by
 def _too_large(detail: str) -> UnreadableImage:
     return UnreadableImage(
         f"image too large: {detail}",
-        "图片过大，无法处理，请使用较小的照片。",
-        "The image is too large to process; use a smaller photo.",
+        *notices.words("image_too_large"),
     )
 
 
