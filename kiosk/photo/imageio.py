@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import simplejpeg
+from numpy.typing import NDArray
 from PIL import Image
 
 from kiosk import notices
@@ -102,7 +103,7 @@ class Source:
         w, h = self.stored_size
         return (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
 
-    def decode(self, min_scale: float = 1.0) -> tuple[np.ndarray, float]:
+    def decode(self, min_scale: float = 1.0) -> tuple[NDArray[Any], float]:
         """RGB uint8 pixels at a scale >= ``min_scale`` of the full size (JPEG: DCT scaling).
 
         Returns the array and the scale actually used (decoded px per full px).
@@ -129,7 +130,7 @@ class Source:
             rgb = rgb.transpose(op)
         return np.asarray(rgb), scale
 
-    def _turbo_decode(self, min_scale: float) -> tuple[np.ndarray, float] | None:
+    def _turbo_decode(self, min_scale: float) -> tuple[NDArray[Any], float] | None:
         """A colour JPEG through libjpeg-turbo in strict mode, at Pillow's draft scale.
 
         Same library, same algorithms and the same 1/1-1/8 scale Pillow's draft
@@ -348,7 +349,7 @@ def _too_large(detail: str) -> UnreadableImage:
     )
 
 
-def decode_rgb(source: bytes | str | Path, max_side: int | None = None) -> np.ndarray:
+def decode_rgb(source: bytes | str | Path, max_side: int | None = None) -> NDArray[Any]:
     """Convenience: whole image as RGB, reduced by DCT scaling towards ``max_side``."""
     src = open_source(source)
     scale = 1.0 if not max_side else min(1.0, max_side / max(src.size))

@@ -61,6 +61,6 @@ def guidance_texts() -> list[tuple[str, str]]:
     return [(t["zh"], t["en"]) for t in _messages().get("guidance", {}).values()]
 
 
-class _Safe(dict):
+class _Safe(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
