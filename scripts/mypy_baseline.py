@@ -7,7 +7,11 @@ line number, is compared with ``scripts/mypy-baseline.txt``. Without line
 numbers an edit above an old error does not make it "new", and counting each
 line keeps two equal errors in one file apart. An error that is not in the
 baseline (or is there more often than the baseline says) fails the run; errors
-fixed are reported so the baseline can shrink:
+fixed are reported so the baseline can shrink. A new annotation can make mypy
+word an old error differently (``ndarray[Any, Any]`` becomes
+``ndarray[Any, dtype[Any]]``); that shows as new: see that the total did not
+grow, then update the baseline and commit its diff with the change.
+
 
     scripts/mypy_baseline.py            check (exit 1 on a new error)
     scripts/mypy_baseline.py --update   write the current errors as the baseline
