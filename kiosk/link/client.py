@@ -201,7 +201,7 @@ class CenterClient:
     def _post(
         self, path: str, body: dict[str, Any], code: str | None = None, **kw: Any
     ) -> dict[str, Any]:
-        # The API's answers are JSON objects (docs/api); the type says so to callers.
+        # The API answers JSON objects (center/openapi.json); the type says so to callers.
         answer: dict[str, Any] = self._call(
             "POST", API + path, json=body, ref=code_ref(code) if code else "", **kw
         )
