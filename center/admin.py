@@ -13,6 +13,7 @@ from center import schema as t
 from center.db import Database
 from center.orders import audit
 from center.security import hash_secret, hash_token, new_device_token
+from center.words import said, said_zh
 from kiosk.errors import KioskError
 
 ROSTER_COLUMNS = ["collection_code", "name", "id_last4", "school", "level", "major", "batch"]
@@ -23,7 +24,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 class AdminError(KioskError):
     def __init__(self, detail: str) -> None:
-        super().__init__("center_admin", "操作失败，请检查输入。", "The operation failed.", detail)
+        super().__init__("center_admin", *said("admin_failed"), detail)
 
 
 def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
@@ -125,10 +126,10 @@ class RosterInvalid(KioskError):
     """Bad rows: nothing was imported; ``errors`` are Chinese sentences with line numbers."""
 
     def __init__(self, errors: list[str]) -> None:
-        shown = errors[:50] + ([f"……另有 {len(errors) - 50} 处问题"] if len(errors) > 50 else [])
+        shown = errors[:50] + ([said_zh("roster_more_problems", more=len(errors) - 50)] if len(errors) > 50 else [])
         super().__init__(
             "roster_invalid",
-            "名单有误，未导入任何学生：" + "；".join(shown),
+            said_zh("roster_refused") + "；".join(shown),
             "The roster has bad rows; nothing was imported.",
             f"{len(errors)} bad rows",
         )
@@ -156,21 +157,21 @@ def import_roster(
     rows, errors, seen = [], [], set()
     for line_no, row in parsed.rows:
         row["id_last4"] = row["id_last4"].upper()
-        where = f"第 {line_no} 行"
+        where = said_zh("roster_line", line_no=line_no)
         if not CODE_RE.match(row["collection_code"]):
-            errors.append(f"{where}：采集码应为 6–64 位字母或数字")
+            errors.append(said_zh("roster_bad_code", where=where))
         elif row["collection_code"] in seen:
-            errors.append(f"{where}：采集码与前面的行重复")
+            errors.append(said_zh("roster_duplicate_code", where=where))
         seen.add(row["collection_code"])
         if not LAST4_RE.match(row["id_last4"]):
-            errors.append(f"{where}：证件号后四位应为 3 位数字加 1 位数字或 X")
+            errors.append(said_zh("roster_bad_last4", where=where))
         for col in ("name", "school", "level", "major"):
             if not row[col]:
-                errors.append(f"{where}：{COLUMN_ZH[col]}为空")
+                errors.append(said_zh("roster_empty_cell", where=where, column=COLUMN_ZH[col]))
             elif len(row[col]) > 100:
-                errors.append(f"{where}：{COLUMN_ZH[col]}过长（最多 100 字）")
+                errors.append(said_zh("roster_cell_too_long", where=where, column=COLUMN_ZH[col]))
         if row["batch"] not in batches:
-            errors.append(f"{where}：批次不存在（请先创建批次）")
+            errors.append(said_zh("roster_unknown_batch", where=where))
         rows.append(row)
     if errors:
         raise RosterInvalid(errors)

@@ -48,6 +48,7 @@ from center.models import (
 from center.service import Center
 from center.storage.http import photo_response
 from center.upload_rules import refuse_outside_hard_limits
+from center.words import said, said_zh
 from kiosk.redact import code_ref, mask_name
 
 log = logging.getLogger("center.api")
@@ -178,8 +179,7 @@ def _replay(conn: Connection, key: str, fingerprint: str) -> JSONResponse | None
         raise ApiError(
             409,
             "idempotency_key_reused",
-            "上传标识重复，请重新提交。",
-            "This idempotency key was used for a different upload.",
+            *said("idempotency_key_reused"),
         )
     return JSONResponse(json.loads(row.response), status_code=row.status_code)
 
@@ -322,13 +322,13 @@ def create_reprint(body: ReprintIn, request: Request, center: CenterDep, kiosk: 
     """加洗照片: printed at the booth or mailed to an address."""
     grant = _grant(center, request, kiosk, body.collection_code)
     if body.layout not in center.conf("reprint.layouts"):
-        raise bad_request("unknown_layout", "没有这种版式，请重新选择。", "No such layout.")
+        raise bad_request("unknown_layout", *said("unknown_layout"))
     if body.copies > int(center.conf("reprint.max_copies")):
-        raise bad_request("too_many_copies", "份数过多，请减少份数。", "Too many copies.")
+        raise bad_request("too_many_copies", *said("too_many_copies"))
     address = (body.address or "").strip()
     if body.delivery == "mail" and len(address) < 5:
         raise bad_request(
-            "address_required", "请填写完整的邮寄地址。", "Enter the full postal address."
+            "address_required", *said("address_required")
         )
     now = time.time()
     with center.db.write() as conn:
@@ -381,7 +381,7 @@ def reprint_printed(body: ReprintPrintedIn, center: CenterDep, kiosk: Kiosk) -> 
             raise not_found("reprint order")
         if row.state == orders.REPRINT_REFUNDED:
             raise ApiError(
-                409, "reprint_refunded", "该加洗订单已退款。", "This reprint was refunded."
+                409, "reprint_refunded", *said("reprint_refunded")
             )
         if row.state == orders.REPRINT_TO_SHIP:
             conn.execute(
@@ -467,8 +467,12 @@ def healthz(center: CenterDep) -> dict[str, Any]:
     return {"ok": True}
 
 
-_EXPIRED = """<!doctype html><meta charset="utf-8"><title>链接已失效</title>
-<p>下载链接已失效，请在自助机上重新获取。</p><p>This link has expired; get a new one at the kiosk.</p>"""
+_EXPIRED = """<!doctype html><meta charset="utf-8"><title>{title}</title>
+<p>{zh}</p><p>{en}</p>""".format(
+    title=said_zh("link_expired_title"),
+    zh=said("link_expired")[0],
+    en=said("link_expired")[1],
+)
 
 
 @public.get(

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from center.errors import ApiError
 from center.service import Center
 from center.settings import CenterSettings
+from center.words import said, said_zh
 
 log = logging.getLogger("center")
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
@@ -94,8 +95,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         body = ApiError(
             422,
             "invalid_request",
-            "请求内容有误，请重试或联系工作人员。",
-            "The request is malformed.",
+            *said("invalid_request"),
             fields=fields[:20],
         ).body()
         return JSONResponse(body, status_code=422)
@@ -107,7 +107,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         body = ApiError(
             exc.status_code,
             f"http_{exc.status_code}",
-            "请求无法处理。",
+            said_zh("unprocessable"),
             str(exc.detail) if exc.detail else "Request refused.",
         ).body()
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
@@ -121,22 +121,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         body = ApiError(
             503,
             "center_unavailable",
-            "服务器暂时不可用，请稍后再试。",
-            "The center is briefly unavailable; try again.",
+            *said("center_unavailable"),
         )
         return JSONResponse(body.body(), status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(OverflowError)
     async def overflow(_request: Request, _exc: OverflowError) -> Response:
         # a number too big for the database (an id in a path or query): no such thing
-        body = ApiError(404, "not_found", "未找到相关记录。", "No such record.").body()
+        body = ApiError(404, "not_found", *said("no_such_record")).body()
         return JSONResponse(body, status_code=404)
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         body = ApiError(
-            500, "internal", "服务器出错，请稍后再试。", "Server error; try again later."
+            500, "internal", *said("internal")
         )
         return JSONResponse(body.body(), status_code=500)
 

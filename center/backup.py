@@ -38,6 +38,7 @@ from sqlalchemy import Connection, LargeBinary, func, insert, select, text
 
 from center import schema as t
 from center.storage import PhotoStore
+from center.words import said
 from kiosk.errors import KioskError
 from kiosk.fileio import write_durable
 
@@ -54,7 +55,7 @@ BATCH = 1000
 class BackupError(KioskError):
     def __init__(self, detail: str) -> None:
         super().__init__(
-            "backup", "备份或恢复失败。", "The backup or restore failed.", detail
+            "backup", *said("backup"), detail
         )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from center.words import said
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, zh: str, en: str, **extra: Any) -> None:
@@ -27,8 +29,7 @@ def unauthorized() -> ApiError:
     return ApiError(
         401,
         "unauthorized",
-        "设备未授权，请联系管理员。",
-        "This kiosk is not authorized; call the operator.",
+        *said("unauthorized"),
     )
 
 
@@ -36,8 +37,7 @@ def unknown_code() -> ApiError:
     return ApiError(
         404,
         "unknown_code",
-        "未找到该采集码，请核对后重新扫码。",
-        "Unknown collection code; check it and scan again.",
+        *said("unknown_code"),
     )
 
 
@@ -45,8 +45,7 @@ def order_locked(state_label: str) -> ApiError:
     return ApiError(
         409,
         "order_locked",
-        f"订单当前状态为“{state_label}”，不能进行此操作。",
-        "The order cannot do this in its current state.",
+        *said("order_locked", state_label=state_label),
         label=state_label,
     )
 
@@ -56,4 +55,4 @@ def bad_request(code: str, zh: str, en: str, **extra: Any) -> ApiError:
 
 
 def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", "未找到相关记录。", f"No such {what}.")
+    return ApiError(404, "not_found", *said("not_found", what=what))

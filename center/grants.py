@@ -31,6 +31,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from center import schema as t
 from center.errors import ApiError
 from center.security import token_digest
+from center.words import said
 
 HEADER = "X-Kiosk-Grant"
 SESSION = "session"
@@ -58,8 +59,7 @@ def grant_required() -> ApiError:
     return ApiError(
         403,
         "grant_required",
-        "请重新扫描采集码并输入证件号后四位。",
-        "Identify the student again: scan the code and enter the last 4 ID characters.",
+        *said("grant_required"),
     )
 
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from center.errors import ApiError, unauthorized
+from center.words import said
 
 log = logging.getLogger("center.guard")
 
@@ -48,11 +49,11 @@ class Caps:
 
 
 def too_large() -> ApiError:
-    return ApiError(413, "too_large", "照片文件过大，请重新拍摄。", "The request body is too large.")
+    return ApiError(413, "too_large", *said("too_large"))
 
 
 def too_slow() -> ApiError:
-    return ApiError(408, "too_slow", "网络太慢，请重试。", "The request body arrived too slowly.")
+    return ApiError(408, "too_slow", *said("too_slow"))
 
 
 class _Cut(Exception):
@@ -66,7 +67,7 @@ class Guard:
         self.caps = caps
         self.idle = body_idle_seconds
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -88,7 +89,7 @@ class Guard:
         cut: ApiError | None = None
         started = False
 
-        async def guarded_receive() -> dict:
+        async def guarded_receive() -> dict[str, Any]:
             nonlocal seen, cut
             if cut is not None:
                 return {"type": "http.disconnect"}
@@ -103,9 +104,10 @@ class Guard:
                 if seen > cap:
                     cut = too_large()
                     return {"type": "http.disconnect"}
-            return message
+            got: dict[str, Any] = message
+            return got
 
-        async def guarded_send(message: dict) -> None:
+        async def guarded_send(message: dict[str, Any]) -> None:
             nonlocal started
             if cut is not None and not started:
                 return  # the app's answer to the cut body is replaced by ours
@@ -129,7 +131,7 @@ class Guard:
         return await run_in_threadpool(self.center.authenticate, token)
 
 
-async def _answer(scope: dict, receive: Any, send: Any, error: ApiError, close: bool) -> None:
+async def _answer(scope: dict[str, Any], receive: Any, send: Any, error: ApiError, close: bool) -> None:
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
     if close:
         headers["Connection"] = "close"  # the unread body is never read: drop the connection

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
 from center.errors import ApiError
+from center.words import said
 
 
 @dataclass
@@ -51,8 +52,7 @@ def locked_out(retry_after: float) -> ApiError:
     return ApiError(
         423,
         "locked_out",
-        "输入错误次数过多，已暂时锁定，请稍后再试或联系工作人员。",
-        "Too many wrong entries; locked for a while. Try later or ask the operator.",
+        *said("locked_out"),
         retry_after=max(1, math.ceil(retry_after)),
     )
 
@@ -109,8 +109,7 @@ def check_identity(
             ApiError(
                 429,
                 "rate_limited",
-                "操作过于频繁，请稍后再试。",
-                "Too many requests from this kiosk; wait a moment.",
+                *said("rate_limited"),
                 retry_after=max(1, math.ceil(window + 60 - now)),
             )
         )
@@ -149,8 +148,7 @@ def check_identity(
         if (feature_code or "").strip().upper() != batch_fc.upper():
             wrong = (
                 "wrong_feature_code",
-                "集采特征码不正确，请核对后重新输入。",
-                "Wrong feature code; check it and enter it again.",
+                *said("wrong_feature_code"),
             )
     if wrong is None and (
         student is None
@@ -158,8 +156,7 @@ def check_identity(
     ):
         wrong = (
             "wrong_digits",
-            "证件号后四位不正确，请核对后重新输入。",
-            "The last 4 ID characters are wrong; check them and try again.",
+            *said("wrong_digits"),
         )
     if wrong is None:
         _save(conn, cscope, failures=0, window_start=now, locked_until=0.0)
@@ -169,8 +166,7 @@ def check_identity(
                 ApiError(
                     403,
                     "wrong_batch",
-                    "该采集码不属于本批次，请到对应采集点拍照。",
-                    "This code is not part of this collection batch.",
+                    *said("wrong_batch"),
                 )
             )
         return Outcome(student=student)
@@ -249,15 +245,13 @@ def _check_context(conn: Connection, context: dict[str, str], now: float) -> Api
         return ApiError(
             404,
             "unknown_context",
-            "本采集点的批次或区域二维码无效，请联系工作人员。",
-            "Unknown batch or region; ask the operator to scan the poster again.",
+            *said("unknown_context"),
         )
     today = time.strftime("%Y-%m-%d", time.localtime(now))
     if not (row.valid_from <= today <= row.valid_to):
         return ApiError(
             403,
             "context_expired",
-            "本批次或区域不在采集时间内，请联系工作人员。",
-            "This batch or region is not open for collection today.",
+            *said("context_expired"),
         )
     return None

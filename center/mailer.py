@@ -22,6 +22,7 @@ from center import orders
 from center import schema as t
 from center.db import Database
 from center.storage import PhotoStore
+from center.words import said, said_zh
 from kiosk.errors import KioskError
 
 log = logging.getLogger("center.mailer")
@@ -67,8 +68,7 @@ class Mailer:
             if row is None:
                 raise KioskError(
                     "email_retry_refused",
-                    "没有这个邮件请求。",
-                    "No such e-mail request.",
+                    *said("email_no_request"),
                     str(request_id),
                 )
             moved = conn.execute(
@@ -79,8 +79,7 @@ class Mailer:
             if not moved:
                 raise KioskError(
                     "email_retry_refused",
-                    f"只有发送失败的邮件可以重试（当前状态：{row.state}）。",
-                    f"Only failed e-mails can be retried (this one is {row.state}).",
+                    *said("email_retry_refused", state=row.state),
                     str(request_id),
                 )
             orders.audit(conn, actor, "email_retry", row.order_no, f"request {request_id}")
@@ -110,7 +109,7 @@ class Mailer:
             ).scalar()
         if due is None:
             return 30.0
-        return min(30.0, max(0.05, due - time.time()))
+        return min(30.0, max(0.05, float(due) - time.time()))
 
     def _send_one(self) -> bool:
         """Send the oldest due request; False when none is due."""
@@ -142,6 +141,7 @@ class Mailer:
             ).first()
         if not claimed:
             return True
+        assert order is not None, "an e-mail request's order has its photo (schema)"
         try:
             self._deliver(row, order.order_no, self.store.get(order.sha256))
         except (OSError, smtplib.SMTPException, KioskError) as exc:
@@ -176,10 +176,7 @@ class Mailer:
         msg["From"] = self.smtp.get("from_addr", "photos@localhost")
         msg["To"] = formataddr((row.name, row.email))
         msg["Subject"] = self.smtp.get("subject", "Your diploma photo")
-        msg.set_content(
-            f"{row.name}：\n\n附件是您的毕业证书照片（订单号 {order_no}）。\n"
-            f"Attached is your diploma photo (order {order_no}).\n"
-        )
+        msg.set_content(said_zh("email_body", name=row.name, order_no=order_no))
         msg.add_attachment(
             photo, maintype="image", subtype="jpeg", filename=f"{order_no}.jpg"
         )

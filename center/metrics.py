@@ -141,7 +141,7 @@ class CenterCollector(Collector):
             value=max(0.0, now - check_oldest) if check_oldest else 0.0,
         )
         yield GaugeMetricFamily(
-            PREFIX + "review_backlog", "Orders waiting for a reviewer (待审核)",
+            PREFIX + "review_backlog", "Orders waiting for a reviewer (pending_review)",
             value=by_state.get(orders.PENDING, 0),
         )
         yield GaugeMetricFamily(

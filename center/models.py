@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CODE_PATTERN = r"^[A-Za-z0-9]{6,64}$"
-Code = Field(pattern=CODE_PATTERN, description="The student's image collection code (图像采集码).")
+Code = Field(pattern=CODE_PATTERN, description="The student's image collection code.")
 
 
 class Strict(BaseModel):
@@ -23,7 +23,7 @@ class IdentifyIn(Strict):
     collection_code: str = Code
     id_last4: str = Field(pattern=r"^[0-9]{3}[0-9Xx]$", description="Last 4 ID characters.")
     feature_code: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9]{4}$", description="Required in a batch (集采特征码)."
+        default=None, pattern=r"^[A-Za-z0-9]{4}$", description="The batch's feature code; required in a batch."
     )
     context: ContextRef
 
@@ -35,7 +35,7 @@ class CodeIn(Strict):
 class Order(BaseModel):
     order_no: str = Field(description="yyMMddHHmmss + 6 digits")
     state: Literal["awaiting_photo", "pending_review", "rejected", "processing", "completed"]
-    label: str = Field(description="待上传 / 待审核 / 未通过 / 待处理 / 订单完成")
+    label: str = Field(description="The state's Chinese label (config/messages/center.toml).")
     reason_code: str | None
     reason_text: str | None
     version: int
@@ -88,7 +88,7 @@ class ReprintIn(Strict):
 class ReprintOut(BaseModel):
     reprint_no: str
     state: Literal["to_ship", "shipped", "refunded"]
-    label: str = Field(description="待发货 / 已发货 / 已退款")
+    label: str = Field(description="The state's Chinese label (config/messages/center.toml).")
 
 
 class ReprintPrintedIn(Strict):

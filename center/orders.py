@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
+from center.words import said, said_zh
 from kiosk.errors import KioskError
 
 AWAITING = "awaiting_photo"
@@ -24,19 +25,16 @@ REJECTED = "rejected"
 PROCESSING = "processing"
 COMPLETED = "completed"
 
-LABELS = {
-    AWAITING: "待上传",
-    PENDING: "待审核",
-    REJECTED: "未通过",
-    PROCESSING: "待处理",
-    COMPLETED: "订单完成",
-}
+# The Chinese label of each state (DOMAIN.md §3), as students and reviewers read it.
+LABELS = {s: said_zh(f"order_state_{s}") for s in (AWAITING, PENDING, REJECTED, PROCESSING, COMPLETED)}
 UPLOADABLE = {AWAITING, REJECTED}
 
 REPRINT_TO_SHIP = "to_ship"
 REPRINT_SHIPPED = "shipped"
 REPRINT_REFUNDED = "refunded"
-REPRINT_LABELS = {REPRINT_TO_SHIP: "待发货", REPRINT_SHIPPED: "已发货", REPRINT_REFUNDED: "已退款"}
+REPRINT_LABELS = {
+    s: said_zh(f"reprint_state_{s}") for s in (REPRINT_TO_SHIP, REPRINT_SHIPPED, REPRINT_REFUNDED)
+}
 
 
 def make_number(now: float | None = None) -> str:
@@ -122,7 +120,7 @@ def _reprint_for_update(conn: Connection, reprint_no: str) -> Any:
         .with_for_update(of=t.reprints)
     ).first()
     if row is None:
-        raise ReprintRefused("没有这个加洗订单。", "No such reprint order.", reprint_no)
+        raise ReprintRefused(*said("no_such_reprint"), reprint_no)
     return row
 
 
@@ -135,8 +133,7 @@ def _move_reprint(conn: Connection, row: Any, target: str, actor: str, action: s
     ).rowcount
     if not moved:
         raise ReprintRefused(
-            "该加洗订单刚被他人处理，请刷新后查看。",
-            "Someone else changed this reprint order; reload.",
+            *said("reprint_changed"),
             row.reprint_no,
         )
     audit(conn, actor, action, row.order_no, f"{row.reprint_no} {row.delivery}")
@@ -152,14 +149,12 @@ def ship_reprint(conn: Connection, reprint_no: str, actor: str) -> str:
     row = _reprint_for_update(conn, reprint_no)
     if row.delivery != "mail":
         raise ReprintRefused(
-            "现场打印的加洗订单由自助机打印后自动标记为已发货，不能在此标记。",
-            "Booth reprints are marked shipped by the kiosk when printed.",
+            *said("reprint_booth_ships"),
             reprint_no,
         )
     if row.state != REPRINT_TO_SHIP:
         raise ReprintRefused(
-            f"该加洗订单状态为{REPRINT_LABELS[row.state]}，不能标记为已发货。",
-            f"This reprint order is {row.state}; only 待发货 can be shipped.",
+            *said("reprint_cannot_ship", label=REPRINT_LABELS[row.state], state=row.state),
             reprint_no,
         )
     _move_reprint(conn, row, REPRINT_SHIPPED, actor, "reprint_shipped")
@@ -175,8 +170,7 @@ def refund_reprint(conn: Connection, reprint_no: str, actor: str) -> str:
     row = _reprint_for_update(conn, reprint_no)
     if row.state != REPRINT_TO_SHIP:
         raise ReprintRefused(
-            f"该加洗订单状态为{REPRINT_LABELS[row.state]}，只有待发货的订单可以退款。",
-            f"This reprint order is {row.state}; only 待发货 can be refunded.",
+            *said("reprint_cannot_refund", label=REPRINT_LABELS[row.state], state=row.state),
             reprint_no,
         )
     _move_reprint(conn, row, REPRINT_REFUNDED, actor, "reprint_refunded")

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from center import schema as t
+from center.words import said, said_zh
 from kiosk.errors import KioskError
 
 A4_300DPI = (2480, 3508)
@@ -26,7 +27,7 @@ def _context(center: Any, kind: str, ident: str) -> dict[str, Any]:
         row = conn.execute(select(table).where(table.c.id == ident)).first()
     if row is None:
         raise KioskError(
-            "unknown_context", "没有这个批次或区域。", "No such batch or region.", ident
+            "unknown_context", *said("poster_unknown_context"), ident
         )
     return {
         "v": 1,
@@ -52,8 +53,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if path is None:
         raise KioskError(
             "no_cjk_font",
-            "缺少中文字体，无法生成海报。",
-            "No Chinese font installed; cannot draw the poster.",
+            *said("no_cjk_font"),
             "apt install fonts-noto-cjk or fonts-wqy-microhei",
         )
     return ImageFont.truetype(str(path), size)
@@ -72,27 +72,24 @@ def poster_image(center: Any, kind: str, ident: str) -> Image.Image:
         font = _font(size)
         box = draw.textbbox((0, 0), text, font=font)
         draw.text(((w - (box[2] - box[0])) // 2, y), text, font=font, fill=fill)
-        return y + (box[3] - box[1]) + size // 2
+        return y + int(box[3] - box[1]) + size // 2
 
-    y = centred(220, "毕业证书照片自助采集", 130)
-    y = centred(y + 20, "批次二维码" if kind == "batch" else "区域二维码", 100, "#1565c0")
+    y = centred(220, said_zh("poster_title"), 130)
+    y = centred(y + 20, said_zh(f"poster_{kind}_qr"), 100, "#1565c0")
     y = centred(y + 20, ctx["name"], 80)
     qr = segno.make(payload, error="m", micro=False)
     buf = io.BytesIO()
     qr.save(buf, kind="png", scale=1, border=4)
     qr_img = Image.open(buf).convert("RGB")
     side = 1500
-    qr_img = qr_img.resize((side, side), Image.NEAREST)
+    qr_img = qr_img.resize((side, side), Image.Resampling.NEAREST)
     page.paste(qr_img, ((w - side) // 2, y + 40))
     y += 40 + side + 80
-    steps = (
-        ["1. 在自助机上扫描本二维码", "2. 出示学信网图像采集码", "3. 输入证件号后四位和集采特征码"]
-        if kind == "batch"
-        else ["1. 在自助机上扫描本二维码", "2. 出示学信网图像采集码", "3. 输入证件号后四位"]
-    )
-    for step in steps:
+    for step in said_zh(f"poster_{kind}_steps").splitlines():
         y = centred(y, step, 70)
-    centred(y + 40, f"{ctx['id']}   有效期 {ctx['valid_from']} 至 {ctx['valid_to']}", 55, "#555555")
+    validity = said_zh("poster_validity", id=ctx["id"], valid_from=ctx["valid_from"],
+                       valid_to=ctx["valid_to"])
+    centred(y + 40, validity, 55, "#555555")
     return page
 
 

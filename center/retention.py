@@ -29,10 +29,11 @@ from sqlalchemy import func, select, update
 from center import orders
 from center import schema as t
 from center.storage import PhotoStore
+from center.words import said_zh
 
 log = logging.getLogger("center.retention")
 OPEN_STATES = (orders.PENDING, orders.REJECTED, orders.PROCESSING)
-PURGED_NAME = "已清除"
+PURGED_NAME = said_zh("purged_name")  # the name a purged student keeps
 
 
 @dataclass

@@ -26,14 +26,15 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from center import orders
 from center import schema as t
 from center.db import Database
+from center.words import said, said_zh
 from kiosk.errors import KioskError
 
 
 class ReviewConflict(KioskError):
-    def __init__(self, detail: str, zh: str = "该照片已被撤回或已处理，请看下一张。") -> None:
+    def __init__(self, detail: str, zh: str = "") -> None:
         super().__init__(
             "review_conflict",
-            zh,
+            zh or said_zh("review_conflict"),
             "This photo was withdrawn, replaced or already decided; take the next one.",
             detail,
         )
@@ -45,8 +46,7 @@ class TooFast(KioskError):
     def __init__(self) -> None:
         super().__init__(
             "too_fast",
-            "按键过快，已忽略：请看清照片后再决定。",
-            "Decided too soon after the photo appeared; ignored.",
+            *said("too_fast"),
             "decision within the guard time",
         )
 
@@ -332,7 +332,7 @@ def decide_full(
     codes = list(reason_codes or ([reason_code] if reason_code else []))
     if decision == "reject" and not (codes or (reason_text or "").strip()):
         raise KioskError(
-            "reason_required", "请选择未通过原因（数字键或勾选）。", "Pick a rejection reason."
+            "reason_required", *said("reason_required")
         )
     now = time.time()
     pv = t.photo_versions
@@ -354,13 +354,13 @@ def decide_full(
         if version_no is not None and version_no != row.v:
             raise ReviewConflict(
                 f"decision made on version {version_no}, current is {row.v}",
-                "学生已上传新版本，请查看新照片后再决定。",
+                said_zh("review_new_version"),
             )
         held = row.claim_reviewer_id is not None and (row.claim_until or 0) >= now
         if held and row.claim_reviewer_id != reviewer[0]:
             raise ReviewConflict(
                 f"version {version_id} is held by another reviewer",
-                "该照片已交给其他审核员，请看下一张。",
+                said_zh("review_taken"),
             )
         if (
             rules is not None
@@ -446,9 +446,9 @@ def undo(
             .with_for_update(of=t.orders)
         ).first()
         if row is None:
-            raise UndoRefused("没有这条审核记录。", f"review {review_id} not found")
+            raise UndoRefused(said_zh("no_such_review"), f"review {review_id} not found")
         if row.undone_at is not None:
-            raise UndoRefused("这条审核决定已撤销过。", f"review {review_id} already undone")
+            raise UndoRefused(said_zh("undo_already"), f"review {review_id} already undone")
         later = conn.execute(
             select(func.count())
             .select_from(t.reviews)
@@ -457,18 +457,18 @@ def undo(
         expected = orders.PROCESSING if row.decision == "approve" else orders.REJECTED
         if later or row.version != row.version_no or row.state != expected:
             raise UndoRefused(
-                f"订单现为{orders.LABELS[row.state]}，这条决定不能再撤销。",
+                said_zh("undo_order_moved", label=orders.LABELS[row.state]),
                 f"review {review_id}: order is {row.state}",
             )
         if row.exported_at is not None:
-            raise UndoRefused("照片已导出，不能撤销。", f"review {review_id}: exported")
+            raise UndoRefused(said_zh("undo_exported"), f"review {review_id}: exported")
         if not admin:
             if row.reviewer_id != reviewer[0]:
-                raise UndoRefused("只能撤销自己的决定；请联系管理员。", "not the reviewer")
+                raise UndoRefused(said_zh("undo_not_yours"), "not the reviewer")
             if now - row.created_at > rules.undo_seconds:
                 minutes = int(rules.undo_seconds // 60)
                 raise UndoRefused(
-                    f"已超过 {minutes} 分钟的撤销时限，请联系管理员。", "undo window passed"
+                    said_zh("undo_too_late", minutes=minutes), "undo window passed"
                 )
         conn.execute(
             update(t.reviews)

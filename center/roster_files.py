@@ -15,20 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from center.words import said_zh
 from kiosk.errors import KioskError
 
 XLSX_MAGIC = b"PK\x03\x04"
 
+COLUMNS = ("collection_code", "name", "id_last4", "school", "level", "major", "batch")
 # Chinese names of the columns, for messages.
-COLUMN_ZH = {
-    "collection_code": "采集码",
-    "name": "姓名",
-    "id_last4": "证件号后四位",
-    "school": "学校",
-    "level": "层次",
-    "major": "专业",
-    "batch": "批次",
-}
+COLUMN_ZH = {c: said_zh(f"column_{c}") for c in COLUMNS}
 
 
 class RosterUnreadable(KioskError):
@@ -66,7 +60,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
         raise RosterUnreadable(
-            "无法识别文件的文字编码，请另存为 UTF-8 的 CSV 或 Excel（.xlsx）文件后重试。",
+            said_zh("roster_encoding"),
             "neither UTF-8 nor GB18030",
         ) from None
 
@@ -82,9 +76,8 @@ def _header_map(header: list[str], aliases: dict[str, list[str]]) -> dict[str, i
     missing = [c for c in aliases if c not in found]
     if missing:
         raise RosterUnreadable(
-            "第 1 行（表头）缺少这些列："
-            + "、".join(COLUMN_ZH.get(c, c) for c in missing)
-            + "。表头应为：采集码、姓名、证件号后四位、学校、层次、专业、批次（或对应的英文列名）。",
+            said_zh("roster_missing_columns", columns="、".join(COLUMN_ZH.get(c, c) for c in missing),
+                    expected="、".join(COLUMN_ZH.values())),
             f"missing columns: {', '.join(missing)}",
         )
     return found
@@ -107,7 +100,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
             yield reader.line_num, record
     except csv.Error:
         raise RosterUnreadable(
-            f"第 {reader.line_num} 行无法解析（引号不成对或字段过长），请检查后重试。",
+            said_zh("roster_csv_line", line_num=reader.line_num),
             f"csv error at line {reader.line_num}",
         ) from None
 
@@ -131,14 +124,14 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
 
     if _unpacked_size(data) > MAX_XLSX_UNPACKED:
         raise RosterUnreadable(
-            "这个 Excel 文件解压后过大，请只保留名单一张工作表，或另存为 CSV 后重试。",
+            said_zh("roster_xlsx_too_large"),
             "xlsx unpacks too large",
         )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader complaint: not a usable workbook
         raise RosterUnreadable(
-            "无法读取这个 Excel 文件，请确认是 .xlsx 格式（不是 .xls），或另存为 CSV 后重试。",
+            said_zh("roster_xlsx_unreadable"),
             f"xlsx: {type(exc).__name__}",
         ) from None
     n = 0
@@ -152,7 +145,7 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged sheet: say where, never a 500
         raise RosterUnreadable(
-            f"Excel 文件第 {n + 1} 行附近已损坏，请另存为新的 .xlsx 或 CSV 后重试。",
+            said_zh("roster_xlsx_damaged", row=n + 1),
             f"xlsx row {n + 1}: {type(exc).__name__}",
         ) from None
     finally:
@@ -169,10 +162,10 @@ def read_roster(
     aliases = aliases or default_aliases()
     if len(data) > max_bytes:
         raise RosterUnreadable(
-            f"文件过大（最多 {max_bytes // (1024 * 1024)} MB），请分批导入。", "file too large"
+            said_zh("roster_file_too_large", max_mb=max_bytes // (1024 * 1024)), "file too large"
         )
     if not data.strip():
-        raise RosterUnreadable("文件是空的。", "empty file")
+        raise RosterUnreadable(said_zh("roster_empty"), "empty file")
     if data.startswith(XLSX_MAGIC):
         records: Iterator[tuple[int, list[Any]]] = _xlsx_rows(data, max_rows)
         encoding = "xlsx"
@@ -190,7 +183,7 @@ def read_roster(
         if not any(_cell(v, "") for v in record):
             continue  # blank line (Excel leaves some at the end)
         if len(rows) >= max_rows:
-            raise RosterUnreadable(f"一个文件最多 {max_rows} 名学生，请分批导入。", "too many rows")
+            raise RosterUnreadable(said_zh("roster_too_many_rows", max_rows=max_rows), "too many rows")
         rows.append(
             (
                 line_no,
@@ -198,5 +191,5 @@ def read_roster(
             )
         )
     if header is None:
-        raise RosterUnreadable("文件是空的。", "no header")
+        raise RosterUnreadable(said_zh("roster_empty"), "no header")
     return RosterRows(rows, encoding)

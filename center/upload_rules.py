@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from center.errors import bad_request
+from center.words import said
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,7 @@ def upload_report(data: bytes, limits: HardLimits) -> dict[str, Any]:
             len(data),
             f"{limits.min_bytes}..{limits.max_bytes} bytes",
             size_ok,
-            f"照片文件大小应为 {limits.min_kb}–{limits.max_kb} KB，请重新拍摄。",
-            f"The photo file must be {limits.min_kb}-{limits.max_kb} KB; take the photo again.",
+            *said("upload_file_size", min_kb=limits.min_kb, max_kb=limits.max_kb),
         )
     )
     fmt = mode = dims = None
@@ -87,8 +87,7 @@ def upload_report(data: bytes, limits: HardLimits) -> dict[str, Any]:
             f"{fmt or 'unreadable'} {mode or ''}{' progressive' if progressive else ''}".strip(),
             "JPEG RGB baseline",
             fmt == "JPEG" and mode == "RGB" and not progressive,
-            "照片须为完整的 24 位彩色 JPEG 文件，请重新拍摄。",
-            "The photo must be a complete 24-bit colour JPEG; take the photo again.",
+            *said("upload_not_jpeg"),
         )
     )
     items.append(
@@ -97,8 +96,7 @@ def upload_report(data: bytes, limits: HardLimits) -> dict[str, Any]:
             f"{dims[0]}x{dims[1]}" if dims else None,
             f"{limits.width}x{limits.height}",
             dims == (limits.width, limits.height),
-            f"照片尺寸应为 {limits.width}×{limits.height} 像素，请重新拍摄。",
-            f"The photo must be {limits.width}x{limits.height} pixels; take the photo again.",
+            *said("upload_pixels", width=limits.width, height=limits.height),
         )
     )
     return {"ok": all(i["verdict"] == "pass" for i in items), "items": items, "stage": "upload"}

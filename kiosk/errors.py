@@ -35,7 +35,7 @@ class ConfigError(KioskError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             "config",
-            "设备配置有误，请联系管理员。",
+            "设备配置有误，请联系管理员。",  # kept here: shown when faults.toml itself is unreadable
             "The kiosk configuration is invalid; call the operator.",
             detail,
         )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from center import schema as t
 from center.console.routes import MAX_ID, _back, _guard, kiosks
 from center.kiosk_admin import ACTIONS, apply
+from center.words import said_zh
 from kiosk.errors import KioskError
 
 admin = APIRouter(prefix="/console", include_in_schema=False)
@@ -33,18 +34,18 @@ def kiosk_action(
     if isinstance(who, Response):
         return who
     if action not in ACTIONS:
-        return _back("/console/kiosks", "没有这个操作。")
+        return _back("/console/kiosks", said_zh("no_such_action"))
     db = request.app.state.center.db
     with db.read() as conn:
         name = conn.execute(select(t.kiosks.c.name).where(t.kiosks.c.id == kiosk_id)).scalar()
     if name is None:
-        return _back("/console/kiosks", "没有这台自助机。")
+        return _back("/console/kiosks", said_zh("no_such_kiosk"))
     try:
         token = apply(db, action, name, actor=f"reviewer:{who[1]}")
     except KioskError as exc:
-        return _back("/console/kiosks", f"未执行：{exc.zh}")
+        return _back("/console/kiosks", said_zh("not_done", zh=exc.zh))
     if token:
         request.state.new_token = token  # kiosks() shows it once
         return kiosks(request)
-    label = {"disable": "已停用", "enable": "已启用"}[action]
-    return _back("/console/kiosks", f"自助机 {name} {label}")
+    label = said_zh(f"kiosk_{action}d")
+    return _back("/console/kiosks", said_zh("kiosk_switched", name=name, label=label))

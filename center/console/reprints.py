@@ -14,17 +14,17 @@ from sqlalchemy import func, select
 
 from center import orders
 from center import schema as t
+from center.console import words
 from center.db import Database
 from kiosk.redact import mask_name
 
 STATES = (orders.REPRINT_TO_SHIP, orders.REPRINT_SHIPPED, orders.REPRINT_REFUNDED)
 ALL = "all"
-_NUMERALS = "一二三四五六七八九"
 
 
 def layout_name(layout: int) -> str:
     """1 → 版式一: the names the student app uses (DOMAIN.md §3)."""
-    return f"版式{_NUMERALS[layout - 1]}" if 1 <= layout <= len(_NUMERALS) else f"版式{layout}"
+    return words.phrase(f"layout_{layout}") if 1 <= layout <= 9 else words.phrase("layout", n=layout)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from center.retention import mark_exported
 from center.review import complete
 from center.storage.http import photo_response
 from center.upload_rules import hard_limits
+from center.words import said_zh
 from kiosk.errors import KioskError
 from kiosk.redact import mask_name
 
@@ -66,7 +67,7 @@ def _guard(request: Request, csrf: str) -> tuple[int, str] | Response:
     if who is None:
         return _back("/console/login")
     if not session.csrf_ok(request, csrf):
-        return HTMLResponse("表单已过期，请返回刷新后重试。 (stale form)", status_code=403)
+        return HTMLResponse(said_zh("stale_form"), status_code=403)
     return who
 
 
@@ -92,11 +93,11 @@ def login(
                 "login.html",
                 status=429,
                 who=None,
-                error=f"登录尝试过多，请 {wait} 秒后再试。 (too many attempts: wait {wait} s)",
+                error=said_zh("login_throttled", wait=wait),
             )
             resp.headers["Retry-After"] = str(wait)
             return resp
-        return _page(request, "login.html", status=401, who=None, error="用户名或密码不正确。")
+        return _page(request, "login.html", status=401, who=None, error=said_zh("login_wrong"))
     token, lifetime = session.start_session(center, who[0])
     resp = _back("/console/review")
     resp.set_cookie(
@@ -141,19 +142,19 @@ def _report_of(row: Any) -> tuple[words.ReportView | None, str]:
     if row.check_state == "done" and row.check_report:
         return words.report_view(json.loads(row.check_report)), ""
     if row.check_state in ("queued", "running"):
-        return None, "自动合规检查进行中，完成后本页自动刷新。"
+        return None, said_zh("check_running")
     if row.check_state == "unavailable":
-        return None, "自动合规检查不可用，请人工核对各项要求。"
-    return None, "未运行自动合规检查（已关闭），请人工核对各项要求。"
+        return None, said_zh("check_unavailable")
+    return None, said_zh("check_off")
 
 
 def _retake_flags(row: Any, prev: Any, report: dict[str, Any] | None) -> list[str]:
     flags = []
     if prev is not None and prev.sha256 == row.sha256:
-        flags.append("与上一版照片文件完全相同：学生没有重拍。")
+        flags.append(said_zh("retake_same_file"))
     retake = (report or {}).get("retake") or {}
     if retake.get("same_person") is False:
-        flags.append("与上一版的脸部特征差异很大：可能不是同一人，请核对。")
+        flags.append(said_zh("retake_other_face"))
     return flags
 
 
@@ -253,26 +254,26 @@ async def review_decide(request: Request, version_id: int) -> Response:
     if isinstance(who, Response):
         return who
     if not 0 < version_id < 2**62:
-        return HTMLResponse("没有这张照片。", status_code=404)
+        return HTMLResponse(said_zh("no_such_photo"), status_code=404)
     center = request.app.state.center
     decision = str(form.get("decision", ""))
     try:
         version_no = int(str(form.get("version_no", "")))
     except ValueError:
-        return _back("/console/review", "表单缺少照片版本，请刷新页面。")
+        return _back("/console/review", said_zh("form_no_version"))
     if decision not in ("approve", "reject"):
-        return _back("/console/review", "未知的操作。")
+        return _back("/console/review", said_zh("unknown_review_action"))
     presets = _presets(request)
     codes = list(dict.fromkeys(str(v) for v in form.getlist("reason") if str(v)))[:12]
     note = " ".join(str(form.get("note", "")).split())[:200]
     text = None
     if decision == "reject":
         if any(c not in presets for c in codes):
-            return _back("/console/review", "未知的未通过原因，请刷新页面。")
+            return _back("/console/review", said_zh("unknown_reason"))
         if not codes:
-            return _back("/console/review", "请先勾选未通过原因。")
+            return _back("/console/review", said_zh("reason_unchecked"))
         if any(presets[c].note_required for c in codes) and len(note) < 4:
-            return _back("/console/review", "选择“其他”时请在备注中写明原因（至少 4 个字）。")
+            return _back("/console/review", said_zh("other_needs_note"))
         row = review_q.version_row(center.db, version_id)
         report = _report_of(row)[0] if row is not None else None
         text = words.compose_text(codes, presets, report, note)
@@ -294,8 +295,8 @@ async def review_decide(request: Request, version_id: int) -> Response:
         return _back("/console/review", exc.zh)
     except KioskError as exc:
         return _back(f"/console/review?skip={version_id}", exc.zh)
-    label = "已转为待处理" if decision == "approve" else "未通过"
-    return _back(f"/console/review?done={review_id}", f"订单 {order_no}：{label}")
+    label = said_zh("decided_approve" if decision == "approve" else "decided_reject")
+    return _back(f"/console/review?done={review_id}", said_zh("review_done", order_no=order_no, label=label))
 
 
 @console.post("/review/undo/{review_id}")
@@ -304,7 +305,7 @@ def review_undo(request: Request, review_id: int, csrf: Annotated[str, Form()]) 
     if isinstance(who, Response):
         return who
     if not 0 < review_id < 2**62:
-        return HTMLResponse("没有这条审核记录。", status_code=404)
+        return HTMLResponse(said_zh("no_such_review"), status_code=404)
     center = request.app.state.center
     admin = review_q.is_admin(center.db, who[0])
     try:
@@ -312,8 +313,8 @@ def review_undo(request: Request, review_id: int, csrf: Annotated[str, Form()]) 
     except KioskError as exc:
         back = request.headers.get("referer", "")
         page = "/console/decisions" if "/console/decisions" in back else "/console/review"
-        return _back(page, f"未撤销：{exc.zh}")
-    return _back(f"/console/review?want={version_id}", f"已撤销：订单 {order_no} 回到待审核")
+        return _back(page, said_zh("undo_refused", zh=exc.zh))
+    return _back(f"/console/review?want={version_id}", said_zh("undone", order_no=order_no))
 
 
 @console.get("/decisions")
@@ -421,11 +422,11 @@ async def roster(
         )
     except RosterInvalid as exc:
         return _batches_page(
-            request, status=422, import_title="名单有误，未导入任何学生：", import_errors=exc.errors
+            request, status=422, import_title=said_zh("roster_refused"), import_errors=exc.errors
         )
     except KioskError as exc:
-        return _batches_page(request, status=422, import_title="导入失败：", import_errors=[exc.zh])
-    return _back("/console/batches", f"已导入：新增 {result.added}，更新 {result.updated}")
+        return _batches_page(request, status=422, import_title=said_zh("import_failed"), import_errors=[exc.zh])
+    return _back("/console/batches", said_zh("roster_imported", added=result.added, updated=result.updated))
 
 
 def _batch_query(batch_id: str, state: str, q: str) -> Any:
@@ -479,7 +480,7 @@ def batch(request: Request, batch_id: str, state: str = "", q: str = "", page: i
     with center.db.read() as conn:
         b = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
         if b is None:
-            return HTMLResponse("没有这个批次。", status_code=404)
+            return HTMLResponse(said_zh("no_such_batch"), status_code=404)
         query = _batch_query(batch_id, state, q)
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pages = max(1, -(-total // per_page))
@@ -535,7 +536,7 @@ async def batch_complete(request: Request, batch_id: str) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     n = await run_in_threadpool(complete, center.db, chosen, f"reviewer:{who[1]}")
-    return _back(f"/console/batches/{batch_id}", f"已完成 {n} 个订单")
+    return _back(f"/console/batches/{batch_id}", said_zh("orders_completed", n=n))
 
 
 @console.get("/batches/{batch_id}/export.zip")
@@ -642,7 +643,7 @@ def _mail_error(text: str | None) -> str:
     for needle, zh in words.words()["email_errors"].items():
         if needle.lower() in text.lower():
             return str(zh)
-    return "发送失败"
+    return said_zh("email_failed")
 
 
 @console.get("/audit")
@@ -702,7 +703,10 @@ def reprint_action(
     if isinstance(who, Response):
         return who
     page = f"/console/reprints?state={_reprint_filter(back)}"
-    moves = {"ship": (orders.ship_reprint, "已发货"), "refund": (orders.refund_reprint, "已退款")}
+    moves = {
+        "ship": (orders.ship_reprint, orders.REPRINT_LABELS[orders.REPRINT_SHIPPED]),
+        "refund": (orders.refund_reprint, orders.REPRINT_LABELS[orders.REPRINT_REFUNDED]),
+    }
     if action not in moves:
         return HTMLResponse("no such action", status_code=404)
     move, label = moves[action]
@@ -710,8 +714,8 @@ def reprint_action(
         with request.app.state.center.db.write() as conn:
             order_no = move(conn, reprint_no, f"reviewer:{who[1]}")
     except KioskError as exc:
-        return _back(page, f"未执行：{exc.zh}")
-    return _back(page, f"加洗订单 {reprint_no}（订单 {order_no}）已标记为{label}")
+        return _back(page, said_zh("not_done", zh=exc.zh))
+    return _back(page, said_zh("reprint_marked", reprint_no=reprint_no, order_no=order_no, label=label))
 
 
 @console.post("/emails/{request_id}/retry")
@@ -723,5 +727,5 @@ def email_retry(request: Request, request_id: int, csrf: Annotated[str, Form()])
     try:
         order_no = request.app.state.center.mailer.retry(request_id, f"reviewer:{who[1]}")
     except KioskError as exc:
-        return _back("/console/kiosks", f"未执行：{exc.zh}")
-    return _back("/console/kiosks", f"邮件请求 {request_id}（订单 {order_no}）已重新排队发送")
+        return _back("/console/kiosks", said_zh("not_done", zh=exc.zh))
+    return _back("/console/kiosks", said_zh("email_requeued", request_id=request_id, order_no=order_no))

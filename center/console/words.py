@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from kiosk.errors import ConfigError
 from kiosk.paths import CONFIG_DIR
 
 PHOTO_MESSAGES = CONFIG_DIR / "messages" / "photo.toml"
@@ -37,6 +38,14 @@ def words() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
+def phrase(key: str, **fmt: Any) -> str:
+    """A phrase of ``[phrases]`` in console.toml with ``fmt`` filled in; a missing one is a bug."""
+    try:
+        return str(words()["phrases"][key]).format(**fmt)
+    except KeyError:
+        raise ConfigError(f"{CONSOLE_WORDS}: key 'phrases.{key}': missing") from None
+
+
 def label(table: str, key: str | None) -> str:
     """A word from a table of console.toml, or the key itself when it has none."""
     if key is None:
@@ -53,7 +62,7 @@ def audit_detail(text: str | None) -> str:
     return re.sub(
         r"[a-z_]+(?:\.[a-z_]+)?",
         lambda m: labels.get(
-            m.group(), "人工判断" if m.group().startswith("manual.") else m.group()
+            m.group(), phrase("manual") if m.group().startswith("manual.") else m.group()
         ),
         out,
     )
@@ -84,7 +93,7 @@ def fmt_value(name: str, value: Any) -> str:
         return "—"
     unit = words()["units"].get(name, {})
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return phrase("yes" if value else "no")
     if isinstance(value, int | float):
         v = float(value) * float(unit.get("factor", 1))
         digits = int(unit.get("digits", 2 if abs(v) < 10 else 1))
@@ -230,7 +239,8 @@ def _generic(label_zh: str, sentence: str) -> str:
     if "{" in text:
         clauses = re.split(r"[，,]", text)
         rest = "，".join(c for c in clauses if "{" not in c).strip("，。")
-        text = f"{label_zh}不合格，{rest}。" if rest else f"{label_zh}不合格。"
+        text = (phrase("failed_because", label=label_zh, rest=rest) if rest
+                else phrase("failed", label=label_zh))
     return text
 
 
@@ -253,7 +263,7 @@ def all_presets(extra: list[dict[str, Any]]) -> dict[str, Preset]:
     for r in extra:
         code = f"manual.{r['code']}"
         presets[code] = Preset(
-            code, "人工判断", str(r["zh"]), "", bool(r.get("note_required", False))
+            code, phrase("manual"), str(r["zh"]), "", bool(r.get("note_required", False))
         )
     return presets
 
@@ -293,5 +303,5 @@ def compose_text(
             parts.append(text)
     text = "".join(parts)
     if note:
-        text += f"备注：{note}"
+        text += phrase("note", note=note)
     return text[:500]

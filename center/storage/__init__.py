@@ -19,6 +19,8 @@ A backend that cannot be reached raises ``StoreUnavailable``; the API answers
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from center.storage.base import (
     CHUNK,
     PhotoStore,
@@ -26,6 +28,10 @@ from center.storage.base import (
     StoreUnavailable,
     sha256_hex,
 )
+
+if TYPE_CHECKING:
+    from center.db import Database
+    from center.settings import CenterSettings
 
 __all__ = [
     "CHUNK",
@@ -37,7 +43,7 @@ __all__ = [
 ]
 
 
-def open_store(settings, db) -> PhotoStore:  # noqa: ANN001 - CenterSettings, Database
+def open_store(settings: CenterSettings, db: Database) -> PhotoStore:
     """The store the settings name (``photo_store.backend``), ready to use."""
     conf = settings.get("photo_store") or {}
     backend = conf.get("backend", "local")

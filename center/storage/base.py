@@ -7,6 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+from center.words import said
 from kiosk.errors import KioskError
 
 CHUNK = 64 * 1024
@@ -30,8 +31,7 @@ class StoreUnavailable(KioskError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             "store_unavailable",
-            "服务器暂时无法保存照片，请稍后再试。",
-            "The photo store is briefly unavailable; try again later.",
+            *said("store_unavailable"),
             detail,
         )
 
@@ -42,8 +42,7 @@ class StoreCorrupt(KioskError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             "store_corrupt",
-            "照片保存出错，请稍后再试。",
-            "The photo could not be stored intact; try again.",
+            *said("store_corrupt"),
             detail,
         )
 

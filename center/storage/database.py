@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from center import schema as t
@@ -35,16 +35,17 @@ class DatabaseStore(PhotoStore):
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _stored_hash(self, conn, sha: str) -> str | None:  # noqa: ANN001 - Connection
+    def _stored_hash(self, conn: Connection, sha: str) -> str | None:
         if self.db.is_sqlite:
             data = conn.execute(
                 select(t.photo_blobs.c.data).where(t.photo_blobs.c.sha256 == sha)
             ).scalar()
             return None if data is None else sha256_hex(bytes(data))
-        return conn.execute(
+        stored: str | None = conn.execute(
             text("SELECT encode(sha256(data), 'hex') FROM photo_blobs WHERE sha256 = :s"),
             {"s": sha},
         ).scalar()
+        return stored
 
     def put(self, data: bytes) -> str:
         sha = sha256_hex(data)

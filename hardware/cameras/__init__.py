@@ -14,6 +14,7 @@ from hardware.cameras.base import Camera
 from hardware.cameras.hybrid import HybridCamera
 from hardware.cameras.service import CameraService
 from hardware.errors import DeviceError
+from hardware.words import words
 
 BACKENDS = ("simulated", "opencv", "gphoto2", "picamera2", "hybrid")
 
@@ -47,8 +48,7 @@ def open_device(backend: str, options: dict[str, Any]) -> Camera:
         return Picamera2Camera(opts)
     raise DeviceError(
         "unknown_backend",
-        "相机配置有误，请联系管理员。",
-        "The camera configuration is invalid; call the operator.",
+        *words("unknown_backend"),
         f"unknown camera backend {backend!r}; use one of {', '.join(BACKENDS)}",
     )
 
@@ -67,7 +67,8 @@ def _service(backend: str, options: dict[str, Any]) -> CameraService:
 def open_camera(backend: str, options: dict[str, Any] | None = None) -> Camera:
     opts = dict(options or {})
     if backend == "hybrid":
-        hybrid = opts.get("hybrid") if isinstance(opts.get("hybrid"), dict) else {}
+        given = opts.get("hybrid")
+        hybrid: dict[str, Any] = given if isinstance(given, dict) else {}
         preview_backend = str(hybrid.get("preview_backend") or "opencv")
         return HybridCamera(_service(preview_backend, opts), _service("gphoto2", opts))
     if backend not in BACKENDS:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from hardware.cameras.geometry import PictureGeometry
 from hardware.health import Health, healthy
+
+# An RGB picture, H×W×3 uint8 (OpenCV's functions are typed with any dtype).
+Frame = NDArray[Any]
 
 
 class Camera(ABC):
@@ -21,7 +25,7 @@ class Camera(ABC):
     name = "camera"
 
     @abstractmethod
-    def preview(self, timeout: float = 1.0) -> np.ndarray: ...
+    def preview(self, timeout: float = 1.0) -> Frame: ...
 
     @abstractmethod
     def capture(self, timeout: float = 10.0) -> bytes: ...

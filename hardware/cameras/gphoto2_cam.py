@@ -22,9 +22,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def default_models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "config" / "cameras"
 
 
-def load_model_settings(model: str, models_dir: str | Path | None = None) -> tuple[str, dict]:
+def load_model_settings(model: str, models_dir: str | Path | None = None) -> tuple[str, dict[str, Any]]:
     """(file name, settings) of the first ``config/cameras/*.toml`` whose ``match`` fits.
 
     Files are tried in name order; a file named ``zz-generic.toml`` with
@@ -89,8 +90,7 @@ def translate_error(exc: Exception, action: str) -> DeviceError:
         who = ", ".join(f"{n} (pid {p})" for p, n in holders) or "another process"
         return DeviceError(
             "camera_claimed",
-            "相机被其他程序占用，请联系管理员。",
-            "The camera is held by another program; call the operator.",
+            *words("camera_claimed"),
             f"{action}: cannot claim the USB device, held by {who}; stop it "
             "(systemctl --user mask gvfs-gphoto2-volume-monitor) and re-plug the camera",
             reopen=True,
@@ -98,22 +98,19 @@ def translate_error(exc: Exception, action: str) -> DeviceError:
     if code == GP_ERROR_CAMERA_BUSY:
         return DeviceError(
             "camera_busy",
-            "相机忙，请稍候。",
-            "The camera is busy; please wait.",
+            *words("camera_busy"),
             f"{action}: PTP device busy ({exc})",
             reopen=True,
         )
     if code == GP_ERROR_NOT_SUPPORTED:
         return DeviceError(
             "not_supported",
-            "相机不支持此功能。",
-            "The camera does not support this.",
+            *words("not_supported"),
             f"{action}: {exc}",
         )
     return DeviceError(
         "camera_lost",
-        "相机没有响应，正在重新连接，请稍候。",
-        "The camera is not responding; reconnecting, please wait.",
+        *words("camera_lost"),
         f"{action}: {exc} (unplugged, asleep or hung)",
         reopen=True,
     )
@@ -149,7 +146,7 @@ def _widget_value(widget: Any, value: Any) -> Any:
 class Gphoto2Camera(Camera):
     name = "gphoto2"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         import gphoto2 as gp
 
         opts = dict(options or {})
@@ -167,8 +164,7 @@ class Gphoto2Camera(Camera):
         if not chosen:
             raise DeviceError(
                 "camera_missing",
-                "相机未连接或未开机，请联系管理员。",
-                "The camera is not connected or switched off; call the operator.",
+                *words("camera_missing"),
                 f"no camera detected{' on ' + want_port if want_port else ''} "
                 f"(found {detected or 'none'})",
                 reopen=True,
@@ -218,17 +214,16 @@ class Gphoto2Camera(Camera):
     def _session(self) -> Any:
         if self._cam is None:
             raise DeviceError(
-                "camera_closed", "相机未打开。", "The camera is not open.", "closed", reopen=True
+                "camera_closed", *words("camera_closed"), "closed", reopen=True
             )
         return self._cam
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         gp = self._gp
         if not self.has_preview:
             raise DeviceError(
                 "no_live_view",
-                "相机不提供实时画面。",
-                "The camera offers no live view.",
+                *words("no_live_view"),
                 f"{self.model}: live view off or unsupported",
             )
         try:
@@ -244,8 +239,7 @@ class Gphoto2Camera(Camera):
         if bgr is None:
             raise DeviceError(
                 "bad_frame",
-                "相机画面异常，请稍候。",
-                "The camera sent a bad frame; please wait.",
+                *words("bad_frame"),
                 f"{self.model}: undecodable live-view frame ({len(data)} bytes)",
             )
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -264,8 +258,7 @@ class Gphoto2Camera(Camera):
         if not data.startswith(b"\xff\xd8"):
             raise DeviceError(
                 "not_jpeg",
-                "相机设置有误（不是JPEG），请联系管理员。",
-                "The camera is not set to JPEG; call the operator.",
+                *words("not_jpeg"),
                 f"{self.model}: still is not a JPEG; set the image format in config/cameras/",
             )
         return data

@@ -6,10 +6,8 @@ The two devices fail independently: a lost DSLR leaves the preview running
 
 from __future__ import annotations
 
-import numpy as np
-
-from hardware.cameras.base import Camera
-from hardware.health import Health
+from hardware.cameras.base import Camera, Frame
+from hardware.health import Health, State
 
 
 class HybridCamera(Camera):
@@ -19,7 +17,7 @@ class HybridCamera(Camera):
         self.preview_camera = preview_camera
         self.still_camera = still_camera
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         return self.preview_camera.preview(timeout)
 
     def capture(self, timeout: float = 10.0) -> bytes:
@@ -31,7 +29,7 @@ class HybridCamera(Camera):
             return Health("ok", f"preview: {p.detail}; still: {s.detail}", p.zh, p.en)
         worst = s if s.state != "ok" else p
         both_failed = p.state == "failed" and s.state == "failed"
-        state = "failed" if both_failed or s.state == "failed" else "degraded"
+        state: State = "failed" if both_failed or s.state == "failed" else "degraded"
         return Health(state, f"preview: {p.detail}; still: {s.detail}", worst.zh, worst.en)
 
     def describe(self) -> dict[str, object]:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import Any
 
 import cv2
-import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 
 def _device_arg(device: object) -> int | str:
@@ -33,8 +34,7 @@ def list_devices() -> list[str]:
 def _not_found(detail: str) -> DeviceError:
     return DeviceError(
         "webcam_missing",
-        "摄像头未连接，请联系管理员。",
-        "The webcam is not connected; call the operator.",
+        *words("webcam_missing"),
         detail,
         reopen=True,
     )
@@ -43,7 +43,7 @@ def _not_found(detail: str) -> DeviceError:
 class OpenCVCamera(Camera):
     name = "opencv"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         self.device = _device_arg(opts.get("device", 0))
         self.quality = int(opts.get("jpeg_quality", 95))
@@ -57,7 +57,7 @@ class OpenCVCamera(Camera):
             raise _not_found(f"cannot open video device {self.device!r}")
         fourcc = str(opts.get("fourcc") or "")
         if len(fourcc) == 4:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
         if opts.get("width"):
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(opts["width"]))
         if opts.get("height"):
@@ -69,9 +69,9 @@ class OpenCVCamera(Camera):
             cap.set(cv2.CAP_PROP_AUTO_EXPOSURE, 1)  # V4L2: 1 = manual, 3 = aperture priority
             cap.set(cv2.CAP_PROP_EXPOSURE, float(exposure))
         self._cap = cap
-        self._last: np.ndarray | None = None
+        self._last: Frame | None = None
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         if self._clip is not None:
             return self._clip.read()
         assert self._cap is not None
@@ -87,7 +87,7 @@ class OpenCVCamera(Camera):
             ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.quality]
         )
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def geometry(self) -> PictureGeometry | None:

@@ -20,10 +20,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 Crop = tuple[int, int, int, int]  # x, y, w, h on the sensor
 
@@ -31,8 +32,7 @@ Crop = tuple[int, int, int, int]  # x, y, w, h on the sensor
 def _missing(detail: str) -> DeviceError:
     return DeviceError(
         "picamera_missing",
-        "相机未连接，请联系管理员。",
-        "The camera is not connected; call the operator.",
+        *words("picamera_missing"),
         detail,
         reopen=True,
     )
@@ -44,8 +44,7 @@ def _module() -> Any:
     except ImportError as exc:
         raise DeviceError(
             "picamera2_unavailable",
-            "相机配置有误，请联系管理员。",
-            "The camera configuration is invalid; call the operator.",
+            *words("picamera2_unavailable"),
             f"picamera2 is not installed (apt install python3-picamera2): {exc}",
         ) from None
     return picamera2
@@ -71,7 +70,7 @@ def _identity_transform() -> dict[str, Any]:
 class Picamera2Camera(Camera):
     name = "picamera2"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         Picamera2 = _module().Picamera2
         num = int(opts.get("camera_num", 0))
@@ -82,7 +81,8 @@ class Picamera2Camera(Camera):
             self.cam = Picamera2(num)
         except (RuntimeError, IndexError) as exc:
             raise _missing(f"cannot open camera {num}: {exc}") from None
-        sensor = tuple(int(v) for v in self.cam.sensor_resolution)
+        sensor_w, sensor_h = (int(v) for v in self.cam.sensor_resolution)
+        sensor = (sensor_w, sensor_h)
         sw, sh = int(opts.get("still_width") or 0), int(opts.get("still_height") or 0)
         self.still_size = (sw, sh) if sw and sh else sensor
         pw = int(opts.get("width") or 1280)
@@ -105,7 +105,7 @@ class Picamera2Camera(Camera):
         self.model = str(Picamera2.global_camera_info()[num].get("Model", "?"))
         self.num = num
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         req = self.cam.capture_request()
         try:
             rgb = np.ascontiguousarray(req.make_array("main")[:, :, :3])
@@ -124,11 +124,12 @@ class Picamera2Camera(Camera):
         finally:
             req.release()
         if crop:
-            self._still_crop = tuple(int(v) for v in crop)  # type: ignore[assignment]
+            x, y, w, h = (int(v) for v in crop)
+            self._still_crop = (x, y, w, h)
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, self.quality])  # fmt: skip
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def geometry(self) -> PictureGeometry | None:

@@ -13,9 +13,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+
+from hardware.cameras.base import Frame
 
 WIDTH, HEIGHT = 1280, 720
 FORMAT_VERSION = 2
@@ -37,7 +40,7 @@ def _ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _frames_for(image: np.ndarray, count: int) -> list[np.ndarray]:
+def _frames_for(image: Frame, count: int) -> list[Frame]:
     """A person arriving: off-centre and further away, then centred and still."""
     h, w = image.shape[:2]
     base = HEIGHT / h
@@ -82,7 +85,7 @@ def ensure_sample_clip(
     if clip.exists() and sidecar_path(clip).exists():
         return clip
     tmp = out_dir / f".{clip.stem}.{os.getpid()}.avi"
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
     if not writer.isOpened():
         raise OSError(f"cannot write MJPG video {tmp}")
     segments = []
@@ -107,7 +110,7 @@ def ensure_sample_clip(
     return clip
 
 
-def load_segments(clip: str | Path) -> list[dict]:
+def load_segments(clip: str | Path) -> list[dict[str, Any]]:
     """The sidecar's frame ranges, or [] for a clip without one."""
     side = sidecar_path(Path(clip))
     if not side.exists():

@@ -18,12 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-import numpy as np
-
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.errors import DeviceError, DeviceTimeout, DeviceUnavailable
-from hardware.health import Health
+from hardware.health import Health, State
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class CameraService(Camera):
         self._fail_after = fail_after
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"camera-{name}")
         self._lock = threading.Lock()
-        self._inflight: Future | None = None
+        self._inflight: Future[Any] | None = None
         self._device: Camera | None = None
         self._failures = 0
         self._next_open = 0.0
@@ -70,8 +69,7 @@ class CameraService(Camera):
             last = self._last_error
             raise DeviceUnavailable(
                 last.code if last else "camera_unavailable",
-                last.zh if last else "相机暂不可用，请稍候。",
-                last.en if last else "The camera is unavailable; please wait.",
+                *((last.zh, last.en) if last else words("camera_unavailable")),
                 f"reconnecting in {wait:.1f} s; last error: {last.detail if last else '-'}",
             )
         try:
@@ -89,8 +87,7 @@ class CameraService(Camera):
     def _wrap(exc: Exception, action: str) -> DeviceError:
         return DeviceError(
             "camera_error",
-            "相机出现故障，正在重新连接。",
-            "The camera failed; reconnecting.",
+            *words("camera_error"),
             f"{action}: {type(exc).__name__}: {exc}",
             reopen=True,
         )
@@ -133,8 +130,7 @@ class CameraService(Camera):
             if self._inflight is not None and not self._inflight.done():
                 raise DeviceError(
                     "camera_stuck",
-                    "相机没有响应，请稍候。",
-                    "The camera is not responding; please wait.",
+                    *words("camera_stuck"),
                     f"{self.name}: an earlier call is still stuck in the driver",
                     reopen=True,
                 )
@@ -151,11 +147,13 @@ class CameraService(Camera):
     def _reset_after_hang(self) -> None:
         self._failed(self._last_error or DeviceTimeout(self.name, 0))
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
-        return self._run(self._call_device, timeout, "preview", "preview", timeout)
+    def preview(self, timeout: float = 1.0) -> Frame:
+        frame: Frame = self._run(self._call_device, timeout, "preview", "preview", timeout)
+        return frame
 
     def capture(self, timeout: float = 10.0) -> bytes:
-        return self._run(self._call_device, timeout, "capture", "capture", timeout)
+        jpeg: bytes = self._run(self._call_device, timeout, "capture", "capture", timeout)
+        return jpeg
 
     def geometry(self) -> PictureGeometry | None:
         """The device's own answer (a cheap attribute read, safe from any thread)."""
@@ -176,22 +174,20 @@ class CameraService(Camera):
             return Health(
                 "degraded",
                 f"{self.name}: a call is in progress or stuck{busy_for}",
-                "相机忙，请稍候。",
-                "The camera is busy; please wait.",
+                *words("camera_busy"),
             )
         if self._device is not None and not self._failures:
             return self._device.health()
         err = self._last_error
         wait = max(0.0, self._next_open - time.monotonic())
-        state = "failed" if self._failures >= self._fail_after else "degraded"
+        state: State = "failed" if self._failures >= self._fail_after else "degraded"
         detail = f"{self.name}: {err.detail if err else 'not open'}"
         if self._device is None:
             detail += f"; next re-open in {wait:.1f} s"
         return Health(
             state,
             detail,
-            err.zh if err else "相机暂不可用，请稍候。",
-            err.en if err else "The camera is unavailable; please wait.",
+            *((err.zh, err.en) if err else words("camera_unavailable")),
         )
 
     def close(self) -> None:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from hardware.cameras.base import Camera
+from hardware.cameras.base import Camera, Frame
 from hardware.cameras.geometry import PictureGeometry
 from hardware.cameras.sample_clip import HEIGHT, WIDTH, ensure_sample_clip, load_segments
 from hardware.cameras.video import VideoClip
 from hardware.errors import DeviceError
 from hardware.health import Health, healthy
+from hardware.words import words
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def letterbox(image: np.ndarray, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
+def letterbox(image: Frame, size: tuple[int, int] = (WIDTH, HEIGHT)) -> Frame:
     """The picture fitted whole on grey bars, as this camera previews a still image."""
     h, w = image.shape[:2]
     g = PictureGeometry.fitted((w, h), size)
@@ -61,8 +63,7 @@ class _Stills:
             if bgr is None:
                 raise DeviceError(
                     "still_unreadable",
-                    "演示图片无法读取，请联系管理员。",
-                    "A demo picture cannot be read; call the operator.",
+                    *words("still_unreadable"),
                     f"cannot decode {f}",
                 )
             self.still_sizes.append((bgr.shape[1], bgr.shape[0]))
@@ -70,7 +71,7 @@ class _Stills:
         self.index = -1
         self._t0 = 0.0
 
-    def read(self) -> np.ndarray:
+    def read(self) -> Frame:
         if self.index < 0:
             self._t0 = time.monotonic()
         else:
@@ -90,12 +91,12 @@ class _Stills:
 class SimulatedCamera(Camera):
     name = "simulated"
 
-    def __init__(self, options: dict | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         source = str(opts.get("source") or "")
         fps = float(opts.get("fps") or 0.0)
         self.quality = int(opts.get("jpeg_quality", 95))
-        self._segments: list[dict] = []
+        self._segments: list[dict[str, Any]] = []
         self._sizes: dict[Path, tuple[int, int]] = {}
         self._stills: _Stills | None = None
         self._clip: VideoClip | None = None
@@ -115,8 +116,7 @@ class SimulatedCamera(Camera):
             if not files:
                 raise DeviceError(
                     "no_stills",
-                    "演示图片缺失，请联系管理员。",
-                    "The demo pictures are missing; call the operator.",
+                    *words("no_stills"),
                     f"no images in {path}",
                 )
             size = (int(opts.get("width") or WIDTH), int(opts.get("height") or HEIGHT))
@@ -129,8 +129,7 @@ class SimulatedCamera(Camera):
         if not clip.exists():
             raise DeviceError(
                 "video_missing",
-                "演示视频缺失，请联系管理员。",
-                "The demo video is missing; call the operator.",
+                *words("video_missing"),
                 f"no such video {clip}",
             )
         self._clip = VideoClip(str(clip), fps=fps, loop=True)
@@ -140,7 +139,7 @@ class SimulatedCamera(Camera):
     def fps(self) -> float:
         return self._clip.fps if self._clip else self._stills.fps  # type: ignore[union-attr]
 
-    def preview(self, timeout: float = 1.0) -> np.ndarray:
+    def preview(self, timeout: float = 1.0) -> Frame:
         if self._clip is not None:
             return self._clip.read()
         assert self._stills is not None
@@ -182,7 +181,7 @@ class SimulatedCamera(Camera):
         bgr = cv2.cvtColor(self._clip.last, cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
-            raise DeviceError("encode_failed", "拍照失败，请重试。", "Capture failed; try again.")
+            raise DeviceError("encode_failed", *words("encode_failed"))
         return buf.tobytes()
 
     def health(self) -> Health:

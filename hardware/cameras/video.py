@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 
 import cv2
-import numpy as np
 
+from hardware.cameras.base import Frame
 from hardware.errors import DeviceError
+from hardware.words import words
 
 
 class VideoClip:
@@ -24,8 +25,7 @@ class VideoClip:
         if not self.cap.isOpened():
             raise DeviceError(
                 "video_unreadable",
-                "演示视频无法打开，请联系管理员。",
-                "The demo video cannot be opened; call the operator.",
+                *words("video_unopened"),
                 f"cannot open video {path}",
             )
         self.fps = fps or self.cap.get(cv2.CAP_PROP_FPS) or 15.0
@@ -34,12 +34,12 @@ class VideoClip:
         self.paced = paced
         self.index = -1  # index of the frame last returned
         self._t0 = 0.0
-        self._last: np.ndarray | None = None
+        self._last: Frame | None = None
 
     def _due_index(self) -> int:
         return int((time.monotonic() - self._t0) * self.fps)
 
-    def read(self) -> np.ndarray:
+    def read(self) -> Frame:
         """The next frame (RGB), waiting until it is due when paced."""
         if self.index < 0:
             self._t0 = time.monotonic()
@@ -61,8 +61,7 @@ class VideoClip:
                 if not self.loop or self.frame_count == 0 and self.index < 0:
                     raise DeviceError(
                         "video_ended",
-                        "演示视频已结束。",
-                        "The demo video has ended.",
+                        *words("video_ended"),
                         f"no more frames in {self.path}",
                     )
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -70,8 +69,7 @@ class VideoClip:
                 if not ok:
                     raise DeviceError(
                         "video_unreadable",
-                        "演示视频无法读取，请联系管理员。",
-                        "The demo video cannot be read; call the operator.",
+                        *words("video_unreadable"),
                         f"cannot read frames from {self.path}",
                     )
             self.index += 1
@@ -87,7 +85,7 @@ class VideoClip:
         return max(0, self.index) % self.frame_count
 
     @property
-    def last(self) -> np.ndarray | None:
+    def last(self) -> Frame | None:
         return self._last
 
     def close(self) -> None:

@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         put_context(center.db, "batch", "BENCH-01", "bench", "2000-01-01", "2099-12-31", "BE01")
         codes = [f"BENCH{n:011d}" for n in range(args.kiosks * (per_paced + per_sat))]
         roster = "collection_code,name,id_last4,school,level,major,batch\n" + "".join(
-            f"{c},学生,1234,学校,本科,专业,BENCH-01\n" for c in codes
+            f"{c},Student,1234,School,Bachelor,Major,BENCH-01\n" for c in codes
         )
         import_roster(center.db, roster)
         tokens = [add_kiosk(center.db, f"bench-{i}") for i in range(args.kiosks)]

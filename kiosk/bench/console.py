@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         token = seed(server.db, "bench") or ""
         n = max(4, args.photos)
-        rows = "".join(f"BENCH{i:08d},学生{i},1234,学校,本科,专业,GD2026-01\n" for i in range(n))
+        rows = "".join(f"BENCH{i:08d},Student {i},1234,School,Bachelor,Major,GD2026-01\n" for i in range(n))
         import_roster(server.db, "collection_code,name,id_last4,school,level,major,batch\n" + rows)
         kiosk = httpx.Client(
             base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10

@@ -14,20 +14,20 @@ import socket
 import sys
 from pathlib import Path
 
+from kiosk import notices
 from kiosk.cli.center_setup import center_settings, open_center, settings_from_args
 from kiosk.errors import KioskError
 
 
-def _serve_error(en: str, zh: str) -> KioskError:
+def _serve_error(key: str, **fmt: object) -> KioskError:
     """One line on stderr and exit 3 (kiosk.cli.main), never a traceback."""
-    return KioskError("center_serve", zh, en, "")
+    zh, en = notices.words(key)
+    return KioskError("center_serve", zh.format(**fmt), en.format(**fmt), "")
 
 
 def _bind(host: str, port: int) -> socket.socket:
     if not 0 <= port <= 65535:
-        raise _serve_error(
-            f"port {port} is not a TCP port (0-65535)", f"端口 {port} 无效（应为 0-65535）"
-        )
+        raise _serve_error("center_bad_port", port=port)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         family = infos[0][0]
@@ -36,10 +36,8 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
         sock.listen(1024)
     except OSError as exc:
-        raise _serve_error(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            f"无法在 {host}:{port} 上监听：{exc.strerror or exc}",
-        ) from None
+        raise _serve_error("center_cannot_listen", host=host, port=port,
+                           error=exc.strerror or exc) from None
     return sock
 
 
@@ -231,7 +229,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--valid-from", required=True, help="YYYY-MM-DD")
         p.add_argument("--valid-to", required=True, help="YYYY-MM-DD")
         if kind == "batch":
-            p.add_argument("--feature-code", required=True, help="集采特征码, 4 characters")
+            p.add_argument("--feature-code", required=True, help="the batch's feature code, 4 characters")
     p = add("seed-demo", _seed_demo, "load the demo batch, region and roster (config/demo)")
     p.add_argument("--kiosk", help="also issue a device token for this kiosk name")
     p = add("poster", _poster, "write a batch or region QR poster as PDF")

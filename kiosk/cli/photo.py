@@ -158,6 +158,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
     from kiosk.photo.master import save_master
     from kiosk.photo.pipeline import PhotoRefused, make_photo, warm_up
     from kiosk.photo.prints import cut_print
+    from kiosk.photo.spec import load_print_sizes
     from kiosk.settings import load_settings
     from kiosk.wiring import photo_options, photo_spec
 
@@ -178,7 +179,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
             result = make_photo(path, spec, options)
             write_durable(out / f"{path.stem}.jpg", result.jpeg, 0o644)
             save_master(result.master, out / f"{path.stem}_master.png")
-            for size in ("1寸", "2寸"):
+            for size in sorted(load_print_sizes()):
                 cut_print(result.master, size).save(
                     out / f"{path.stem}_{size}.jpg", quality=92, dpi=(300, 300)
                 )

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sheet", help="render a reprint sheet (6-inch paper) from a master PNG")
     p.add_argument("master", help="master PNG with its kiosk-geometry chunk (kiosk photo make)")
     p.add_argument("--layout", type=int, choices=(1, 2), required=True,
-                   help="1 = 版式一 (1寸×8 + 2寸×4), 2 = 版式二 (2寸×8)")
+                   help="layout number: config/layouts/<N>.toml (1: 8 small + 4 large, 2: 8 large)")
     p.add_argument("-o", "--output", required=True, help="OUT.pdf (exact paper size) or OUT.jpg")
     p.add_argument("--cut-marks", action="store_true", default=None, help="draw cut marks")
     p.set_defaults(func=run)

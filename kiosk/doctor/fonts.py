@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.doctor import FAIL, OK, CheckResult
+from kiosk.words import catalogue
 
 HINT = "apt install fonts-noto-cjk (or fonts-wqy-microhei), then `python -m kiosk.fonts --ensure`"
 
@@ -20,7 +21,7 @@ def check(settings: Any) -> CheckResult:
     kwargs = {"fontNumber": 0} if str(path).endswith(".ttc") else {}
     font = TTFont(str(path), lazy=True, **kwargs)
     cmap = font.getBestCmap() or {}
-    sample = str(settings.get("doctor.fonts.sample") or "图像采集码")
+    sample = str(settings.get("doctor.fonts.sample") or catalogue("doctor")["font_sample"])
     missing = sorted({ch for ch in sample if not ch.isspace() and ord(ch) not in cmap})
     if missing:
         return CheckResult("fonts", FAIL, f"{path.name} lacks {''.join(missing)}", HINT)

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from kiosk import notices
 from kiosk.errors import KioskError
 from kiosk.link.grants import HEADER as GRANT_HEADER
 from kiosk.link.grants import GrantBook
@@ -27,13 +28,10 @@ log = logging.getLogger(__name__)
 
 API = "/api/v1"
 
-UNREACHABLE_ZH = "暂时连不上采集中心，请稍后再试或联系工作人员。"
-UNREACHABLE_EN = "The collection center cannot be reached right now; try again later or ask staff."
-UPLOAD_UNREACHABLE_ZH = "暂时连不上采集中心，照片已保存，会自动上传。"
-UPLOAD_UNREACHABLE_EN = (
-    "The collection center cannot be reached right now; your photo is saved and "
-    "will be uploaded automatically."
-)
+# Keys of config/messages/faults.toml for "no answer": any call, and an upload
+# (whose photo is safe in the outbox and goes later).
+UNREACHABLE = "center_unreachable"
+UPLOAD_UNREACHABLE = "upload_unreachable"
 
 # HTTP statuses after which the same request may well succeed later: the center
 # is overloaded, restarting, or the booth's token is being fixed by an operator.
@@ -55,7 +53,9 @@ class CenterUnreachable(KioskError):
 
     retryable = True
 
-    def __init__(self, detail: str, zh: str = UNREACHABLE_ZH, en: str = UNREACHABLE_EN) -> None:
+    def __init__(self, detail: str, zh: str = "", en: str = "") -> None:
+        if not zh or not en:
+            zh, en = notices.words(UNREACHABLE)
         super().__init__("center_unreachable", zh, en, detail)
 
 
@@ -101,18 +101,17 @@ def _refused_from(resp: requests.Response) -> CenterRefused:
         extra = {k: v for k, v in err.items() if k not in ("code", "zh", "en")}
         return CenterRefused(
             str(err["code"]),
-            str(err.get("zh") or "采集中心拒绝了请求，请联系工作人员。"),
-            str(err.get("en") or "The collection center refused the request; ask staff."),
+            str(err.get("zh") or notices.words("center_refused")[0]),
+            str(err.get("en") or notices.words("center_refused")[1]),
             extra,
             resp.status_code,
         )
     # Not the documented shape (a proxy's error page, a framework default).
     extra = {"body": body} if isinstance(body, dict | list) else {}
     if resp.status_code >= 500 or resp.status_code in RETRYABLE_STATUS:
-        zh, en = UNREACHABLE_ZH, UNREACHABLE_EN
+        zh, en = notices.words(UNREACHABLE)
     else:
-        zh = "采集中心拒绝了请求，请联系工作人员。"
-        en = "The collection center refused the request; ask staff."
+        zh, en = notices.words("center_refused")
     return CenterRefused(f"http_{resp.status_code}", zh, en, extra, resp.status_code)
 
 
@@ -137,8 +136,7 @@ class CenterClient:
         if not base_url.startswith(("http://", "https://")):
             raise KioskError(
                 "config",
-                "设备配置有误，请联系管理员。",
-                "The kiosk configuration is invalid; call the operator.",
+                *notices.words("config"),
                 f"center.url must start with http:// or https://, got {base_url!r}",
             )
         self.base_url = base_url.rstrip("/")
@@ -169,7 +167,7 @@ class CenterClient:
         *,
         ref: str = "",
         timeout: tuple[float, float] | None = None,
-        unreachable: tuple[str, str] = (UNREACHABLE_ZH, UNREACHABLE_EN),
+        unreachable: str = UNREACHABLE,
         **kwargs: Any,
     ) -> Any:
         url = self.base_url + path
@@ -181,7 +179,7 @@ class CenterClient:
             log.info("center %s %s %s: unreachable after %.0f ms (%s)", method, path, ref,
                      ms, type(exc).__name__)
             raise CenterUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}",
-                                    *unreachable) from None
+                                    *notices.words(unreachable)) from None
         ms = (time.monotonic() - start) * 1000
         log.debug("center %s %s %s -> %d in %.0f ms", method, path, ref, resp.status_code, ms)
         if resp.status_code >= 400:
@@ -189,7 +187,7 @@ class CenterClient:
             if refused.retryable and refused.code.startswith("http_"):
                 # No error body of ours: a proxy or a crashing center. Same as no answer.
                 raise CenterUnreachable(f"{method} {path}: HTTP {resp.status_code}",
-                                        *unreachable)
+                                        *notices.words(unreachable))
             log.info("center %s %s %s refused: %d %s", method, path, ref, resp.status_code,
                      refused.code)
             raise refused
@@ -198,12 +196,18 @@ class CenterClient:
         try:
             return resp.json()
         except ValueError:
-            raise CenterUnreachable(f"{method} {path}: answer is not JSON", *unreachable) from None
+            raise CenterUnreachable(f"{method} {path}: answer is not JSON", *notices.words(unreachable)) from None
 
-    def _post(self, path: str, body: dict[str, Any], code: str | None = None, **kw: Any) -> Any:
-        return self._call("POST", API + path, json=body, ref=code_ref(code) if code else "", **kw)
+    def _post(
+        self, path: str, body: dict[str, Any], code: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        # The API answers JSON objects (center/openapi.json); the type says so to callers.
+        answer: dict[str, Any] = self._call(
+            "POST", API + path, json=body, ref=code_ref(code) if code else "", **kw
+        )
+        return answer
 
-    def _granted(self, path: str, body: dict[str, Any], code: str) -> Any:
+    def _granted(self, path: str, body: dict[str, Any], code: str) -> dict[str, Any]:
         """A call about ``code``'s order, with the grant identify got for it."""
         grant = self.grants.grant(code)
         headers = {GRANT_HEADER: grant} if grant else {}
@@ -263,16 +267,17 @@ class CenterClient:
         """
         auth = ticket or self.grants.upload_ticket(collection_code) or self.grants.grant(
             collection_code)
-        return self._call(
+        answer: dict[str, Any] = self._call(
             "POST",
             API + "/photos",
             ref=code_ref(collection_code),
             timeout=self.upload_timeout,
-            unreachable=(UPLOAD_UNREACHABLE_ZH, UPLOAD_UNREACHABLE_EN),
+            unreachable=UPLOAD_UNREACHABLE,
             data={"collection_code": collection_code, "idempotency_key": idempotency_key},
             files={"photo": ("photo.jpg", jpeg, "image/jpeg")},
             headers={GRANT_HEADER: auth} if auth else {},
         )
+        return answer
 
     def status(self, collection_code: str) -> dict[str, Any]:
         return self._granted("/orders/status", {"collection_code": collection_code},

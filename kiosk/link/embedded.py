@@ -66,7 +66,8 @@ class EmbeddedCenter:
     def base_url(self) -> str:
         if self.server is None:
             raise RuntimeError("embedded center not started")
-        return self.server.base_url
+        url: str = self.server.base_url
+        return url
 
     @property
     def running(self) -> bool:

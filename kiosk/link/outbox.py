@@ -70,6 +70,7 @@ from kiosk.errors import KioskError
 from kiosk.fileio import write_durable
 from kiosk.link import outbox_repair as repair
 from kiosk.link import wake
+from kiosk.link.api import CenterApi
 from kiosk.link.client import CenterRefused, CenterUnreachable
 from kiosk.redact import code_ref
 
@@ -121,8 +122,7 @@ class OutboxError(KioskError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(
             code,
-            "照片未能提交，请重新拍摄或联系工作人员。",
-            "The photo could not be submitted; retake it or ask staff.",
+            *notices.words("outbox_refused"),
             detail,
         )
 
@@ -553,9 +553,10 @@ class Outbox:
 
     def _by_key(self, key: str) -> sqlite3.Row | None:
         with self._lock:
-            return self._db.execute(
+            row: sqlite3.Row | None = self._db.execute(
                 "SELECT id, sha256 FROM items WHERE idem_key = ?", (key,)
             ).fetchone()
+            return row
 
     def _same_or_conflict(self, row: sqlite3.Row, digest: str) -> int:
         if row["sha256"] != digest:
@@ -668,11 +669,16 @@ class Outbox:
                 )
                 if owner:
                     log.info("outbox: took over item %d from %s", row["id"], owner)
-                return db.execute("SELECT * FROM items WHERE id = ?", (row["id"],)).fetchone()
+                taken: sqlite3.Row | None = db.execute(
+                    "SELECT * FROM items WHERE id = ?", (row["id"],)
+                ).fetchone()
+                return taken
         return None
 
     @_roomy
-    def _finish(self, item_id: int, sql: str, params: tuple, stat: str, error: Any = None) -> None:
+    def _finish(
+        self, item_id: int, sql: str, params: tuple[Any, ...], stat: str, error: Any = None
+    ) -> None:
         with self._tx() as db:
             db.execute(
                 f"UPDATE items SET {sql}, lease_owner = NULL, lease_until = NULL "
@@ -734,13 +740,11 @@ class Outbox:
         try:
             data = jpg.read_bytes()
         except OSError as exc:
-            err = KioskError("local_missing", "照片文件丢失，请联系工作人员。",
-                             "The photo file is missing on the kiosk; ask staff.",
+            err = KioskError("local_missing", *notices.words("local_missing"),
                              f"{jpg.name}: {exc.strerror}")
             return self._fail(row, err, permanent=True), item_id, None
         if hashlib.sha256(data).hexdigest() != row["sha256"]:
-            err = KioskError("local_corrupt", "照片文件已损坏，请重新拍摄。",
-                             "The photo file on the kiosk is damaged; retake the photo.",
+            err = KioskError("local_corrupt", *notices.words("local_corrupt"),
                              f"{jpg.name}: checksum mismatch")
             return self._fail(row, err, permanent=True), item_id, None
         try:
@@ -753,8 +757,7 @@ class Outbox:
             return self._fail(row, exc, permanent=not exc.retryable, status=exc.status), item_id, None
         except Exception as exc:  # a bug must not lose the photo or stop the queue
             log.exception("outbox: unexpected error uploading item %d", item_id)
-            err = KioskError("upload_error", "上传出错，会自动重试。",
-                             "Upload error; it will be retried.", f"{type(exc).__name__}: {exc}")
+            err = KioskError("upload_error", *notices.words("upload_error"), f"{type(exc).__name__}: {exc}")
             return self._fail(row, err, permanent=False), item_id, None
         self._finish(
             item_id,
@@ -767,7 +770,7 @@ class Outbox:
 
     def drain_once(
         self,
-        client: Any,
+        client: CenterApi,
         max_items: int | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> DrainResult:
@@ -910,7 +913,7 @@ class Outbox:
             "size": int(row["size"]),
         }
 
-    def items(self, states: tuple[str, ...] = ("pending", "parked", "acked")) -> list[dict]:
+    def items(self, states: tuple[str, ...] = ("pending", "parked", "acked")) -> list[dict[str, Any]]:
         marks = ",".join("?" * len(states))
         with self._lock:
             rows = self._db.execute(

@@ -18,6 +18,7 @@ import os
 import stat
 from pathlib import Path
 
+from kiosk import notices
 from kiosk.errors import KioskError
 from kiosk.fileio import write_durable
 
@@ -28,8 +29,7 @@ EMBEDDED_TOKEN = Path("center") / "kiosk-token"
 def _no_token(detail: str) -> KioskError:
     return KioskError(
         "no_device_token",
-        "设备未完成注册，无法连接采集中心，请联系管理员。",
-        "This kiosk has no device token for the collection center; call the operator.",
+        *notices.words("no_device_token"),
         detail,
     )
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk import __version__
+from kiosk import __version__, notices
 from kiosk.errors import KioskError
 from kiosk.link import outbox_repair as repair
 from kiosk.link.client import CenterClient, CenterRefused, CenterUnreachable
@@ -146,8 +146,7 @@ class UploadWorker:
                 except Exception as exc:  # a bug here must not end uploads for good
                     log.exception("upload worker pass failed")
                     self._drop_client()
-                    self._note_error(KioskError("worker_error", "上传出错，会自动重试。",
-                                                "Upload error; it will be retried.",
+                    self._note_error(KioskError("worker_error", *notices.words("upload_error"),
                                                 f"{type(exc).__name__}: {exc}"))
                     delay = self.outbox.policy.backoff(self._streak)
                 if self.on_tick:
@@ -172,8 +171,7 @@ class UploadWorker:
                 return None
             except Exception as exc:
                 log.exception("cannot build the center client")
-                self._note_error(KioskError("client_error", "暂时连不上采集中心。",
-                                            "Cannot reach the center.", type(exc).__name__))
+                self._note_error(KioskError("client_error", *notices.words("center_unreachable_short"), type(exc).__name__))
                 return None
         return self._client
 

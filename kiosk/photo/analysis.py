@@ -13,10 +13,13 @@ import contextlib
 import math
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,6 +31,8 @@ FOREHEAD, CHIN, NOSE = 10, 152, 1
 EYE_L = (33, 133, 159, 145)  # outer, inner, upper lid, lower lid
 EYE_R = (263, 362, 386, 374)
 MOUTH = (61, 291, 13, 14)  # corners, inner upper lip, inner lower lip
+# A detector box: x, y, width, height (pixels) and score.
+Box = tuple[float, float, float, float, float]
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
              400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
              54, 103, 67, 109)  # fmt: skip
@@ -37,7 +42,7 @@ CROWN_FACTOR = 0.42
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr():
+def _quiet_native_stderr() -> Iterator[None]:
     """mediapipe's C++ side logs start-up chatter straight to fd 2 before any log
     configuration applies; the operator's terminal and journal should not fill
     with it. Only graph creation and warm-up run inside this."""
@@ -121,7 +126,7 @@ def warm_up() -> None:
 class Face:
     """Landmarks in the pixel coordinates of the image they were found on."""
 
-    pts: np.ndarray  # (478, 3): x, y in px; z in px-like units (scaled by width)
+    pts: NDArray[Any]  # (478, 3): x, y in px; z in px-like units (scaled by width)
     box: tuple[float, float, float, float]  # detector box x, y, w, h (px)
 
     def transformed(self, scale: float, dx: float = 0.0, dy: float = 0.0) -> Face:
@@ -133,11 +138,11 @@ class Face:
         return Face(pts, (x * scale + dx, y * scale + dy, w * scale, h * scale))
 
     @property
-    def eye_left(self) -> np.ndarray:
+    def eye_left(self) -> NDArray[Any]:
         return self.pts[IRIS_L, :2]
 
     @property
-    def eye_right(self) -> np.ndarray:
+    def eye_right(self) -> NDArray[Any]:
         return self.pts[IRIS_R, :2]
 
     @property
@@ -237,7 +242,7 @@ class Analysis:
         )
 
 
-def _boxes(result, w: int, h: int) -> list[tuple[float, float, float, float, float]]:
+def _boxes(result: Any, w: int, h: int) -> list[tuple[float, float, float, float, float]]:
     out = []
     for d in result.detections or []:
         b = d.location_data.relative_bounding_box
@@ -245,7 +250,7 @@ def _boxes(result, w: int, h: int) -> list[tuple[float, float, float, float, flo
     return out
 
 
-def _merge_boxes(a: list, b: list) -> list[tuple[float, float, float, float, float]]:
+def _merge_boxes(a: list[Box], b: list[Box]) -> list[tuple[float, float, float, float, float]]:
     """Union of two detectors' boxes (with their scores); overlapping boxes are the same face."""
     merged: list[tuple[float, float, float, float, float]] = []
     for box in sorted(a + b, key=lambda t: -t[4]):
@@ -256,9 +261,9 @@ def _merge_boxes(a: list, b: list) -> list[tuple[float, float, float, float, flo
 
 def _confirmed(
     m: Models,
-    rgb: np.ndarray,
+    rgb: NDArray[Any],
     box: tuple[float, float, float, float, float],
-    rules: dict,
+    rules: dict[str, Any],
 ) -> bool:
     """A further face is a sitter only with a good score and landmarks of its own.
 
@@ -277,7 +282,7 @@ def _confirmed(
     return x <= cx <= x + bw and y <= cy <= y + bh
 
 
-def _iou(p, q) -> float:
+def _iou(p: Sequence[float], q: Sequence[float]) -> float:
     x1, y1 = max(p[0], q[0]), max(p[1], q[1])
     x2, y2 = min(p[0] + p[2], q[0] + q[2]), min(p[1] + p[3], q[1] + q[3])
     inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
@@ -297,7 +302,7 @@ def count_faces(boxes: list[tuple[float, float, float, float]], ratio: float = 0
     return sum(1 for b in boxes if b[2] >= ratio * biggest)
 
 
-def _mesh_face(mesh, rgb: np.ndarray) -> np.ndarray | None:
+def _mesh_face(mesh: Any, rgb: NDArray[Any]) -> NDArray[Any] | None:
     h, w = rgb.shape[:2]
     if getattr(mesh, "_kiosk_spoke", False):
         res = mesh.process(rgb)
@@ -314,8 +319,8 @@ def _mesh_face(mesh, rgb: np.ndarray) -> np.ndarray | None:
 
 
 def mesh_on_crop(
-    mesh, rgb: np.ndarray, box: tuple[float, float, float, float]
-) -> np.ndarray | None:
+    mesh: Any, rgb: NDArray[Any], box: tuple[float, float, float, float]
+) -> NDArray[Any] | None:
     """Second chance: the mesh on a square crop around the detector's box."""
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
@@ -340,7 +345,7 @@ def mesh_on_crop(
 
 
 def analyse(
-    rgb: np.ndarray, m: Models | None = None, count: bool = True, rules: dict | None = None
+    rgb: NDArray[Any], m: Models | None = None, count: bool = True, rules: dict[str, Any] | None = None
 ) -> Analysis:
     """Count faces and measure the main one on an image of at most ~640 px.
 
@@ -375,11 +380,11 @@ def analyse(
     n = count_faces(boxes) if count else (1 if face else 0)
     if count and rules is not None and face is not None and n > 1:
         main = max(range(len(boxes)), key=lambda i: _iou(boxes[i], face.box))
-        biggest = max(b[2] for b in boxes)
+        widest = max(b[2] for b in boxes)
         others = [
             b
             for i, b in enumerate(scored)
-            if i != main and b[2] >= rules["second_min_ratio"] * biggest
+            if i != main and b[2] >= rules["second_min_ratio"] * widest
         ]
         n = 1 + sum(1 for b in others if _confirmed(m, rgb, b, rules))
     if face is not None and n == 0:
@@ -387,17 +392,18 @@ def analyse(
     return Analysis((w, h), n, face, boxes)
 
 
-def segment(rgb: np.ndarray, m: Models | None = None) -> np.ndarray:
+def segment(rgb: NDArray[Any], m: Models | None = None) -> NDArray[Any]:
     """Person probability (float32 0..1) at the input's size (model works at 256x256)."""
     m = m or models()
     res = m.seg.process(np.ascontiguousarray(rgb))
     mask = res.segmentation_mask
     if mask is None:
         return np.zeros(rgb.shape[:2], np.float32)
-    return mask.astype(np.float32, copy=False)
+    person: NDArray[Any] = mask.astype(np.float32, copy=False)
+    return person
 
 
-def resize_max(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+def resize_max(rgb: NDArray[Any], max_side: int) -> tuple[NDArray[Any], float]:
     """Downscale so the longer side is at most ``max_side``; returns the factor used."""
     h, w = rgb.shape[:2]
     k = min(1.0, max_side / max(h, w))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from kiosk.photo import analysis
@@ -128,13 +129,13 @@ def face_region(face: Face, w: int, h: int) -> tuple[int, int, int, int]:
     return (int(max(0, x0)), int(max(0, y0)), int(min(w, x1)), int(min(h, y1)))
 
 
-def _linear(gray: np.ndarray) -> np.ndarray:
+def _linear(gray: NDArray[Any]) -> NDArray[Any]:
     """sRGB-encoded values to linear light (0..1): ratios of light, not of code values."""
     v = gray.astype(np.float32) / 255.0
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
-def balance(gray: np.ndarray, face: Face) -> float:
+def balance(gray: NDArray[Any], face: Face) -> float:
     """Left/right light difference over the two halves of the inner face, in linear light.
 
     Each half runs from the brows to the mouth and from the cheek to beside the
@@ -154,7 +155,7 @@ def balance(gray: np.ndarray, face: Face) -> float:
     return abs(a - b) / max(a, b, 1e-4)
 
 
-def light_items(gray: np.ndarray, face: Face, spec: Spec) -> list[Item]:
+def light_items(gray: NDArray[Any], face: Face, spec: Spec) -> list[Item]:
     """Sharpness, exposure and left/right balance from the grey image (cheap: guidance uses it)."""
     q = spec.quality
     h, w = gray.shape[:2]
@@ -184,7 +185,7 @@ def light_items(gray: np.ndarray, face: Face, spec: Spec) -> list[Item]:
     return items
 
 
-def image_items(rgb: np.ndarray, face: Face, person: np.ndarray, spec: Spec) -> list[Item]:
+def image_items(rgb: NDArray[Any], face: Face, person: NDArray[Any], spec: Spec) -> list[Item]:
     """Sharpness, exposure, cheek balance, background, clothing and glare."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     items = light_items(gray, face, spec)
@@ -193,7 +194,7 @@ def image_items(rgb: np.ndarray, face: Face, person: np.ndarray, spec: Spec) -> 
     return items
 
 
-def background_items(rgb: np.ndarray, face: Face, person: np.ndarray, spec: Spec) -> list[Item]:
+def background_items(rgb: NDArray[Any], face: Face, person: NDArray[Any], spec: Spec) -> list[Item]:
     q = spec.quality
     h, w = rgb.shape[:2]
     img = rgb.astype(np.float32)
@@ -245,7 +246,7 @@ def _colour_names(spec: Spec) -> str:
     return ", ".join(f"{k} {tuple(v)}" for k, v in spec.colours.items())
 
 
-def glare_item(rgb: np.ndarray, face: Face, spec: Spec) -> Item:
+def glare_item(rgb: NDArray[Any], face: Face, spec: Spec) -> Item:
     h, w = rgb.shape[:2]
     total = bright = 0
     for outer, inner, up, low, brow, _ in EYE_BOXES:
@@ -266,7 +267,7 @@ def glare_item(rgb: np.ndarray, face: Face, spec: Spec) -> Item:
                      "warn" if frac > spec.quality["glare_warn"] else "pass")  # fmt: skip
 
 
-def measure_hair_top(rgb: np.ndarray, person: np.ndarray, face: Face) -> float | None:
+def measure_hair_top(rgb: NDArray[Any], person: NDArray[Any], face: Face) -> float | None:
     """Hair top from the person mask, sharpened by the colour step from the background."""
     top = hair_top_from_alpha(person, face.face_cx, face.face_width, face.eye_y)
     if top is None:
@@ -289,7 +290,7 @@ def measure_hair_top(rgb: np.ndarray, person: np.ndarray, face: Face) -> float |
     return float(r0 + rows[0]) if rows.size else top
 
 
-def check_rgb(rgb: np.ndarray, spec: Spec, head_items: list[Item] | None = None) -> Report:
+def check_rgb(rgb: NDArray[Any], spec: Spec, head_items: list[Item] | None = None) -> Report:
     """The picture checks on decoded pixels; ``head_items`` are file-level items to prepend."""
     report = Report(spec.name, list(head_items or []), spec.reason_order)
     h, w = rgb.shape[:2]

@@ -12,8 +12,10 @@ edge, because the background is replaced anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo.spec import Spec
 
@@ -54,7 +56,7 @@ class Plan:
             self.y0 + self.out_h / self.scale,
         )
 
-    def matrix(self, out_scale: float = 1.0) -> np.ndarray:
+    def matrix(self, out_scale: float = 1.0) -> NDArray[Any]:
         """2x3 affine matrix from source to an output ``out_scale`` times the spec size."""
         k = self.scale * out_scale
         return np.array([[k, 0.0, -self.x0 * k], [0.0, k, -self.y0 * k]], np.float64)
@@ -161,7 +163,7 @@ def _problem(plan: Plan, head: Head) -> str:
 
 
 def hair_top_from_alpha(
-    alpha: np.ndarray, face_cx: float, face_width: float, eye_y: float, threshold: float = 0.5
+    alpha: NDArray[Any], face_cx: float, face_width: float, eye_y: float, threshold: float = 0.5
 ) -> float | None:
     """Topmost row of the person above the eyes, in a band around the face.
 
@@ -183,7 +185,7 @@ def hair_top_from_alpha(
 
 
 def edge_contacts(
-    alpha: np.ndarray, face_cx: float, face_width: float
+    alpha: NDArray[Any], face_cx: float, face_width: float
 ) -> tuple[bool, float | None, float | None]:
     """Whether the person reaches the top edge near the head, and the highest
     rows where it reaches the left and right edges (``None``: never)."""
@@ -193,7 +195,7 @@ def edge_contacts(
     top = alpha[:2, x0:x1] > 0.5
     touch_top = bool(top.size and top.any(axis=0).mean() > 0.08)
 
-    def side(col: np.ndarray) -> float | None:
+    def side(col: NDArray[Any]) -> float | None:
         rows = np.flatnonzero(col > 0.5)
         return float(rows[0]) if rows.size > max(2, 0.01 * h) else None
 

@@ -12,9 +12,11 @@ can save: the student is then asked to retake it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo.spec import Spec
 
@@ -25,19 +27,19 @@ class ToneCurve:
     before: float  # face mean luminance
     after: float
 
-    def lut(self) -> np.ndarray:
+    def lut(self) -> NDArray[Any]:
         x = np.arange(256, dtype=np.float64) / 255.0
         return np.clip(255.0 * x**self.gamma + 0.5, 0, 255).astype(np.uint8)
 
-    def apply(self, rgb: np.ndarray) -> np.ndarray:
+    def apply(self, rgb: NDArray[Any]) -> NDArray[Any]:
         return cv2.LUT(rgb, self.lut())
 
 
-def _mean_after(face_px: np.ndarray, gamma: float) -> float:
+def _mean_after(face_px: NDArray[Any], gamma: float) -> float:
     return float((255.0 * (face_px / 255.0) ** gamma).mean())
 
 
-def plan_curve(face_gray: np.ndarray, spec: Spec) -> ToneCurve | None:
+def plan_curve(face_gray: NDArray[Any], spec: Spec) -> ToneCurve | None:
     """The gamma that moves the face's mean luminance just inside the band, or None.
 
     None when the face is already inside the band, or when no allowed curve

@@ -14,7 +14,10 @@ blown white ones (an exposure fault, judged by the exposure item).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo.analysis import Face
 from kiosk.photo.report import Item, make_item
@@ -25,8 +28,8 @@ BACKGROUND_NEAR = 30.0  # RGB distance within which a flat block is background, 
 CLIPPED = (3.0, 252.0)  # a flat block this dark or bright is crushed black or blown white cloth
 
 
-def _flat_fraction(rgb: np.ndarray, box: tuple[int, int, int, int], max_range: float,
-                   background: np.ndarray) -> float:
+def _flat_fraction(rgb: NDArray[Any], box: tuple[int, int, int, int], max_range: float,
+                   background: NDArray[Any]) -> float:
     """Fraction of the 8x8 blocks in ``box`` whose colour range is at most ``max_range``."""
     x0, y0, x1, y1 = box
     h, w = rgb.shape[:2]
@@ -58,7 +61,7 @@ def regions(face: Face, w: int, h: int) -> dict[str, tuple[int, int, int, int]]:
     }
 
 
-def flat_region_item(rgb: np.ndarray, face: Face, spec: Spec) -> Item:
+def flat_region_item(rgb: NDArray[Any], face: Face, spec: Spec) -> Item:
     """The largest flat fraction over the face and body regions, against the spec's limit."""
     q = spec.quality
     h, w = rgb.shape[:2]

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import simplejpeg
+from numpy.typing import NDArray
 from PIL import Image
 
 from kiosk import notices
@@ -58,8 +59,7 @@ class UnreadableImage(KioskError):
     def __init__(self, detail: str, zh: str | None = None, en: str | None = None) -> None:
         super().__init__(
             "unreadable_image",
-            zh or "无法读取这张图片，请换一张 JPEG 或 PNG 照片。",
-            en or "This image cannot be read; use another JPEG or PNG photo.",
+            *((zh, en) if zh and en else notices.words("unreadable_image")),
             detail,
         )
 
@@ -97,7 +97,7 @@ class Source:
         w, h = self.stored_size
         return (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
 
-    def decode(self, min_scale: float = 1.0) -> tuple[np.ndarray, float]:
+    def decode(self, min_scale: float = 1.0) -> tuple[NDArray[Any], float]:
         """RGB uint8 pixels at a scale >= ``min_scale`` of the full size (JPEG: DCT scaling).
 
         Returns the array and the scale actually used (decoded px per full px).
@@ -124,7 +124,7 @@ class Source:
             rgb = rgb.transpose(op)
         return np.asarray(rgb), scale
 
-    def _turbo_decode(self, min_scale: float) -> tuple[np.ndarray, float] | None:
+    def _turbo_decode(self, min_scale: float) -> tuple[NDArray[Any], float] | None:
         """A colour JPEG through libjpeg-turbo in strict mode, at Pillow's draft scale.
 
         Same library, same algorithms and the same 1/1-1/8 scale Pillow's draft
@@ -288,8 +288,7 @@ def open_source(source: bytes | str | Path, limits: Limits | None = None) -> Sou
     if min(size) < limits.min_side:
         raise UnreadableImage(
             f"image too small: {size[0]}x{size[1]}, shorter side must be >= {limits.min_side}",
-            "图片太小，无法制作证件照，请使用更清晰的照片。",
-            "The image is too small for an ID photo; use a larger photo.",
+            *notices.words("image_too_small"),
         )
     return Source(data, fmt, size, orientation if orientation in range(1, 9) else 1, limits)
 
@@ -340,12 +339,11 @@ def read_input(path: str | os.PathLike[str], limits: Limits | None = None) -> by
 def _too_large(detail: str) -> UnreadableImage:
     return UnreadableImage(
         f"image too large: {detail}",
-        "图片过大，无法处理，请使用较小的照片。",
-        "The image is too large to process; use a smaller photo.",
+        *notices.words("image_too_large"),
     )
 
 
-def decode_rgb(source: bytes | str | Path, max_side: int | None = None) -> np.ndarray:
+def decode_rgb(source: bytes | str | Path, max_side: int | None = None) -> NDArray[Any]:
     """Convenience: whole image as RGB, reduced by DCT scaling towards ``max_side``."""
     src = open_source(source)
     scale = 1.0 if not max_side else min(1.0, max_side / max(src.size))

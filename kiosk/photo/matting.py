@@ -21,9 +21,11 @@ outline, not the picture size:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 WORK_SIDE = 360  # guided-filter coefficients and colour statistics are computed at this size
 # Person probability below PRIOR_LOW is background whatever its colour; above PRIOR_HIGH
@@ -35,21 +37,21 @@ OFF_LOW, OFF_HIGH = 60.0, 110.0
 
 @dataclass
 class Matte:
-    alpha: np.ndarray  # float32 HxW, 0..1
-    ys: np.ndarray  # band pixels (0 < alpha < 1 possible there)
-    xs: np.ndarray
-    fg: np.ndarray  # float32 Nx3 foreground colour of the band pixels
-    inside: np.ndarray  # uint8 HxW, 1 where certainly the person
-    recoloured: np.ndarray | None = None  # bool N: band pixels whose colour the cleanup set
+    alpha: NDArray[Any]  # float32 HxW, 0..1
+    ys: NDArray[Any]  # band pixels (0 < alpha < 1 possible there)
+    xs: NDArray[Any]
+    fg: NDArray[Any]  # float32 Nx3 foreground colour of the band pixels
+    inside: NDArray[Any]  # uint8 HxW, 1 where certainly the person
+    recoloured: NDArray[Any] | None = None  # bool N: band pixels whose colour the cleanup set
 
 
-def _box(x: np.ndarray, r: int) -> np.ndarray:
+def _box(x: NDArray[Any], r: int) -> NDArray[Any]:
     return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
 
 
 def _guided_coefficients(
-    img: np.ndarray, p: np.ndarray, r: int, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
+    img: NDArray[Any], p: NDArray[Any], r: int, eps: float
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Colour guided filter coefficients (He et al.): q = a . I + b, smoothed."""
     mean_i = _box(img, r)
     mean_p = _box(p, r)
@@ -83,14 +85,15 @@ def _guided_coefficients(
     return _box(a, r), _box(b, r)
 
 
-def _blur_norm(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+def _blur_norm(values: NDArray[Any], weight: NDArray[Any], sigma: float) -> NDArray[Any]:
     """Weighted Gaussian average (normalised convolution)."""
     num = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma)
     den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return num / np.maximum(den, 1e-4)[..., None]
+    out: NDArray[Any] = num / np.maximum(den, 1e-4)[..., None]
+    return out
 
 
-def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.ndarray:
+def _sample(arr: NDArray[Any], ys: NDArray[Any], xs: NDArray[Any], k: float) -> NDArray[Any]:
     """Bilinear samples of a low-resolution array at full-resolution pixel positions."""
     n = len(xs)
     cols = 1024  # remap wants a 2-D map under 32767 on each side
@@ -108,8 +111,8 @@ RELEASE_DEPTH = 6  # band widths from the edge within which inside pixels may be
 
 
 def _release_background_blobs(
-    small: np.ndarray, depth: np.ndarray, in_s: np.ndarray, out_s: np.ndarray, band: float
-) -> np.ndarray:
+    small: NDArray[Any], depth: NDArray[Any], in_s: NDArray[Any], out_s: NDArray[Any], band: float
+) -> NDArray[Any]:
     """Hand "certain inside" pixels near the edge back to the band when they look like background.
 
     The segmentation model sometimes swallows a patch of bright wall or sky
@@ -171,7 +174,7 @@ def work_scale(h: int, w: int, work_side: int = WORK_SIDE) -> float:
 
 
 def matte(
-    rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None, work_side: int = WORK_SIDE
+    rgb: NDArray[Any], coarse: NDArray[Any], radius: int | None = None, work_side: int = WORK_SIDE
 ) -> Matte:
     """Soft alpha and band foreground at ``rgb``'s size from a coarse mask at any size.
 
@@ -196,8 +199,8 @@ def matte(
     out_s = (cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
     small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     in_s = _release_background_blobs(small, depth, in_s, out_s, band_s)
-    inside = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
-    outside = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
+    inside: NDArray[Any] = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
+    outside: NDArray[Any] = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
     alpha = inside.astype(np.float32)
     ys, xs = np.nonzero((inside | outside) == 0)
     if ys.size == 0:
@@ -239,13 +242,13 @@ def matte(
 
 
 def refine_alpha(
-    rgb: np.ndarray, coarse: np.ndarray, radius: int | None = None, work_side: int = 256
-) -> np.ndarray:
+    rgb: NDArray[Any], coarse: NDArray[Any], radius: int | None = None, work_side: int = 256
+) -> NDArray[Any]:
     """Only the soft alpha (for measuring the hair top); statistics at the model's size."""
     return matte(rgb, coarse, radius, work_side).alpha
 
 
-def composite(rgb: np.ndarray, m: Matte, bg_rgb: tuple[int, int, int]) -> np.ndarray:
+def composite(rgb: NDArray[Any], m: Matte, bg_rgb: tuple[int, int, int]) -> NDArray[Any]:
     """``alpha * F + (1 - alpha) * colour`` as uint8 RGB; solid regions copied untouched."""
     out = np.empty_like(rgb)
     out[:] = np.array(bg_rgb, np.uint8)

@@ -41,6 +41,14 @@ def item_label(name: str) -> tuple[str, str]:
     return table.get("label_zh", name), table.get("label_en", name)
 
 
+def verdict_text(ok: bool, lang: str = "en") -> str:
+    """The last line of a text report: the photo's verdict in ``lang`` (zh or en)."""
+    table = _messages().get("verdict", {}).get("compliant" if ok else "not_compliant")
+    if not table:
+        raise ConfigError(f"{MESSAGES_PATH}: table 'verdict': missing")
+    return str(table["zh" if lang == "zh" else "en"])
+
+
 def guidance_text(code: str) -> tuple[str, str]:
     table = _messages().get("guidance", {}).get(code)
     if not table:
@@ -53,6 +61,6 @@ def guidance_texts() -> list[tuple[str, str]]:
     return [(t["zh"], t["en"]) for t in _messages().get("guidance", {}).values()]
 
 
-class _Safe(dict):
+class _Safe(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from kiosk import notices
 from kiosk.errors import KioskError
 from kiosk.photo import analysis, check, exposure, matte_clean, matting
 from kiosk.photo.analysis import Face
@@ -39,8 +40,7 @@ class PhotoRefused(KioskError):
         first = report.failures[0] if report.failures else None
         super().__init__(
             first.name if first else "noncompliant",
-            first.zh if first else "照片不合格，请重拍。",
-            first.en if first else "The photo is not compliant; please retake it.",
+            *((first.zh, first.en) if first else notices.words("noncompliant")),
             "failed: " + ", ".join(f"{i.name}={i.value}" for i in report.failures),
         )
         self.report = report

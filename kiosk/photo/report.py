@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiosk.photo.messages import item_label, item_text
+from kiosk.photo.messages import item_label, item_text, verdict_text
 
 VERDICTS = ("pass", "warn", "fail")
 
@@ -77,11 +77,7 @@ class Report:
             lines.append(
                 f"{i.verdict.upper():4}  {label:<20} {_fmt(i.value):>10}  [{i.limit}]  {msg}"
             )
-        lines.append(
-            ("合格" if lang == "zh" else "COMPLIANT")
-            if self.ok
-            else ("不合格" if lang == "zh" else "NOT COMPLIANT")
-        )
+        lines.append(verdict_text(self.ok, lang))
         return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.link.api import CenterApi
 from kiosk.services.camera import CameraWorker
 from kiosk.services.center import CenterService
 from kiosk.services.frames import LatestFrame
@@ -91,7 +92,7 @@ class Booth:
         # the printer thread's reprint and the outbox drain (kiosk/link/grants.py).
         self.grants = GrantBook()
 
-        def client() -> Any:
+        def client() -> CenterApi:
             c = make_client(s, self.state_dir)
             c.grants = self.grants
             return c

@@ -11,19 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from kiosk.link.api import CenterApi
 from kiosk.services.post import Post
 from kiosk.services.status import Status
 from kiosk.services.worker import Worker
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class CenterService:
     def __init__(
         self,
-        make_client: Callable[[], Any],
+        make_client: Callable[[], CenterApi],
         outbox: Any,
         post: Post,
         drain_interval: float = 30.0,
@@ -35,8 +38,8 @@ class CenterService:
         self.post = post
         self.calls = Worker("center")
         self.drain_interval = drain_interval
-        self._client: Any = None
-        self._drain_client: Any = None
+        self._client: CenterApi | None = None
+        self._drain_client: CenterApi | None = None
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._network = Status("unknown", "no call yet")
@@ -54,18 +57,19 @@ class CenterService:
         self._drainer.join(3.0)
 
     # -- calls --------------------------------------------------------------
-    def _client_here(self) -> Any:
+    def _client_here(self) -> CenterApi:
         if self._client is None:
             self._client = self._make_client()
         return self._client
 
-    def call(self, method: str, args: tuple[Any, ...], ok: Callable[[Any], None],
+    def call(self, request: Callable[[CenterApi], T], ok: Callable[[T], None],
              err: Callable[[Exception], None]) -> None:
-        """``client.<method>(*args)`` in the center thread; the answer posted to the UI."""
+        """``request(client)`` (one API call, e.g. ``lambda c: c.withdraw(code)``) in the
+        center thread; the answer posted to the UI, the network state noted."""
 
         def job() -> None:
             try:
-                answer = getattr(self._client_here(), method)(*args)
+                answer = request(self._client_here())
             except Exception as exc:
                 self._note(exc)
                 self.post(err, exc)
@@ -77,7 +81,7 @@ class CenterService:
 
         self.calls.submit(job)
 
-    def run(self, fn: Callable[[Any], Any], ok: Callable[[Any], None],
+    def run(self, fn: Callable[[CenterApi], T], ok: Callable[[T], None],
             err: Callable[[Exception], None]) -> None:
         """Any work with the client in the center thread (several calls in a row)."""
 

@@ -48,26 +48,26 @@ class KioskPorts:
     def identify(self, ticket: int, code: str, last4: str, feature: str, ctx: BoothContext) -> None:
         s = self.session
         self.center.call(
-            "identify", (code, last4, feature or None, {"kind": ctx.kind, "id": ctx.id}),
+            lambda c: c.identify(code, last4, feature or None, {"kind": ctx.kind, "id": ctx.id}),
             lambda a: s.on_identified(ticket, student_from(a), Order.from_dict(a.get("order"))),
             lambda e: s.on_identify_failed(ticket, e),
         )
 
     def withdraw(self, ticket: int, code: str) -> None:
         s = self.session
-        self.center.call("withdraw", (code,),
+        self.center.call(lambda c: c.withdraw(code),
                          lambda a: s.on_withdrawn(ticket, Order.from_dict(a.get("order"))),
                          lambda e: s.on_request_failed(ticket, e))
 
     def download_link(self, ticket: int, code: str) -> None:
         s = self.session
-        self.center.call("download_link", (code,),
+        self.center.call(lambda c: c.download_link(code),
                          lambda a: s.on_download_link(ticket, str(a.get("url", ""))),
                          lambda e: s.on_request_failed(ticket, e))
 
     def send_email(self, ticket: int, code: str, name: str, address: str) -> None:
         s = self.session
-        self.center.call("email", (code, name, address),
+        self.center.call(lambda c: c.email(code, name, address),
                          lambda _a: s.on_email_sent(ticket),
                          lambda e: s.on_request_failed(ticket, e))
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk import notices
 from kiosk.services.status import Status
 
 log = logging.getLogger(__name__)
@@ -228,7 +229,7 @@ class Speaker:
         problem = self.synth.problem() or self.sink.problem()
         if problem:
             log.warning("spoken prompts unavailable: %s", problem)
-            self._status = Status("failed", problem, "语音提示不可用", "spoken prompts unavailable")
+            self._status = Status("failed", problem, *notices.words("speech_unavailable"))
             self.pacer.clear()
             return False
         self._status = Status("ok")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk import notices
+
 
 @dataclass(frozen=True)
 class Status:
@@ -28,4 +30,4 @@ UNKNOWN = Status("unknown")
 
 
 def missing(part: str) -> Status:
-    return Status("failed", f"{part} is not installed on this booth", "未安装", "not installed")
+    return Status("failed", f"{part} is not installed on this booth", *notices.words("not_installed"))

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk import notices
 from kiosk.errors import ConfigError, KioskError
 from kiosk.paths import CONFIG_DIR
 
@@ -68,7 +69,7 @@ def _size_px(size: str, dpi: int) -> tuple[int, int]:
 def load_layout(number: int, folder: str | Path = "") -> Layout:
     path = layouts_dir(str(folder)) / f"{number}.toml"
     if not path.exists():
-        raise KioskError("unknown_layout", "没有这个版式。", "No such layout.",
+        raise KioskError("unknown_layout", *notices.words("unknown_layout"),
                          f"no layout file {path}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

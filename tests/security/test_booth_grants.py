@@ -82,7 +82,7 @@ def test_session_end_ends_the_grant_at_the_center(center, tmp_path):
     ).start()
     try:
         done = threading.Event()
-        service.call("identify", (CODE, LAST4, "EK43", BATCH), lambda a: done.set(),
+        service.call(lambda c: c.identify(CODE, LAST4, "EK43", BATCH), lambda a: done.set(),
                      lambda e: done.set())
         assert done.wait(15)
         grant = book.grant(CODE)

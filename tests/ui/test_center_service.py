@@ -50,7 +50,7 @@ def test_queued_photo_goes_up_as_soon_as_the_center_answers_again(tmp_path: Path
             answers.append((order, queued))
             got.set()
 
-        service.call("identify", (CODE, "3456", "EK43", {"kind": "batch", "id": "GD2026-01"}),
+        service.call(lambda c: c.identify(CODE, "3456", "EK43", {"kind": "batch", "id": "GD2026-01"}),
                      lambda a: got.set(), lambda e: got.set())
         assert got.wait(15)
         got.clear()
@@ -60,7 +60,7 @@ def test_queued_photo_goes_up_as_soon_as_the_center_answers_again(tmp_path: Path
         assert service.network().state == "failed"
         center.start()
         ok = threading.Event()
-        service.call("status", (CODE,), lambda a: ok.set(), lambda e: None)
+        service.call(lambda c: c.status(CODE), lambda a: ok.set(), lambda e: None)
         assert ok.wait(15)
         deadline = time.monotonic() + 15  # far below the 120 s idle poll
         while outbox.depth() and time.monotonic() < deadline:
