@@ -120,7 +120,7 @@ class Booth:
         self.printer = PrinterWorker(self.printer_factory, self.post,
                                      on_printed=self._reprint_printed).start()
         self.ports = KioskPorts(self.camera, self.pipeline, self.center, self.printer,
-                                self.render_sheet)
+                                self.render_sheet, state_dir=self.state_dir)
         self.center.run(lambda c: c.keys(), self._got_keys, lambda e: None)
         return self
 
