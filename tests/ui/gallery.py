@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kiosk.app.driver import Step
-from kiosk.app.scenarios import DEMO_CODE, THIRD_CODE, Player, check
+from kiosk_demo.driver import Step
+from kiosk_demo.scenarios import DEMO_CODE, THIRD_CODE, Player, check
 
 # Guidance code -> arrow, as kiosk.photo.guidance pairs them.
 INSTRUCTIONS = {
@@ -225,7 +225,7 @@ def out_of_service_states(p: Player) -> Step:
 
 
 def operator_pages(p: Player) -> Step:
-    from kiosk.app.scenarios import open_operator_panel
+    from kiosk_demo.scenarios import open_operator_panel
 
     d = p.d
     yield from d.wait_state("welcome")
