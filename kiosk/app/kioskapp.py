@@ -22,6 +22,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from hardware.health import Health
 from kiosk.app import screens as sc
 from kiosk.app.cachedlabel import CachedLabel
 from kiosk.app.i18n import tr
@@ -30,7 +31,6 @@ from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
 from kiosk.services.booth_context import load_context
 from kiosk.services.post import kivy_post
 from kiosk.services.scanner import WedgeBuffer, classify
-from kiosk.services.status import Status
 from kiosk.session import Context, Notice, Session
 from kiosk.session.config import SessionConfig
 from kiosk.watchdog import Heartbeat, ready
@@ -400,12 +400,13 @@ class KioskApp(App):
         if self.booth is None:
             return
         health = self.device_health()
+        self.booth.device_report.publish(health)  # for the upload worker's heartbeats
         self.session.device_state("camera", health["camera"].state, Notice("oos_camera"))
         self.session.device_state("disk", health["disk"].state, Notice("oos_disk"))
         if self.sm.current == "operator":
             self.screens["operator"].refresh(self.session, self)
 
-    def device_health(self) -> dict[str, Status]:
+    def device_health(self) -> dict[str, Health]:
         if self.booth is None:
             return {}
         return self.booth.health()
