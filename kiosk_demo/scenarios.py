@@ -373,7 +373,8 @@ def batch_qr(p: Player) -> Step:
     genuine = yield from p.in_thread(
         lambda: center_side.poster(p.center, "batch", DEMO_BATCH), "the center's poster")
     shown = qr_payloads.classify(genuine).context  # read, not verified: to forge a copy
-    check(shown is not None, "the center's poster is a batch QR")
+    if shown is None:
+        raise ScriptFailed("the center's poster is not a batch QR")
     forged = qr_payloads.sign_context(os.urandom(32), {**shown.as_dict(), "id": "FORGED-01"})
     batch_name = context("batch", DEMO_BATCH).name
     yield from p.set_booth_context("region", REGION)

@@ -458,8 +458,7 @@ class KioskApp(App):
         from kiosk.app.testpage import test_sheet
 
         self.booth.printer.test_print(test_sheet, lambda state, detail: None)
-        self.session.notice = Notice("info_test_print", level="info")
-        self.session._changed()
+        self.session.tell(Notice("info_test_print", level="info"))
 
     def op_shutdown(self) -> None:
         command = str(self.settings.get("operator.shutdown_command", "") or "")

@@ -62,7 +62,13 @@ def plugins(group: str) -> list[ModuleType]:
     """
     from importlib.metadata import entry_points
 
-    return [ep.load() for ep in sorted(entry_points(group=group), key=lambda ep: ep.name)]
+    found = []
+    for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
+        try:
+            found.append(ep.load())
+        except ImportError as exc:  # registered by metadata, not shipped (a booth release)
+            logging.getLogger(__name__).debug("plugin %s not available: %s", ep.value, exc)
+    return found
 
 
 def configure_logging(verbose: bool = False) -> None:

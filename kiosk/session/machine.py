@@ -158,6 +158,12 @@ class Session:
         for listener in list(self.listeners):
             listener(self)
 
+    def tell(self, notice: Notice | None) -> None:
+        """Show ``notice`` (None: clear it) on the current screen, e.g. the operator's
+        "test page sent"; the screens redraw from the session as after any event."""
+        self.notice = notice
+        self._changed()
+
     def _say(self, key: str, level: str = "error", **params: Any) -> None:
         self.notice = Notice(key, params, level=level)
         self._changed()

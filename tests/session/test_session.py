@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import KioskError
-from kiosk.session import Context, Order, RecordingPorts, Session, Student
+from kiosk.session import Context, Notice, Order, RecordingPorts, Session, Student
 from kiosk.session.config import SessionConfig
 from kiosk.session.pin import check_pin, hash_pin
 
@@ -500,3 +500,13 @@ def test_email_only_for_completed_orders() -> None:
     s.confirm()
     s.open_email()
     assert s.state == "status"
+
+
+def test_tell_shows_and_clears_a_notice_on_the_current_screen() -> None:
+    s, _, _ = make()
+    seen: list[object] = []
+    s.listeners.append(lambda session: seen.append(session.notice))
+    s.tell(Notice("info_test_print", level="info"))
+    s.tell(None)
+    assert [getattr(n, "key", None) for n in seen] == ["info_test_print", None]
+    assert s.state == "welcome"
