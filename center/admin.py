@@ -87,6 +87,14 @@ def add_reviewer(
         )
 
 
+def reviewer_id(db: Database, name: str) -> int | None:
+    """The id of the reviewer called ``name`` (for scripts that decide as that reviewer)."""
+    with db.read() as conn:
+        return conn.execute(
+            select(t.reviewers.c.id).where(t.reviewers.c.name == name.strip())
+        ).scalar()
+
+
 def put_context(
     db: Database,
     kind: str,

@@ -39,8 +39,8 @@ from sqlalchemy import Connection, LargeBinary, func, insert, select, text
 from center import schema as t
 from center.storage import PhotoStore
 from center.words import said
+from durable import write_durable
 from kiosk.errors import KioskError
-from kiosk.fileio import write_durable
 
 FORMAT = 1
 MANIFEST = "manifest.json"

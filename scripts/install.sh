@@ -81,7 +81,8 @@ install_packages() {
 }
 
 # --- the release: app tree + venv ---------------------------------------------
-app_items=(kiosk hardware center config scripts systemd image docs requirements
+# kiosk_demo (the demo harness) stays out of a booth release: no `kiosk demo` there.
+app_items=(kiosk hardware center durable config scripts systemd image docs requirements
            pyproject.toml README.md)
 
 source_hash() {

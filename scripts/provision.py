@@ -100,7 +100,7 @@ def build_drop_in(data: dict) -> tuple[str, str]:
 
 
 def _write(path: Path, text: str, mode: int) -> None:
-    from kiosk.fileio import write_durable
+    from durable import write_durable
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_durable(path, text.encode("utf-8"), mode=mode)

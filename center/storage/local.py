@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from center.storage.base import CHUNK, PhotoStore, StoreCorrupt, StoreUnavailable, check_key
-from kiosk.fileio import write_durable
+from durable import write_durable
 
 
 def photo_path(photos_dir: Path, sha: str) -> Path:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hardware._atomic import write_atomic
+from durable import write_durable
 
 ACTIVE = ("submitting", "submitted")
 KEEP = 500  # finished entries kept for look-ups after a restart
@@ -44,7 +44,7 @@ class Journal:
         for key in done[: max(0, len(done) - KEEP)]:
             del jobs[key]
         payload = json.dumps({"version": 1, "jobs": jobs}, ensure_ascii=False, indent=1)
-        write_atomic(self.path, payload.encode("utf-8"))
+        write_durable(self.path, payload.encode("utf-8"), mode=0o600)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:

@@ -11,6 +11,9 @@ the way real photo printers do:
   abort    exit 1 (failed): with error policy abort-job the job is aborted
   stall    hang without progress until cancelled
   low      print, but report marker-supply-low-warning
+``DIR/paper_left`` (a number, the sheets of a media kit of ``KIT`` prints) makes it
+count down like a dye-sub printer: after each job it reports the prints left as
+``marker-levels`` with ``marker-high-levels`` = the kit's size.
 Only the standard library: cupsd runs it with the system Python.
 """
 
@@ -20,6 +23,7 @@ import sys
 import time
 
 CUPS_BACKEND_OK, CUPS_BACKEND_FAILED, CUPS_BACKEND_STOP = 0, 1, 4
+KIT = 700  # prints in the virtual printer's media kit
 
 STOPS = {
     "paper": ("media-empty-error", "Out of paper"),
@@ -78,8 +82,23 @@ def main() -> int:
         json.dump(meta, fh)
     if fault == "low":
         say("STATE: +marker-supply-low-warning")
+    count_down(out, int(copies))
     say("PAGE: 1 1")
     return CUPS_BACKEND_OK
+
+
+def count_down(out: str, copies: int) -> None:
+    """Sheets left after this job, reported as a counted supply (see the docstring)."""
+    path = os.path.join(out, "paper_left")
+    try:
+        with open(path, encoding="ascii") as fh:
+            left = max(0, int(fh.read().strip()) - max(1, copies))
+    except (OSError, ValueError):
+        return
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(str(left))
+    say("ATTR: marker-names=Media marker-types=ribbon-wax")
+    say(f"ATTR: marker-levels={left} marker-high-levels={KIT} marker-low-levels=20")
 
 
 if __name__ == "__main__":

@@ -155,6 +155,10 @@ Sandboxing Relaxed
         """``paper``, ``ribbon``, ``jam``, ``offline``, ``abort``, ``stall``, ``low`` or ``""``."""
         (self.output_dir(printer) / "fault").write_text(fault, encoding="ascii")
 
+    def load_paper(self, printer: str, sheets: int) -> None:
+        """Make the virtual printer count its sheets down from ``sheets`` (kiosktest)."""
+        (self.output_dir(printer) / "paper_left").write_text(str(sheets), encoding="ascii")
+
     def jobs_printed(self, printer: str) -> list[Path]:
         return sorted(self.output_dir(printer).glob("job-*.bin"))
 

@@ -35,7 +35,7 @@ JOB_ATTRS = [
 ]
 PRINTER_ATTRS = [
     "printer-state", "printer-state-reasons", "printer-state-message",
-    "printer-is-accepting-jobs",
+    "printer-is-accepting-jobs", "marker-levels", "marker-high-levels",
 ]
 
 
@@ -120,8 +120,7 @@ class PrintService:
         return interpret(attrs)
 
     def health(self) -> Health:
-        s = self.state()
-        return Health(s.health_state, f"queue {self.queue}: {s.detail}", s.zh, s.en)  # type: ignore[arg-type]
+        return self.state().health(self.queue)
 
     def resume(self) -> PrinterState:
         """After the operator refilled paper or ribbon: enable and accept again.

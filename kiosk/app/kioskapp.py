@@ -7,7 +7,6 @@ welcome screen is up at once; requests made before it is ready wait for it.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,20 +22,21 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from hardware.health import Health
 from kiosk.app import screens as sc
 from kiosk.app.cachedlabel import CachedLabel
 from kiosk.app.i18n import tr
 from kiosk.app.preview import Preview  # noqa: F401  (used by the .kv file)
 from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
+from kiosk.services.booth_context import load_context
 from kiosk.services.post import kivy_post
 from kiosk.services.scanner import WedgeBuffer, classify
-from kiosk.services.status import Status
 from kiosk.session import BoothContext, Notice, Session
 from kiosk.session.config import SessionConfig
+from kiosk.watchdog import Heartbeat, ready
 
 log = logging.getLogger(__name__)
 KV = Path(__file__).with_name("screens.kv")
-CONTEXT_FILE = "booth-context.json"
 
 SCREENS = {
     "welcome": sc.WelcomeScreen, "identify": sc.IdentifyScreen, "confirm": sc.ConfirmScreen,
@@ -146,7 +146,7 @@ class KioskApp(App):
         self.auto_capture = bool(ui["capture"].get("auto", True))
         config = SessionConfig.from_settings(self.settings)
         self.session = Session(self.ports, config)
-        saved = self.preset_context or self._load_context()
+        saved = self.preset_context or load_context(self.state_dir)
         if saved is not None:
             self.session.context = saved
         self.lang = self.session.language
@@ -198,25 +198,15 @@ class KioskApp(App):
         Clock.schedule_interval(self._health, 2.0)
         Clock.schedule_interval(self._meter, 0)
         Clock.schedule_once(self._first_frame, 0)
-        try:
-            from kiosk.watchdog import Heartbeat
-
-            self.heartbeat = Heartbeat()
-            Clock.schedule_interval(self.heartbeat.tick, 1.0)
-            self.heartbeat.start()
-        except ImportError:
-            self.heartbeat = None
+        self.heartbeat = Heartbeat()
+        Clock.schedule_interval(self.heartbeat.tick, 1.0)
+        self.heartbeat.start()
         threading.Thread(target=self._start_booth, name="booth-start", daemon=True).start()
 
     def _first_frame(self, _dt: float) -> None:
         self.t_first_screen = time.perf_counter() - self.t_start
         Clock.schedule_once(self._prebuild, 0.3)
-        try:
-            from kiosk.watchdog import ready
-
-            ready("welcome screen up")
-        except ImportError:
-            pass
+        ready("welcome screen up")
 
     def _prebuild(self, _dt: float) -> None:
         """Make the letter keypad before any student comes, not at their first feature code."""
@@ -410,12 +400,13 @@ class KioskApp(App):
         if self.booth is None:
             return
         health = self.device_health()
+        self.booth.device_report.publish(health)  # for the upload worker's heartbeats
         self.session.device_state("camera", health["camera"].state, Notice("oos_camera"))
         self.session.device_state("disk", health["disk"].state, Notice("oos_disk"))
         if self.sm.current == "operator":
             self.screens["operator"].refresh(self.session, self)
 
-    def device_health(self) -> dict[str, Status]:
+    def device_health(self) -> dict[str, Health]:
         if self.booth is None:
             return {}
         return self.booth.health()
@@ -440,32 +431,7 @@ class KioskApp(App):
     def _on_qr(self, payload: bytes) -> None:
         keys = self.booth.public_keys if self.booth is not None else []
         scanned = classify(payload, keys, self.settings.section("scanner"))
-        s = self.session
-        if s.state == "operator":
-            if scanned.kind in ("batch", "region") and scanned.context is not None:
-                c = scanned.context
-                ctx = BoothContext(scanned.kind, str(getattr(c, "id", scanned.value)),
-                              str(getattr(c, "name", "")),
-                              bool(getattr(c, "feature_required", scanned.kind == "batch")))
-                s.set_context(ctx)
-                self._save_context(ctx)
-            return
-        s.scan(scanned.kind, scanned.value, scanned.reason)
-
-    def _load_context(self) -> BoothContext | None:
-        path = self.state_dir / CONTEXT_FILE
-        try:
-            d = json.loads(path.read_text())
-            return BoothContext(d["kind"], d["id"], d.get("name", ""), bool(d.get("feature_required")))
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def _save_context(self, ctx: BoothContext) -> None:
-        from kiosk.fileio import write_durable
-
-        data = json.dumps(ctx.__dict__, ensure_ascii=False).encode()
-        threading.Thread(target=write_durable, args=(self.state_dir / CONTEXT_FILE, data),
-                         daemon=True).start()
+        self.session.scan(scanned.kind, scanned.value, scanned.reason, scanned.context)
 
     # -- buttons that are not session events ----------------------------------------
     def toggle_language(self) -> None:
@@ -492,8 +458,7 @@ class KioskApp(App):
         from kiosk.app.testpage import test_sheet
 
         self.booth.printer.test_print(test_sheet, lambda state, detail: None)
-        self.session.notice = Notice("info_test_print", level="info")
-        self.session._changed()
+        self.session.tell(Notice("info_test_print", level="info"))
 
     def op_shutdown(self) -> None:
         command = str(self.settings.get("operator.shutdown_command", "") or "")

@@ -396,6 +396,8 @@ class OperatorScreen(KScreen):
         for device, st in app.device_health().items():
             word = tr(f"state_{st.state}", lang)
             detail = st.detail if len(st.detail) < 60 else st.detail[:57] + "..."
+            if st.paper_left is not None:  # a printer that counts its sheets
+                detail = f"{tr('paper_left', lang, n=st.paper_left)}  {detail}"
             lines.append(f"{tr('device_' + device, lang)}：{word}  {detail}")
         speech = speaker_of(app).status()
         if speech.state != "off":  # a health note only when the booth is meant to speak

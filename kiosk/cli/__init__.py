@@ -13,6 +13,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+from types import ModuleType
 
 from kiosk.errors import KioskError
 
@@ -44,7 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register:
             register(sub)
+    for module in plugins(COMMANDS_GROUP):
+        module.register(sub)
     return parser
+
+
+COMMANDS_GROUP = "kiosk.commands"  # entry points adding subcommands (``kiosk demo``)
+
+
+def plugins(group: str) -> list[ModuleType]:
+    """Modules other installed packages register under an entry-point ``group``.
+
+    This is how the demo harness (the package ``kiosk_demo``) adds ``kiosk demo``
+    and ``kiosk bench ui`` without the product importing it: the product only
+    reads the distribution's metadata, so a booth image may leave the demo out.
+    """
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
+        try:
+            found.append(ep.load())
+        except ImportError as exc:  # registered by metadata, not shipped (a booth release)
+            logging.getLogger(__name__).debug("plugin %s not available: %s", ep.value, exc)
+    return found
 
 
 def configure_logging(verbose: bool = False) -> None:

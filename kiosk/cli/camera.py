@@ -114,8 +114,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_capture(args: argparse.Namespace) -> int:
+    from durable import write_durable
     from hardware.cameras import open_camera
-    from kiosk.fileio import write_durable
 
     backend, options = _settings()
     backend = args.backend or backend

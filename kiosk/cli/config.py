@@ -129,7 +129,7 @@ def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
 def _cmd_defaults(args: argparse.Namespace) -> int:
     text = render_defaults()
     if args.output:
-        from kiosk.fileio import write_durable
+        from durable import write_durable
 
         write_durable(Path(args.output), text.encode("utf-8"))
     else:

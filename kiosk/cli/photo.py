@@ -71,7 +71,7 @@ def _error_payload(exc: KioskError, code: int) -> dict[str, Any]:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
-    from kiosk.fileio import write_durable
+    from durable import write_durable
     from kiosk.photo.imageio import UnreadableImage
     from kiosk.photo.master import save_master
     from kiosk.photo.pipeline import PhotoRefused, make_photo
@@ -152,7 +152,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
-    from kiosk.fileio import write_durable
+    from durable import write_durable
     from kiosk.paths import PORTRAITS_DIR
     from kiosk.photo.imageio import UnreadableImage
     from kiosk.photo.master import save_master

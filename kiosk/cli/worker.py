@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kiosk.cli import EXIT_OK
@@ -45,8 +46,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from kiosk.settings import load_settings
 
     settings = load_settings()
+    from kiosk.paths import state_dir
+
     worker = UploadWorker.for_booth(
-        settings, health=booth_health(settings), on_tick=tick, max_sleep_s=ping_every
+        settings, health=booth_health(settings, state_dir()), on_tick=tick,
+        max_sleep_s=ping_every
     )
     holder["w"] = worker
     box = worker.outbox
@@ -72,17 +76,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-PRINTER_STATES = {"ok": "ok", "warn": "degraded", "fail": "attention"}
+def booth_health(settings: Any, state_dir: Path,
+                 max_age_s: float = 15.0) -> Callable[[], dict[str, Any]]:
+    """What the heartbeat and /metrics say of the booth's devices, each in the one
+    shape (``hardware.health.Health.as_dict``).
 
-
-def booth_health(settings: Any, max_age_s: float = 15.0) -> Callable[[], dict[str, Any]]:
-    """What this process can see of the booth, for heartbeats and /metrics.
-
-    The printer's CUPS queue (``kiosk doctor``'s printer check: paper, ribbon,
-    jam, stopped queue) when ``printer.queue`` is set; the camera belongs to the
-    screen's process and is not opened here. Cached ``max_age_s`` so a scrape
-    and a heartbeat together ask CUPS once.
+    The printer's CUPS queue when ``printer.queue`` is set (the doctor's reading:
+    paper, ribbon, jam, stopped queue, and the sheets left where the printer counts
+    them); the camera, scanner, network and disk as the screen's process last
+    reported them (``kiosk.services.device_report``: the camera is not opened
+    here). Cached ``max_age_s`` so a scrape and a heartbeat together ask CUPS once.
     """
+    from kiosk.doctor.printer import printer_health
+    from kiosk.services.device_report import read_report
+
     cache: dict[str, Any] = {"at": float("-inf"), "value": {}}
 
     def health() -> dict[str, Any]:
@@ -90,15 +97,10 @@ def booth_health(settings: Any, max_age_s: float = 15.0) -> Callable[[], dict[st
         if now - cache["at"] < max_age_s:
             return cache["value"]
         value: dict[str, Any] = {"upload_worker": "ok"}
-        if settings.get("printer.queue"):
-            try:
-                from kiosk.doctor import printer
-
-                res = printer.check(settings)
-                value["printer"] = {"state": PRINTER_STATES.get(res.status, "unknown"),
-                                    "detail": res.detail[:200]}
-            except Exception as exc:  # noqa: BLE001 - CUPS down or pycups missing
-                value["printer"] = {"state": "unknown", "detail": type(exc).__name__}
+        value.update({name: h.as_dict() for name, h in read_report(state_dir).items()})
+        printer = printer_health(settings)
+        if printer is not None:
+            value["printer"] = printer.as_dict()
         cache.update(at=now, value=value)
         return value
 

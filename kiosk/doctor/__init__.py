@@ -32,6 +32,18 @@ class CheckResult:
         return asdict(self)
 
 
+# A device's health (hardware.health, the shape the operator panel and the heartbeats
+# carry) as a doctor's verdict: only "failed" stops the booth; not knowing warns.
+STATUS_OF_HEALTH = {"ok": OK, "degraded": WARN, "unknown": WARN, "off": WARN, "failed": FAIL}
+
+
+def from_health(name: str, health: Any, detail: str = "", hint: str = "") -> CheckResult:
+    """The verdict on a device from its ``hardware.health.Health``."""
+    status = STATUS_OF_HEALTH.get(str(getattr(health, "state", "unknown")), WARN)
+    return CheckResult(name, status, detail or str(getattr(health, "detail", "")),
+                       hint if status != OK else "")
+
+
 def not_installed(name: str, exc: BaseException) -> CheckResult:
     """A part the check needs is missing or broken: the release is incomplete."""
     return CheckResult(name, FAIL, f"not installed: {type(exc).__name__}: {exc}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiosk.doctor import FAIL, OK, WARN, CheckResult
+from kiosk.doctor import FAIL, OK, WARN, CheckResult, from_health
 from kiosk.doctor.services import unit_active
 
 HINT = ("check the USB cable and that the camera is on; `kiosk camera list`; "
@@ -57,13 +57,11 @@ def check(settings: Any) -> CheckResult:
         except Exception:  # noqa: BLE001
             pass
     shape = "x".join(str(n) for n in getattr(frame, "shape", ())[:2][::-1]) or "?"
-    state = getattr(health, "state", "ok")
-    text = f"{backend}: frame {shape}, {state}" + (f" ({health.detail})" if getattr(
-        health, "detail", "") else "")
-    if state == "failed":
-        return CheckResult("camera", FAIL, text, HINT)
-    if state == "degraded":
-        return CheckResult("camera", WARN, text, HINT)
+    text = f"{backend}: frame {shape}, {health.state}" + (
+        f" ({health.detail})" if health.detail else "")
+    result = from_health("camera", health, text, HINT)  # as the panel and heartbeat show it
+    if result.status != OK:
+        return result
     if backend == "simulated":
         return CheckResult("camera", WARN, text + " — a simulated camera, not a real one",
                            "set camera.backend to opencv, gphoto2 or hybrid on a booth")

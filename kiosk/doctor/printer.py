@@ -1,4 +1,8 @@
-"""The CUPS queue exists, accepts jobs, and has paper and ink (printer-state-reasons)."""
+"""The CUPS queue exists, accepts jobs, and has paper and ink (printer-state-reasons).
+
+The verdict comes from the printer's ``Health`` (``hardware.printing``'s reading
+of the state reasons), the same the operator panel and the heartbeat show.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kiosk.doctor import FAIL, OK, WARN, CheckResult
+from hardware.health import Health
+from kiosk.doctor import WARN, CheckResult, from_health
 
-# Reasons after which the booth cannot print until someone acts.
-BLOCKING = ("media-empty", "media-needed", "media-jam", "marker-supply-empty", "toner-empty",
-            "offline", "paused", "door-open", "cover-open", "input-tray-missing", "stopped")
-PAPER = ("media-empty", "media-needed", "media-jam", "marker-supply-empty", "marker-supply-low",
-         "toner-empty", "toner-low", "media-low")
+# The printer's states (hardware.printing.reasons codes) that paper or ribbon fixes.
+PAPER_CODES = ("out_of_paper", "out_of_ribbon", "paper_jam", "supply_low")
 
 
 def _setting(settings: Any, *keys: str) -> str:
@@ -23,11 +25,27 @@ def _setting(settings: Any, *keys: str) -> str:
     return ""
 
 
-def _reasons(state: Any) -> list[str]:
-    raw = getattr(state, "reasons", None) or getattr(state, "state_reasons", None) or []
-    if isinstance(raw, str):
-        raw = raw.split(",")
-    return [str(r).strip() for r in raw if str(r).strip() and str(r).strip() != "none"]
+def _service(settings: Any, journal_dir: Path) -> Any:
+    from hardware.printing import PrintService
+
+    # A private journal: the doctor must not touch the booth's print journal.
+    server = _setting(settings, "printer.server", "printing.server") or None
+    return PrintService(_setting(settings, "printer.queue", "printing.queue"),
+                        journal_dir / "journal.json", server=server)
+
+
+def printer_health(settings: Any) -> Health | None:
+    """The configured queue's health in the one device shape (None: no queue configured).
+
+    The heartbeat's printer entry; the doctor's verdict below reads the same state.
+    """
+    if not _setting(settings, "printer.queue", "printing.queue"):
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="kiosk-doctor-") as tmp:
+            return _service(settings, Path(tmp)).health()
+    except Exception as exc:  # noqa: BLE001 - CUPS down or pycups missing
+        return Health("unknown", type(exc).__name__)
 
 
 def check(settings: Any) -> CheckResult:
@@ -35,31 +53,19 @@ def check(settings: Any) -> CheckResult:
     if not queue:
         return CheckResult("printer", WARN, "no printer queue configured: no prints at the booth",
                            "set printer.queue in /etc/kiosk/kiosk.toml (`lpstat -p` lists queues)")
-    server = _setting(settings, "printer.server", "printing.server") or None
-
-    from hardware.printing import PrintService
-
     with tempfile.TemporaryDirectory(prefix="kiosk-doctor-") as tmp:
-        # A private journal: the doctor must not touch the booth's print journal.
-        service = PrintService(queue, Path(tmp) / "journal.json", server=server)
-        state = service.state()
-    reasons = _reasons(state)
-    label = str(getattr(state, "state", "") or getattr(state, "status", "") or "")
-    words = str(getattr(state, "en", "") or getattr(state, "detail", "") or "")
-    code = str(getattr(state, "code", "") or "")
-    detail = f"queue {queue}: {code or label or 'state unknown'}"
-    if reasons:
-        detail += f"; reasons: {', '.join(reasons)}"
-    if words:
-        detail += f" ({words})"
-    paper = [r for r in reasons if r.split("-report")[0].removesuffix("-error").removesuffix(
-        "-warning") in PAPER]
-    blocking = [r for r in reasons if any(r.startswith(b) for b in BLOCKING)]
-    ok_flag = getattr(state, "ok", None)
-    if blocking or ok_flag is False or label in ("stopped", "failed", "missing", "offline"):
-        hint = ("refill paper / ribbon, then resume from the operator panel or "
-                f"`cupsenable {queue}`") if paper else f"`lpstat -p {queue} -l`; `cupsenable {queue}`"
-        return CheckResult("printer", FAIL, detail, hint)
-    if paper or code == "supply_low":
-        return CheckResult("printer", WARN, detail, "paper or ribbon is running low")
-    return CheckResult("printer", OK, detail)
+        state = _service(settings, Path(tmp)).state()
+    health = state.health(queue)
+    detail = f"queue {queue}: {state.code}"
+    if state.reasons:
+        detail += f"; reasons: {', '.join(state.reasons)}"
+    if state.en:
+        detail += f" ({state.en})"
+    if health.paper_left is not None:
+        detail += f"; {health.paper_left} sheets left"
+    paper = state.code in PAPER_CODES
+    hint = ("refill paper / ribbon, then resume from the operator panel or "
+            f"`cupsenable {queue}`") if paper else f"`lpstat -p {queue} -l`; `cupsenable {queue}`"
+    if health.state == "degraded":
+        hint = "paper or ribbon is running low"
+    return from_health("printer", health, detail, hint)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kiosk.fileio import write_durable
+from durable import write_durable
 from kiosk.link import token as tokens
 
 log = logging.getLogger(__name__)

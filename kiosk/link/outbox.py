@@ -3,7 +3,7 @@
 Why this order of writes can never lose a photo
 -----------------------------------------------
 ``enqueue`` writes, each step atomic and fsync'd (file, then directory):
-1. ``photos/<h>.jpg`` — the JPEG (``kiosk.fileio.write_durable``);
+1. ``photos/<h>.jpg`` — the JPEG (``durable.write_durable``);
 2. ``photos/<h>.json`` — a sidecar with the collection code, idempotency key,
    SHA-256 of the JPEG and the caller's meta;
 3. the row, in an SQLite transaction (WAL, ``synchronous=FULL``);
@@ -65,9 +65,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable import write_durable
 from kiosk import notices
 from kiosk.errors import KioskError
-from kiosk.fileio import write_durable
 from kiosk.link import outbox_repair as repair
 from kiosk.link import wake
 from kiosk.link.api import CenterApi

@@ -18,9 +18,9 @@ import os
 import stat
 from pathlib import Path
 
+from durable import write_durable
 from kiosk import notices
 from kiosk.errors import KioskError
-from kiosk.fileio import write_durable
 
 CREDENTIAL_NAME = "kiosk-token"
 EMBEDDED_TOKEN = Path("center") / "kiosk-token"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from kiosk.fileio import write_durable
+from durable import write_durable
 
 GEOMETRY_KEY = "kiosk-geometry"
 GEOMETRY_FIELDS = ("eye_y", "crown_y", "chin_y", "face_cx", "face_width")

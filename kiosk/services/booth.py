@@ -15,15 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hardware.health import Health, healthy, missing
 from kiosk.link.api import CenterApi
 from kiosk.services.camera import CameraWorker
 from kiosk.services.center import CenterService
+from kiosk.services.device_report import DeviceReport
 from kiosk.services.frames import LatestFrame
 from kiosk.services.pipeline import PipelineWorker
 from kiosk.services.ports import KioskPorts
 from kiosk.services.post import Post
 from kiosk.services.printer import PrinterWorker
-from kiosk.services.status import OK, Status, missing
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,10 @@ class Booth:
         self.center: CenterService | None = None
         self.printer: PrinterWorker | None = None
         self.ports: KioskPorts | None = None
+        self.device_report = DeviceReport(self.state_dir)
         self.decoder: Any = None
         self.public_keys: list[bytes] = []
-        self.scanner_status = Status("unknown")
+        self.scanner_status = Health("unknown")
 
     # -- start / stop -----------------------------------------------------------
     def start(self) -> Booth:
@@ -107,7 +109,7 @@ class Booth:
             from hardware.qr import make_decoder
 
             self.decoder = make_decoder(str(s.get("scanner.decoder", "zxing")))
-            self.scanner_status = OK
+            self.scanner_status = healthy()
         except ImportError:  # the decoder's package is not installed: the doctor says which
             self.scanner_status = missing("QR decoder")
         self.camera = CameraWorker(
@@ -121,7 +123,7 @@ class Booth:
         self.printer = PrinterWorker(self.printer_factory, self.post,
                                      on_printed=self._reprint_printed).start()
         self.ports = KioskPorts(self.camera, self.pipeline, self.center, self.printer,
-                                self.render_sheet)
+                                self.render_sheet, state_dir=self.state_dir)
         self.center.run(lambda c: c.keys(), self._got_keys, lambda e: None)
         return self
 
@@ -185,17 +187,17 @@ class Booth:
         return render_sheet(master, layout, options=self.settings.section("sheets")), reprint_no
 
     # -- health ------------------------------------------------------------------
-    def disk(self) -> Status:
+    def disk(self) -> Health:
         try:
             free = shutil.disk_usage(self.state_dir).free
         except OSError as exc:
-            return Status("failed", str(exc))
+            return Health("failed", str(exc))
         if free < MIN_FREE_BYTES:
-            return Status("failed", f"{free // (1024 * 1024)} MB free")
-        return Status("ok", f"{free // (1024 * 1024)} MB free")
+            return Health("failed", f"{free // (1024 * 1024)} MB free")
+        return Health("ok", f"{free // (1024 * 1024)} MB free")
 
-    def health(self) -> dict[str, Status]:
-        unknown = Status("unknown")
+    def health(self) -> dict[str, Health]:
+        unknown = Health("unknown")
         return {
             "camera": self.camera.health() if self.camera else unknown,
             "scanner": self.scanner_status,

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from hardware.health import Health
 from kiosk.services.frames import Frame, LatestFrame
 from kiosk.services.post import Post
-from kiosk.services.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +152,14 @@ class CameraWorker:
         self.capture_timeout = capture_timeout
         self.mode = "off"
         self.on_qr: Callable[[bytes], None] | None = None
-        self.on_health: Callable[[Status], None] | None = None
+        self.on_health: Callable[[Health], None] | None = None
         self._capture: tuple[Callable[[bytes], None], Callable[[Exception], None]] | None = None
         self._reconnect = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.camera: Any = None
         self.frames = 0
-        self._status = Status("unknown", "not started")
+        self._status = Health("unknown", "not started")
         self._last_qr: tuple[bytes, float] = (b"", 0.0)
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
@@ -199,26 +199,26 @@ class CameraWorker:
             except Exception:  # closing a broken camera must not stop the shutdown
                 log.debug("camera close failed", exc_info=True)
 
-    def health(self) -> Status:
+    def health(self) -> Health:
         return self._status
 
     # -- the thread ---------------------------------------------------------
-    def _set_status(self, status: Status) -> None:
+    def _set_status(self, status: Health) -> None:
         if status.state != self._status.state and self.on_health:
             self.post(self.on_health, status)
         self._status = status
 
     def _check_health(self) -> None:
         try:
-            self._set_status(Status.of(self.camera.health()))
+            self._set_status(self.camera.health())
         except Exception as exc:
-            self._set_status(Status("failed", f"{type(exc).__name__}: {exc}"))
+            self._set_status(Health("failed", f"{type(exc).__name__}: {exc}"))
 
     def _run(self) -> None:
         try:
             self.camera = self._open()
         except Exception as exc:
-            self._set_status(Status("failed", f"cannot open camera: {exc}",
+            self._set_status(Health("failed", f"cannot open camera: {exc}",
                                     getattr(exc, "zh", ""), getattr(exc, "en", "")))
             return
         if self._make_guide is not None:
@@ -312,6 +312,6 @@ class CameraWorker:
         try:
             self.camera = self._open()
         except Exception as exc:
-            self._set_status(Status("failed", f"reconnect failed: {exc}"))
+            self._set_status(Health("failed", f"reconnect failed: {exc}"))
             return
         self._check_health()

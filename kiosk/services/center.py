@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from hardware.health import Health
 from kiosk.link.api import CenterApi
 from kiosk.services.post import Post
-from kiosk.services.status import Status
 from kiosk.services.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class CenterService:
         self._drain_client: CenterApi | None = None
         self._stop = threading.Event()
         self._kick = threading.Event()
-        self._network = Status("unknown", "no call yet")
+        self._network = Health("unknown", "no call yet")
         self._drainer = threading.Thread(target=self._drain_loop, name="outbox", daemon=True)
         self.on_uploaded: Callable[[int], None] | None = None
 
@@ -76,7 +76,7 @@ class CenterService:
                 return
             if self._network.state == "failed":
                 self._back()
-            self._network = Status("ok")
+            self._network = Health("ok")
             self.post(ok, answer)
 
         self.calls.submit(job)
@@ -106,7 +106,7 @@ class CenterService:
 
     def _note(self, exc: Exception) -> None:
         if getattr(exc, "code", "") == "center_unreachable":
-            self._network = Status("failed", getattr(exc, "detail", str(exc)),
+            self._network = Health("failed", getattr(exc, "detail", str(exc)),
                                    getattr(exc, "zh", ""), getattr(exc, "en", ""))
 
     def submit(self, code: str, jpeg: bytes, key: str,
@@ -130,7 +130,7 @@ class CenterService:
                 return
             answer = result.answers.get(item_id)
             if answer is not None:
-                self._network = Status("ok")
+                self._network = Health("ok")
                 self.post(done, answer.get("order"), False)
                 return
             item = self.outbox.item(item_id) or {}
@@ -142,7 +142,7 @@ class CenterService:
                                           error.get("en", ""), "order locked"))
                 return
             if result.unreachable:
-                self._network = Status("failed", "center unreachable")
+                self._network = Health("failed", "center unreachable")
             self.post(done, None, True)
 
         self.calls.submit(job)
@@ -190,11 +190,11 @@ class CenterService:
                 result = self.outbox.drain_once(self._drain_client,
                                                 should_stop=self._stop.is_set)
                 if result.uploaded:  # the operator panel shows the center back
-                    self._network = Status("ok")
+                    self._network = Health("ok")
                     if self.on_uploaded:
                         self.post(self.on_uploaded, result.uploaded)
                 elif result.unreachable:
-                    self._network = Status("failed", "center unreachable")
+                    self._network = Health("failed", "center unreachable")
             except Exception as exc:
                 log.warning("outbox drain failed: %s", type(exc).__name__)
 
@@ -204,11 +204,11 @@ class CenterService:
         except Exception:
             return -1
 
-    def network(self) -> Status:
+    def network(self) -> Health:
         return self._network
 
-    def outbox_status(self) -> Status:
+    def outbox_status(self) -> Health:
         n = self.depth()
         if n < 0:
-            return Status("failed", "outbox unreadable")
-        return Status("ok" if n == 0 else "degraded", f"{n} waiting")
+            return Health("failed", "outbox unreadable")
+        return Health("ok" if n == 0 else "degraded", f"{n} waiting")

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hardware.health import Health, missing
 from kiosk.services.post import Post
-from kiosk.services.status import Status, missing
 from kiosk.services.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class PipelineWorker:
         self._make_photo = make_photo
         self._settings = settings
         self.worker = Worker("pipeline")
-        self._status = Status("unknown", "warming up")
+        self._status = Health("unknown", "warming up")
         self.runs = 0
 
     def _resolve(self) -> Callable[[bytes], Any]:
@@ -51,7 +51,7 @@ class PipelineWorker:
                         fn(sample)
                     except Exception as exc:  # a refused sample still warmed the models
                         log.debug("warm-up photo: %s", exc)
-                self._status = Status("ok")
+                self._status = Health("ok")
             except ImportError as exc:
                 self._status = missing(f"photo pipeline ({exc.name})")
 
@@ -69,7 +69,7 @@ class PipelineWorker:
 
         self.worker.submit(job)
 
-    def health(self) -> Status:
+    def health(self) -> Health:
         return self._status
 
     def stop(self) -> None:

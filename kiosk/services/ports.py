@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from kiosk.services.booth_context import keep_context
 from kiosk.services.camera import CameraWorker
 from kiosk.services.center import CenterService
 from kiosk.services.pipeline import PipelineWorker
@@ -33,12 +35,14 @@ class KioskPorts:
         center: CenterService,
         printer: PrinterWorker,
         render_sheet: Callable[[Any, int, str, int], Any],
+        state_dir: Path | None = None,
     ) -> None:
         self.camera = camera
         self.pipeline = pipeline
         self.center = center
         self.printer = printer
         self.render_sheet = render_sheet  # (master | None, layout, code, copies) -> Sheet
+        self.state_dir = state_dir  # where the booth context is kept (None: not kept)
         self.session: Any = None
 
     def bind(self, session: Any) -> None:
@@ -108,3 +112,8 @@ class KioskPorts:
         """The session was wiped (end, idle timeout, operator): nothing of the student stays."""
         self.camera.forget_last_qr()
         self.center.end_grants()
+
+    def keep_context(self, ctx: BoothContext) -> None:
+        """The operator set the booth's batch or region: keep it for the next start."""
+        if self.state_dir is not None:
+            keep_context(self.state_dir, ctx)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hardware.health import Health, missing
 from kiosk.services.post import Post
-from kiosk.services.status import Status, missing
 from kiosk.services.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class PrinterWorker:
         self.job_timeout = job_timeout
         self.poll = poll
         self.worker = Worker("printer")
-        self._status = Status("unknown", "not started") if make_service else missing("printer")
+        self._status = Health("unknown", "not started") if make_service else missing("printer")
         self.spool = Path(tempfile.mkdtemp(prefix="kiosk-print-"))
 
     def _svc(self) -> Any:
@@ -66,18 +66,14 @@ class PrinterWorker:
 
     def _refresh(self) -> None:
         try:
-            state = self._svc().state()
+            self._status = self._svc().health()
         except Exception as exc:
-            self._status = Status("failed", f"{type(exc).__name__}: {exc}")
-            return
-        self._status = Status(str(getattr(state, "health_state", "ok")),
-                              f"{getattr(state, 'code', '')} {getattr(state, 'detail', '')}".strip(),
-                              str(getattr(state, "zh", "")), str(getattr(state, "en", "")))
+            self._status = Health("failed", f"{type(exc).__name__}: {exc}")
 
     def refresh(self) -> None:
         self.worker.submit(self._refresh)
 
-    def health(self) -> Status:
+    def health(self) -> Health:
         return self._status
 
     def print_sheet(self, render: Callable[[], Any], copies: int,

@@ -12,10 +12,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kiosk import qr_payloads
 from kiosk.redact import scrub
+from kiosk.session.model import BoothContext
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,21 @@ class Scanned:
     kind: str  # collection_code | batch | region | rejected | unknown
     value: str = ""
     reason: str = ""
-    context: Any = None  # a verified kiosk.qr_payloads PosterContext for batch/region
+    context: BoothContext | None = None  # the booth context a verified batch/region poster names
+
+
+def booth_context(poster: qr_payloads.PosterContext) -> BoothContext:
+    """The session's booth context from a verified poster (the one place they convert)."""
+    return BoothContext(poster.kind, poster.id, poster.name, poster.feature_required)
 
 
 def classify(payload: bytes | str, public_keys: list[bytes] | None = None,
              rules: dict[str, object] | None = None) -> Scanned:
-    """Through ``kiosk.qr_payloads`` (signed posters verified with the center's keys)."""
+    """Through ``kiosk.qr_payloads`` (signed posters verified with the center's keys).
+
+    A poster that could not be verified (no keys yet) keeps its kind but names no
+    context, so it can never set the booth's batch or region.
+    """
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
     text = text.strip()
     try:
@@ -39,7 +48,8 @@ def classify(payload: bytes | str, public_keys: list[bytes] | None = None,
         log.warning("scan refused: %s", scrub(f"{type(exc).__name__}: {exc}"))
         return Scanned("rejected", reason=str(getattr(exc, "code", "unreadable")))
     if p.kind in ("batch", "region") and p.context is not None:
-        return Scanned(p.kind, p.context.id, context=p.context)
+        trusted = booth_context(p.context) if p.context.verified else None
+        return Scanned(p.kind, p.context.id, context=trusted)
     if p.kind == "collection_code":
         return Scanned(p.kind, p.code)
     return Scanned("rejected", reason=p.reason)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kiosk import notices
-from kiosk.services.status import Status
+from hardware.health import Health
+from hardware.words import words
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class CommandSink:
                        check=True)
 
 
-OFF = Status("off", "spoken prompts off (ui.speech.enabled)")
+OFF = Health("off", "spoken prompts off (ui.speech.enabled)")
 
 
 class Speaker:
@@ -183,7 +183,7 @@ class Speaker:
         self._cv = threading.Condition()
         self._stop = False
         self._usable = False  # set by the thread once espeak-ng and the device are there
-        self._status = Status("unknown", "checking espeak-ng and the sound device") \
+        self._status = Health("unknown", "checking espeak-ng and the sound device") \
             if self.enabled else OFF
         self._thread: threading.Thread | None = None
         self.errors = 0
@@ -194,7 +194,7 @@ class Speaker:
             self._thread.start()
         return self
 
-    def status(self) -> Status:
+    def status(self) -> Health:
         return self._status
 
     @property
@@ -229,10 +229,10 @@ class Speaker:
         problem = self.synth.problem() or self.sink.problem()
         if problem:
             log.warning("spoken prompts unavailable: %s", problem)
-            self._status = Status("failed", problem, *notices.words("speech_unavailable"))
+            self._status = Health("failed", problem, *words("speech_unavailable"))
             self.pacer.clear()
             return False
-        self._status = Status("ok")
+        self._status = Health("ok")
         return True
 
     def _run(self) -> None:
@@ -259,7 +259,7 @@ class Speaker:
             self.errors += 1
             log.warning("speaking failed: %s", type(exc).__name__)
             if self.errors >= 3:
-                self._status = Status("degraded", f"{self.errors} failures, last "
+                self._status = Health("degraded", f"{self.errors} failures, last "
                                       f"{type(exc).__name__}")
         with self._cv:
             self.pacer.spoken(utt, start, self.clock())

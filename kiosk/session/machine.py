@@ -158,6 +158,12 @@ class Session:
         for listener in list(self.listeners):
             listener(self)
 
+    def tell(self, notice: Notice | None) -> None:
+        """Show ``notice`` (None: clear it) on the current screen, e.g. the operator's
+        "test page sent"; the screens redraw from the session as after any event."""
+        self.notice = notice
+        self._changed()
+
     def _say(self, key: str, level: str = "error", **params: Any) -> None:
         self.notice = Notice(key, params, level=level)
         self._changed()
@@ -242,10 +248,19 @@ class Session:
         return self.paused or bool(self.faults)
 
     # ------------------------------------------------------------------ welcome
-    def scan(self, kind: str, value: str = "", reason: str = "") -> None:
-        """A QR was read (camera or keyboard wedge), already classified."""
+    def scan(self, kind: str, value: str = "", reason: str = "",
+             context: BoothContext | None = None) -> None:
+        """A QR was read (camera or keyboard wedge), already classified.
+
+        ``context`` is the booth context a verified batch or region poster names.
+        On the operator panel only such a poster counts: it sets the booth's context
+        (and asks the ports to keep it for the next start); anything else scanned
+        there is ignored, so a student's code cannot start a session over the panel.
+        """
         self.touch()
         if self.state == "operator":
+            if kind in ("batch", "region") and context is not None:
+                self.set_context(context)
             return
         if self.state != "welcome":
             return
@@ -709,6 +724,7 @@ class Session:
         if self.state != "operator":
             return
         self.context = ctx
+        self.ports.keep_context(ctx)
         self._say("info_context_set", level="info", name=ctx.name or ctx.id)
 
     def pause_service(self) -> None:

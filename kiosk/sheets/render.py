@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from kiosk.fileio import write_durable
+from durable import write_durable
 from kiosk.sheets.layout import Layout, Piece, load_layout
 from kiosk.sheets.pdf import jpeg_page_pdf
 

@@ -13,7 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
-APP_ITEMS = ("kiosk", "hardware", "center", "config", "scripts", "systemd", "image", "docs",
+APP_ITEMS = ("kiosk", "hardware", "center", "durable", "config", "scripts", "systemd", "image", "docs",
              "requirements", "pyproject.toml", "README.md")
 
 

@@ -212,8 +212,10 @@ def test_promtool_catches_a_wrong_expectation(tmp_path: Path):
 
 def test_worker_heartbeat_brings_the_printer_state_to_the_center(tmp_path: Path):
     """A real ``kiosk worker`` beside a private cupsd whose queue is stopped: the
-    center's /metrics shows that kiosk's printer needing attention, the worker's
-    own /metrics too; once the queue is enabled again both say ok."""
+    center's /metrics shows that kiosk's printer failed (someone must act), the
+    worker's own /metrics too; once the queue is enabled again both say ok. The
+    camera's state, which only the screen's process sees, reaches the center through
+    the screen's device report (kiosk.services.device_report)."""
     cups_mod = pytest.importorskip("cups")
     from hardware.printing.private_cups import CUPSD, PrivateCups
     from tests.center.s3 import free_port
@@ -240,23 +242,34 @@ def test_worker_heartbeat_brings_the_printer_state_to_the_center(tmp_path: Path)
             f"[outbox]\nmetrics_port = {port}\n",
             encoding="utf-8",
         )
+        from hardware.health import Health
+        from kiosk.services.device_report import DeviceReport
+
+        # The screen's last report: its camera degraded (e.g. the DSLR fell back).
+        report = DeviceReport(tmp_path / "booth")
+        assert report.publish({"camera": Health("degraded", "preview only")})
+        deadline = time.monotonic() + 10
+        while not report.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         proc = kiosk_cmd(["worker"], cfg, tmp_path / "booth")
         printer = (("device", "printer"), ("kiosk", "test-kiosk"))
+        camera = (("device", "camera"), ("kiosk", "test-kiosk"))
 
-        def center_state() -> str | None:
+        def center_state(device: tuple = printer) -> str | None:
             m = scrape(run.url)
             for state in ("ok", "degraded", "attention", "failed", "unknown"):
-                if m.get(("kiosk_center_kiosk_device_state", (*printer, ("state", state)))) == 1:
+                if m.get(("kiosk_center_kiosk_device_state", (*device, ("state", state)))) == 1:
                     return state
             return None
 
         deadline = time.monotonic() + 40
-        while center_state() != "attention" and time.monotonic() < deadline:
+        while center_state() != "failed" and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read()
             time.sleep(0.3)
-        assert center_state() == "attention"
+        assert center_state() == "failed"
+        assert center_state(camera) == "degraded"
         worker_m = scrape(f"http://127.0.0.1:{port}", token=None)
-        assert worker_m[("kiosk_worker_device_state", (("device", "printer"), ("state", "attention")))] == 1
+        assert worker_m[("kiosk_worker_device_state", (("device", "printer"), ("state", "failed")))] == 1
 
         conn.enablePrinter("kiosk-photo")
         deadline = time.monotonic() + 40  # the worker asks CUPS again after 15 s

@@ -177,6 +177,30 @@ def test_missing_queue_and_low_supply(cupsd, printer, sheet, tmp_path) -> None:
     assert state.code == "supply_low" and state.ok and svc.health().state == "degraded"
 
 
+def test_paper_left_when_the_printer_counts_its_sheets(cupsd, printer, sheet, tmp_path) -> None:
+    """A printer that counts the prints of its media kit: the count after each job is
+    the health's ``paper_left`` (what the operator panel and the heartbeat carry)."""
+    svc = _service(cupsd, printer, tmp_path)
+    assert svc.print_file(sheet, key="R0013", timeout=20).state == "completed"
+    assert svc.health().paper_left is None  # no count reported: nothing is made up
+    cupsd.load_paper(printer, 40)
+    assert svc.print_file(sheet, key="R0014", timeout=20).state == "completed"
+    deadline = time.monotonic() + 10
+    while svc.state().paper_left is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    health = svc.health()
+    assert health.paper_left == 39 and health.state == "ok"
+    assert health.as_dict()["paper_left"] == 39
+
+
+def test_percent_supply_levels_are_not_sheets() -> None:
+    attrs = {"printer-state": 3, "printer-state-reasons": ["none"],
+             "marker-levels": [55, 80], "marker-high-levels": [100, 100]}
+    assert interpret(attrs).paper_left is None
+    counted = {**attrs, "marker-levels": [55, 12], "marker-high-levels": [100, 350]}
+    assert interpret(counted).paper_left == 12
+
+
 @pytest.mark.parametrize(
     ("reasons", "state", "code"),
     [

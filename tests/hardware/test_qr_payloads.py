@@ -165,3 +165,20 @@ def test_every_refusal_has_words_for_the_student() -> None:
     for reason in used:
         entry = catalogue("scan")[reason]
         assert re.search(r"[\u4e00-\u9fff]", entry["zh"]) and entry["en"], reason
+
+
+def test_the_booth_trusts_only_a_verified_poster(keys: tuple[bytes, bytes]) -> None:
+    """The booth's scanner names a context only for a poster verified with the center's
+    keys; without keys (not fetched yet) the same poster can set nothing."""
+    from kiosk.services.scanner import classify as booth_classify
+    from kiosk.session import BoothContext
+
+    priv, pub = keys
+    today = dt.date.today()
+    text = sign_context(priv, {**CTX, "valid_from": str(today - dt.timedelta(days=1)),
+                               "valid_to": str(today + dt.timedelta(days=1))})
+    trusted = booth_classify(text, [pub])
+    assert trusted.kind == "batch"
+    assert trusted.context == BoothContext("batch", "GD2026-01", CTX["name"], True)
+    unverified = booth_classify(text, [])
+    assert unverified.kind == "batch" and unverified.context is None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import KioskError
-from kiosk.session import BoothContext, Order, RecordingPorts, Session, Student
+from kiosk.session import BoothContext, Notice, Order, RecordingPorts, Session, Student
 from kiosk.session.config import SessionConfig
 from kiosk.session.pin import check_pin, hash_pin
 
@@ -340,6 +340,41 @@ def test_operator_pin_pause_and_device_faults() -> None:
     assert s.state == "welcome"
 
 
+def to_operator(s: Session) -> None:
+    s.open_operator()
+    assert s.enter_pin("2468") and s.state == "operator"
+
+
+def test_operator_scan_of_a_poster_sets_and_keeps_the_booth_context() -> None:
+    s, ports, _ = make(BATCH)
+    to_operator(s)
+    s.scan("region", REGION.id, context=REGION)
+    assert s.state == "operator" and s.context == REGION
+    assert ports.last("keep_context") == (REGION,)
+    assert s.notice.key == "info_context_set" and s.notice.params["name"] == REGION.name
+
+
+@pytest.mark.parametrize("kind,value,context", [
+    ("collection_code", CODE, None),  # a student's code over the panel starts nothing
+    ("batch", "GD2026-02", None),  # a poster that could not be verified
+    ("rejected", "", None),
+])
+def test_operator_scan_of_anything_else_changes_nothing(kind: str, value: str,
+                                                        context: BoothContext | None) -> None:
+    s, ports, _ = make(BATCH)
+    to_operator(s)
+    s.scan(kind, value, context=context)
+    assert s.state == "operator" and s.context == BATCH and s.data.code == ""
+    assert "keep_context" not in ports.names() and "identify" not in ports.names()
+
+
+def test_a_poster_scanned_by_a_student_is_refused() -> None:
+    s, ports, _ = make(BATCH)
+    s.scan("region", REGION.id, context=REGION)
+    assert s.state == "welcome" and s.context == BATCH
+    assert s.notice.key == "err_booth_qr" and "keep_context" not in ports.names()
+
+
 def test_pin_lockout() -> None:
     s, _, clock = make(pin_max_attempts=2, pin_lockout=60.0)
     s.open_operator()
@@ -465,3 +500,13 @@ def test_email_only_for_completed_orders() -> None:
     s.confirm()
     s.open_email()
     assert s.state == "status"
+
+
+def test_tell_shows_and_clears_a_notice_on_the_current_screen() -> None:
+    s, _, _ = make()
+    seen: list[object] = []
+    s.listeners.append(lambda session: seen.append(session.notice))
+    s.tell(Notice("info_test_print", level="info"))
+    s.tell(None)
+    assert [getattr(n, "key", None) for n in seen] == ["info_test_print", None]
+    assert s.state == "welcome"

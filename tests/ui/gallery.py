@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kiosk.app.driver import Step
-from kiosk.app.scenarios import DEMO_CODE, THIRD_CODE, Player, check
+from kiosk_demo.driver import Step
+from kiosk_demo.scenarios import DEMO_CODE, THIRD_CODE, Player, check
 
 # Guidance code -> arrow, as kiosk.photo.guidance pairs them.
 INSTRUCTIONS = {
@@ -100,11 +100,9 @@ def gallery(p: Player) -> Step:
 
     capture.advice = tr("capture_taking", "zh")
     yield from p.shot("g_capture_taking")
-    s.notice = Notice("err_internal")
-    s._changed()
+    s.tell(Notice("err_internal"))
     yield from p.shot("g_capture_notice")
-    s.notice = None
-    s._changed()
+    s.tell(None)
     # Back to live guidance: the booth's own auto-capture takes the photo.
     app.auto_capture = True
     app.booth.camera.set_mode("guide")
@@ -219,13 +217,13 @@ def out_of_service_states(p: Player) -> Step:
             app.sm.current = "out_of_service"
             yield from p.shot(f"g_{'en_' if lang == 'en' else ''}{key}")
     app.lang = p.s.language
-    p.s._changed()  # back to the session's own screen
+    p.s.tell(p.s.notice)  # back to the session's own screen
     app.sm.current = "welcome"
     yield 0.2
 
 
 def operator_pages(p: Player) -> Step:
-    from kiosk.app.scenarios import open_operator_panel
+    from kiosk_demo.scenarios import open_operator_panel
 
     d = p.d
     yield from d.wait_state("welcome")

@@ -35,7 +35,7 @@ def main(out: Path) -> int:
     # On the X display the test gives (Xvfb), so it can grab the window from outside;
     # else SDL offscreen.
     prepare_display(headless=not os.environ.get("DISPLAY"))
-    from kiosk.app.demo import demo_context, demo_env
+    from kiosk_demo.env import demo_context, demo_env
 
     env = demo_env()
     configure_kivy(1280, 800, False)
@@ -48,8 +48,8 @@ def main(out: Path) -> int:
     app.speaker = make_speaker(env.settings, sink=speech)
     import gallery  # imports Kivy: only after configure_kivy
 
-    from kiosk.app import scenarios as sc
-    from kiosk.app.driver import Script
+    from kiosk_demo import scenarios as sc
+    from kiosk_demo.driver import Script
 
     results: dict[str, dict] = {}
     player = sc.Player(app, out)

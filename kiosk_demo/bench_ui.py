@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "process); figures as the range over them (default 3)")
     parser.add_argument("--probe", action="store_true",
                         help="report each UI stall over 100 ms: screen, UI-thread stacks, "
-                             "CPU per thread (kiosk.bench._ui_probe)")
+                             "CPU per thread (kiosk_demo.ui_probe)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +73,7 @@ def _one(args: argparse.Namespace) -> int:
     from kiosk.bench._stats import line
 
     prepare_display(headless=not os.environ.get("DISPLAY"))
-    from kiosk.app.demo import demo_context, demo_env
+    from kiosk_demo.env import demo_context, demo_env
 
     env = demo_env()
     env.camera_options["simulated"]["source"] = ""  # the sample clip: 1280×720
@@ -82,8 +82,8 @@ def _one(args: argparse.Namespace) -> int:
     app = make_app(env.settings, env.state_dir, env.camera_options, env.printer_factory,
                    embedded=True)
     app.preset_context = demo_context()
-    from kiosk.app import scenarios as sc
-    from kiosk.app.driver import Script
+    from kiosk_demo import scenarios as sc
+    from kiosk_demo.driver import Script
 
     figures: dict[str, float] = {}
     player = sc.Player(app, env.state_dir / "shots")
@@ -91,7 +91,7 @@ def _one(args: argparse.Namespace) -> int:
     if args.probe:
         from kivy.clock import Clock
 
-        from kiosk.bench._ui_probe import StallProbe
+        from kiosk_demo.ui_probe import StallProbe
 
         probe = StallProbe().start()
         Clock.schedule_interval(lambda _dt: probe.frame(app.sm.current, app.stall_track), 0)

@@ -70,7 +70,11 @@ def demo_env(state_dir: Path | None = None) -> DemoEnv:
     return env
 
 
-def demo_context() -> Any:
-    from kiosk.session import Context
+DEMO_BATCH = "GD2026-01"
 
-    return Context("batch", "GD2026-01", "广东2026届毕业生图像采集 第一批", True)
+
+def demo_context() -> Any:
+    """The batch the demo booth is set up for (``config/demo/contexts.toml``)."""
+    from kiosk_demo.data import context
+
+    return context("batch", DEMO_BATCH)

@@ -1,4 +1,7 @@
-"""``kiosk demo``: the complete kiosk on embedded defaults (see kiosk.app.demo)."""
+"""``kiosk demo``: the complete kiosk on embedded defaults (see kiosk_demo.env).
+
+Registered with ``kiosk`` by the entry point ``kiosk.commands: demo``.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     scripted = args.scripted or args.video is not None or not os.environ.get("DISPLAY")
     xvfb = prepare_display(headless=scripted)
-    from kiosk.app.demo import demo_context, demo_env
+    from kiosk_demo.env import demo_context, demo_env
 
     env = demo_env(args.state_dir)
     ui = env.settings.section("ui")
@@ -41,15 +44,15 @@ def run(args: argparse.Namespace) -> int:
     out = args.out.resolve()
     try:
         if scripted:
-            from kiosk.app.driver import Script
-            from kiosk.app.scenarios import Player, centralized
+            from kiosk_demo.driver import Script
+            from kiosk_demo.scenarios import Player, centralized
 
             out.mkdir(parents=True, exist_ok=True)
             player = Player(app, out)
 
             recorder = None
             if args.video is not None:
-                from kiosk.app.recorder import Recorder
+                from kiosk_demo.recorder import Recorder
 
                 def grab() -> object:
                     # Between two screens both are on the canvas for a frame: skip it.

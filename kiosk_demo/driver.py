@@ -22,7 +22,7 @@ from kivy.core.window import Window
 from kivy.input.motionevent import MotionEvent
 
 log = logging.getLogger(__name__)
-Step = Generator[Any, None, None]
+Step = Generator[Any, None, Any]  # yields waits; a step may return a value (order number)
 
 
 class Touch(MotionEvent):

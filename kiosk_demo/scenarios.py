@@ -2,9 +2,11 @@
 
 Each scenario is a generator for ``driver.Script``; it asserts what a student
 would notice (the screen reached, the words shown) and records screenshots in
-``shots`` (name → path). The center's side (a reviewer's decision, an order
-completed) is done through the embedded center's database, as the center's
-own review module does it.
+``shots`` (name → path). Words are checked against the app's own sentences
+(``app.tr``) and the demo data (``config/demo``), never spelled here. The
+center's side (a reviewer's decision, an order completed, the reprint list) goes
+through the center's admin and review functions (``center_side``); the booth's
+batch or region is set as an operator does it, by scanning the center's poster.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk.app.driver import Driver, ScriptFailed, Step
+from kiosk_demo import center_side
+from kiosk_demo.data import context, scenario, student_name
+from kiosk_demo.driver import Driver, ScriptFailed, Step
 
-DEMO_CODE = "DEMO2026GD000001"  # 吴小明, 1234, batch GD2026-01, feature code EK43
-SECOND_CODE = "DEMO2026GD000002"  # 李华, 5678
-THIRD_CODE = "DEMO2026GD000003"  # 陈静怡, 002X
-FOURTH_CODE = "DEMO2026GD000004"  # 张伟, 9012
+# Rows of config/demo/roster.csv (code, last 4 of the ID): batch GD2026-01, feature code EK43.
+DEMO_CODE = "DEMO2026GD000001"  # 1234
+SECOND_CODE = "DEMO2026GD000002"  # 5678
+THIRD_CODE = "DEMO2026GD000003"  # 002X
+FOURTH_CODE = "DEMO2026GD000004"  # 9012
+REGION = "R-GZ-01"
 
 
 def check(cond: bool, what: str) -> None:
@@ -40,6 +46,15 @@ class Player:
     @property
     def s(self) -> Any:
         return self.app.session
+
+    @property
+    def center(self) -> Any:
+        """The embedded center the booth talks to."""
+        return self.app.booth.embedded.server
+
+    def tr(self, key: str, **params: Any) -> str:
+        """The app's own sentence for ``key`` in the language on screen."""
+        return str(self.app.tr(key, **params))
 
     def shot(self, name: str) -> Step:
         """A screenshot, and beside it (``NAME.json``) the texts the screen means to show."""
@@ -118,42 +133,31 @@ class Player:
         return order.order_no
 
     def reprint_states(self) -> list[str]:
-        """States of the reprint orders at the embedded center (a test's view, not the UI's)."""
-        from center import schema as t
-
-        with self.app.booth.embedded.server.db.read() as conn:
-            return [r.state for r in conn.execute(t.reprints.select())]
+        """States of the reprint orders at the embedded center (the console's list)."""
+        return center_side.reprint_states(self.center)
 
     def review(self, order_no: str, decision: str, reason: str = "") -> Step:
-        db = self.app.booth.embedded.server.db
+        """A reviewer at the center decides on the order's photo (off the UI thread)."""
+        server = self.center
 
         def decide() -> None:
-            from sqlalchemy import select
-
-            from center import admin, review
-            from center import schema as t
-
-            with db.read() as conn:
-                row = conn.execute(select(t.reviewers.c.id).where(
-                    t.reviewers.c.name == "demo-reviewer")).first()
-            if row is None:
-                admin.add_reviewer(db, "demo-reviewer", "demo-password-1")
-                with db.read() as conn:
-                    row = conn.execute(select(t.reviewers.c.id).where(
-                        t.reviewers.c.name == "demo-reviewer")).first()
-            pending = review.next_pending(db)
-            while pending is not None and pending.order_no != order_no:
-                pending = review.next_pending(db, pending.id)
-            if pending is None:
-                raise ScriptFailed(f"order {order_no} not pending at the center")
-            review.decide(db, pending.id, (row.id, "demo-reviewer"),
-                          "approve" if decision != "reject" else "reject",
-                          reason_code="hair_over_brows" if decision == "reject" else None,
-                          reason_text=reason or None)
-            if decision == "complete":
-                review.complete(db, [order_no], "demo")
+            try:
+                center_side.decide(server, order_no, decision, reason)
+            except center_side.NotPending as exc:
+                raise ScriptFailed(str(exc)) from None
 
         yield from self.in_thread(decide, "reviewer decision")
+
+    def set_booth_context(self, kind: str, ident: str, start: str = "welcome") -> Step:
+        """The operator scans the center's poster for a batch or region on the panel."""
+        payload = yield from self.in_thread(
+            lambda: center_side.poster(self.center, kind, ident), "the center's poster")
+        yield from open_operator_panel(self, start)
+        yield from self.d.keys(payload)  # the scanner types the poster's text
+        yield from self.d.wait(lambda: self.s.context is not None and self.s.context.id == ident,
+                               f"the booth set to {kind} {ident}")
+        yield from self.d.tap("op_close")
+        yield from self.d.wait_state(start)
 
 
 # -- scenarios ----------------------------------------------------------------------
@@ -170,7 +174,10 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     yield from p.shot("02_identify")
     yield from p.identify("1234", "EK43", shot="03_identify_filled")
     yield from d.wait_state("confirm")
-    check("吴*" in d.text("student_name"), "masked name shown")
+    from kiosk.redact import mask_name
+
+    masked = mask_name(student_name(DEMO_CODE))
+    check(masked in d.text("student_name"), f"masked name {masked!r} shown")
     yield from p.shot("04_confirm")
     yield from d.tap("confirm_yes")
     yield from p.take_photo(shots=True)
@@ -214,8 +221,7 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     yield from d.tap("print")
     if fault is not None:
         yield from d.wait(lambda: p.s.data.print_state == "attention", "printer attention", 60)
-        check("缺纸" in d.text("print_line") or "paper" in d.text("print_line"),
-              "out of paper explained")
+        check(p.tr("printer_media_empty") in d.text("print_line"), "out of paper explained")
         yield from p.shot("11_printer_attention")
         fault("")
         yield from operator_resume_printer(p)
@@ -225,7 +231,7 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     if printed is not None:
         check(printed() == 1, f"exactly one job printed, got {printed()}")
         yield from d.wait(lambda: p.reprint_states() == ["shipped"],
-                          "the center records the booth's reprint as printed (已发货)", 15)
+                          "the center records the booth's reprint as printed (shipped)", 15)
     yield from d.tap("reprint_done")
     yield from d.wait_state("welcome")
 
@@ -238,11 +244,8 @@ def operator_resume_printer(p: Player) -> Step:
 
 
 def scattered(p: Player) -> Step:
-    """A region booth: no feature code asked."""
-    from kiosk.session import Context
-
-    p.s.context = Context("region", "R-GZ-01", "广州大学城采集点", False)
-    p.s._changed()
+    """A region booth (set by the operator's poster): no feature code asked."""
+    yield from p.set_booth_context("region", REGION)
     yield from p.scan_code(SECOND_CODE)
     check(not p.app.screens["identify"].feature_required, "no feature code in a region")
     yield from p.identify("5678")
@@ -266,13 +269,14 @@ def wrong_digits(p: Player) -> Step:
 
 
 def rejected_then_retaken(p: Player, order_no: str) -> Step:
-    yield from p.review(order_no, "reject", "头发遮挡眉毛")
+    reason = scenario("reject")["reason_text"]
+    yield from p.review(order_no, "reject", reason)
     yield from p.scan_code(SECOND_CODE)
     yield from p.identify("5678")
     yield from p.d.wait_state("confirm")
     yield from p.d.tap("confirm_yes")
     yield from p.d.wait_state("status")
-    check("头发遮挡眉毛" in p.app.screens["status"].message, "reason shown")
+    check(reason in p.app.screens["status"].message, "reason shown")
     yield from p.shot("rejected_status")
     yield from p.d.tap("status_retake")
     yield from p.take_photo()
@@ -327,14 +331,16 @@ def operator_panel(p: Player) -> Step:
     yield from d.wait_state("operator")
     yield 2.2  # the panel refreshes device states every 2 s
     devices = d.text("devices")
-    for word in ("相机", "打印机", "网络", "磁盘", "上传队列"):
+    for device in ("camera", "printer", "network", "disk", "outbox"):
+        word = p.tr(f"device_{device}")
         check(word in devices, f"{word} in device list")
-    check("会话" in d.text("counters"), "today's counters")
+    counters = p.tr("operator_counters").split("{", 1)[0]  # the words before the figures
+    check(counters in d.text("counters"), "today's counters")
     yield from p.shot("13_operator")
     yield from d.tap("op_pause")
     yield from d.tap("op_close")
     yield from d.wait_state("out_of_service")
-    check("暂停" in d.text("oos_reason"), "paused explained")
+    check(p.tr("oos_paused") in d.text("oos_reason"), "paused explained")
     yield from p.shot("14_out_of_service")
     yield from open_operator_panel(p, start="out_of_service")
     yield from d.tap("op_pause")  # now "resume service"
@@ -357,54 +363,51 @@ def open_operator_panel(p: Player, start: str = "welcome") -> Step:
 def batch_qr(p: Player) -> Step:
     """The operator scans the batch poster QR the center signed: the booth's batch is set,
     shown and kept for the next start; a poster signed by another key changes nothing."""
-    import datetime as dt
-    import json
     import os
 
-    from center.keys import KEY_FILE
     from kiosk import qr_payloads
-    from kiosk.session import Context
+    from kiosk.services.booth_context import load_context
+    from kiosk_demo.env import DEMO_BATCH
 
     d = p.d
-    key_path = p.app.state_dir / "center" / "secrets" / KEY_FILE  # center/secret_files.py
-    key = yield from p.in_thread(key_path.read_bytes, "center's signing key")
-    today = dt.date.today()
-    poster = {"kind": "batch", "id": "GD2026-01", "name": "广东2026届 第一批（海报）",
-              "feature_required": True, "valid_from": str(today - dt.timedelta(days=1)),
-              "valid_to": str(today + dt.timedelta(days=60))}
-    genuine = qr_payloads.sign_context(key, poster)
-    forged = qr_payloads.sign_context(os.urandom(32), {**poster, "id": "FORGED-01"})
-    p.s.context = Context("region", "R-GZ-01", "广州大学城采集点", False)
-    p.s._changed()
+    genuine = yield from p.in_thread(
+        lambda: center_side.poster(p.center, "batch", DEMO_BATCH), "the center's poster")
+    shown = qr_payloads.classify(genuine).context  # read, not verified: to forge a copy
+    if shown is None:
+        raise ScriptFailed("the center's poster is not a batch QR")
+    forged = qr_payloads.sign_context(os.urandom(32), {**shown.as_dict(), "id": "FORGED-01"})
+    batch_name = context("batch", DEMO_BATCH).name
+    yield from p.set_booth_context("region", REGION)
+    check(batch_name not in p.app.screens["welcome"].context_line, "welcome shows the region")
     yield from open_operator_panel(p)
     if getattr(p.app, "speaker", None) is not None and p.app.speaker.enabled:
-        yield from d.wait(lambda: "语音提示" in d.text("devices"), "spoken prompts' health", 5)
+        yield from d.wait(lambda: p.tr("device_speech") in d.text("devices"),
+                          "spoken prompts' health", 5)
     yield from d.keys(forged)  # the scanner types the poster's text
     yield 0.3
-    check(p.s.context.id == "R-GZ-01", "a poster signed by another key is refused")
+    check(p.s.context.id == REGION, "a poster signed by another key is refused")
     yield from d.keys(genuine)
     yield from d.wait(lambda: p.s.context.kind == "batch", "batch set by the poster")
-    check(p.s.context.id == "GD2026-01" and p.s.context.feature_required, "batch and feature")
-    check("第一批（海报）" in d.text("context_line"), "operator panel shows the batch")
+    check(p.s.context.id == DEMO_BATCH and p.s.context.feature_required, "batch and feature")
+    check(batch_name in d.text("context_line"), "operator panel shows the batch")
     yield from p.shot("15_operator_batch")
-    saved = p.app.state_dir / "booth-context.json"
 
-    def kept() -> dict:
+    def kept() -> Any:
         import time
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                return json.loads(saved.read_text())
-            except (OSError, ValueError):
-                time.sleep(0.05)
-        raise ScriptFailed("booth context not saved")
+            ctx = load_context(p.app.state_dir)  # as the next start reads it
+            if ctx is not None and ctx.id == DEMO_BATCH:
+                return ctx
+            time.sleep(0.05)
+        raise ScriptFailed("booth context not kept")
 
-    kept_ctx = yield from p.in_thread(kept, "context saved")
-    check(kept_ctx["id"] == "GD2026-01" and kept_ctx["kind"] == "batch", "kept for restarts")
+    kept_ctx = yield from p.in_thread(kept, "context kept")
+    check(kept_ctx.kind == "batch", "kept for restarts")
     yield from d.tap("op_close")
     yield from d.wait_state("welcome")
-    check("第一批（海报）" in p.app.screens["welcome"].context_line, "welcome shows the batch")
+    check(batch_name in p.app.screens["welcome"].context_line, "welcome shows the batch")
 
 
 def type_on_keyboard(p: Player, text: str) -> Step:
@@ -484,7 +487,8 @@ def offline_submit(p: Player, speech: Any = None) -> Step:
     yield from d.tap("submit")
     yield from d.wait_state("submitted", timeout=60)
     check(p.s.data.queued and p.s.data.submitted_order is None, "queued, no order number")
-    check("已保存" in d.text("submitted_title") and "自动上传" in d.text("order_line"),
+    check(d.text("submitted_title") == p.tr("submitted_queued_title")
+          and d.text("order_line") == p.tr("submitted_queued"),
           "saved, will be sent automatically")
     yield from p.shot("18_submitted_queued")
     depth = yield from p.in_thread(p.app.outbox_depth, "outbox depth")

@@ -1,4 +1,9 @@
-"""Durable file writes: a student's photo must survive a power cut at any point."""
+"""Durable file writes: a student's photo, a print journal must survive a power cut.
+
+A package of its own, outside ``kiosk`` and ``hardware``, because both need it and
+``hardware`` may import nothing of ``kiosk``; it imports nothing but the standard
+library, so the center, the photo pipeline and the drivers can all use it.
+"""
 
 from __future__ import annotations
 
