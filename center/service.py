@@ -16,9 +16,9 @@ from center import schema as t
 from center.checks import CheckRunner
 from center.db import Database
 from center.identify import Limits, purge_limits
-from center.keys import load_or_create_signing_key, public_key_b64
+from center.keys import KEY_FILE, load_or_create_signing_key, public_key_b64
 from center.mailer import Mailer
-from center.secret_files import load_or_create, prepare_dir
+from center.secret_files import agree_with_peers, load_or_create, prepare_dir, refuse_if_missing
 from center.security import hash_token, split_token, verify_token
 from center.settings import CenterSettings
 from center.storage import open_store
@@ -89,10 +89,23 @@ class Center:
         if migrate:
             self.db.migrate()
         secrets_dir = prepare_dir(settings.secrets_dir)
+        files = {
+            "poster_signing_key": KEY_FILE,
+            "download_link": "download_link.key",
+            "console_session": "console_session.key",
+        }
+        # hosts sharing this database share these: copied, never made anew per host
+        refuse_if_missing(self.db, secrets_dir, files)
         self.signing_key = load_or_create_signing_key(secrets_dir, legacy_dir=settings.data_dir)
         self.public_keys = [public_key_b64(self.signing_key)]
         self.link_secret = load_or_create(secrets_dir, "download_link", self.db)
         self.session_secret = load_or_create(secrets_dir, "console_session", self.db)
+        values = (self.signing_key, self.link_secret, self.session_secret)
+        agree_with_peers(
+            self.db,
+            secrets_dir,
+            {name: (files[name], value) for name, value in zip(files, values, strict=True)},
+        )
         self.limits = Limits.from_conf(settings.get("identify"))
         self.session_ttl = 60 * float(settings.get("grants.session_minutes", 30))
         self.ticket_ttl = 3600 * float(settings.get("grants.upload_ticket_hours", 72))

@@ -21,10 +21,10 @@ from kiosk.errors import KioskError
 
 
 def _refuse(key: str) -> KioskError:
-    """One line on stderr and exit 3; the words are config/messages/center_worker.toml."""
+    """One line on stderr and exit 3; the words are config/messages/center_ops.toml."""
     from kiosk.words import catalogue
 
-    words = catalogue("center_worker")[key]
+    words = catalogue("center_ops")[key]
     return KioskError("center_worker", words["zh"], words["en"], "")
 
 
