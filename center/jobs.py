@@ -76,11 +76,17 @@ class JobQueue:
 
     def requeue_all_running(self) -> int:
         """SQLite only (one process runs every check): a running job is a dead one."""
+        j, pv = t.check_jobs, t.photo_versions
         with self.db.write() as conn:
+            conn.execute(
+                update(pv)
+                .where(pv.c.id.in_(select(j.c.version_id).where(j.c.state == RUNNING)))
+                .values(check_state=V_QUEUED)
+            )
             return int(
                 conn.execute(
-                    update(t.check_jobs)
-                    .where(t.check_jobs.c.state == RUNNING)
+                    update(j)
+                    .where(j.c.state == RUNNING)
                     .values(state=QUEUED, claimed_by=None, lease_until=None)
                 ).rowcount
                 or 0

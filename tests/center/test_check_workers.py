@@ -179,3 +179,34 @@ def test_sqlite_center_still_checks_in_process(tmp_path: Path, photo: bytes) -> 
         side.db.dispose()
     finally:
         run.stop()
+
+
+def test_upgrade_queues_the_versions_the_old_checker_left(tmp_path: Path) -> None:
+    """Migration 0006_jobs: versions waiting (or caught running) get a job; checked ones not."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, insert, text
+
+    from center.db import MIGRATIONS, sqlite_url
+
+    url = sqlite_url(tmp_path / "old.db")
+    engine = create_engine(url)  # no foreign-key pragma: bare version rows will do
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for vid, state in enumerate(["queued", "running", "done", "off"], start=1):
+            conn.execute(
+                insert(t.photo_versions).values(
+                    id=vid, order_id=1, version_no=vid, sha256="0" * 64, size=1,
+                    created_at=0.0, check_state=state,
+                )
+            )
+        command.upgrade(cfg, "head")
+        queued = conn.execute(text("SELECT version_id, state FROM check_jobs ORDER BY id")).all()
+        states = conn.execute(text("SELECT check_state FROM photo_versions ORDER BY id")).scalars()
+        assert [tuple(r) for r in queued] == [(1, "queued"), (2, "queued")]
+        assert list(states) == ["queued", "queued", "done", "off"]
+    engine.dispose()
