@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from center import grants, links, orders
+from center import grants, jobs, links, orders
 from center import schema as t
 from center.checks import OFF, QUEUED
 from center.errors import ApiError, bad_request, not_found, order_locked, unauthorized
@@ -228,7 +228,7 @@ def upload_photo(
                     return replay
                 raise order_locked(orders.LABELS[order.state])
             version = order.version + 1
-            conn.execute(
+            version_id = conn.execute(
                 insert(t.photo_versions).values(
                     order_id=order.id,
                     version_no=version,
@@ -236,9 +236,11 @@ def upload_photo(
                     size=len(data),
                     kiosk_id=kiosk[0],
                     created_at=now,
-                    check_state=QUEUED if center.checks.enabled else OFF,
+                    check_state=QUEUED if center.check_queued else OFF,
                 )
-            )
+            ).inserted_primary_key[0]
+            if center.check_queued:
+                jobs.enqueue(conn, version_id, now)  # any worker on any host runs it
             conn.execute(
                 update(t.orders)
                 .where(t.orders.c.id == order.id)

@@ -9,8 +9,9 @@ center's run is a second opinion for the reviewer, not the gate: uploads pass
 the hard limits (``center.upload_rules``), get committed, and a
 background process (SCHED_IDLE priority, its own GIL) attaches the full report to the
 version, preferring moments without uploads (at most ``check_max_defer_seconds``
-late). Queued work lives in the database (``check_state``), so a restart picks
-up where it stopped, and the review console shows "check pending" until
+late). Queued work lives in the database (``check_jobs``, center/jobs.py), so
+a restart picks up where it stopped, ``kiosk center worker`` processes on other
+hosts can share the work, and the review console shows "check pending" until
 the report is there.
 """
 
@@ -22,18 +23,18 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
-from center import schema as t
 from center.db import Database
+from center.jobs import Job, JobQueue
 from center.storage import PhotoStore
 
 log = logging.getLogger("center.checks")
 
+# photo_versions.check_state; the queue itself is center/jobs.py
 QUEUED, RUNNING, DONE, UNAVAILABLE, OFF = "queued", "running", "done", "unavailable", "off"
 
 
@@ -115,16 +116,24 @@ def _compare_faces(data: bytes, prev: bytes | str, threshold: float) -> dict[str
 
 
 class CheckRunner:
-    """Claims queued versions and runs them through a small process pool."""
+    """Claims check jobs (center/jobs.py) and runs them through a small process pool.
+
+    The serving process runs one on SQLite (and on PostgreSQL unless
+    ``upload.check_in_process`` is off); ``kiosk center worker`` runs one on
+    its own, on any host (``run_forever``).
+    """
 
     def __init__(
         self,
         db: Database,
         store: PhotoStore,
         workers: int,
+        queue: JobQueue,
         quiet_seconds: float = 0.5,
         max_defer_seconds: float = 30.0,
         face_threshold: float = 0.04,
+        poll_seconds: float = 5.0,
+        sole_runner: bool = True,
         spec_name: str | None = None,
     ) -> None:
         self.db = db
@@ -132,13 +141,18 @@ class CheckRunner:
         self.spec_name = spec_name
         self.store = store
         self.workers = workers
+        self.queue = queue
         self.quiet_seconds = quiet_seconds
         self.max_defer_seconds = max_defer_seconds
+        self.poll_seconds = poll_seconds
+        # the only runner of this database (SQLite): jobs left running are dead ones
+        self.sole_runner = sole_runner
         self._last_upload = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ProcessPoolExecutor | None = None
+        self._held: list[int] = []
 
     @property
     def enabled(self) -> bool:
@@ -147,14 +161,16 @@ class CheckRunner:
     def start(self) -> None:
         if not self.enabled:
             return
-        with self.db.write() as conn:  # a previous run may have died mid-check
-            conn.execute(
-                update(t.photo_versions)
-                .where(t.photo_versions.c.check_state == RUNNING)
-                .values(check_state=QUEUED)
-            )
+        if self.sole_runner:  # a previous run died mid-check; no lease to wait for
+            self.queue.requeue_all_running()
         self._thread = threading.Thread(target=self._loop, name="center-checks", daemon=True)
         self._thread.start()
+
+    def run_forever(self) -> None:
+        """``kiosk center worker``: run until ``stop()`` (a signal handler calls it)."""
+        self.start()
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
 
     def poke(self) -> None:
         """An upload arrived: there is work, and the center is busy right now."""
@@ -178,8 +194,7 @@ class CheckRunner:
             self._stop.wait(0.1)
 
     def stop(self) -> None:
-        """End the loop and the worker processes (a running check is abandoned: the
-        version stays ``running`` and goes back to the queue on the next start)."""
+        """End the loop and the worker processes; jobs in hand go back to the queue."""
         self._stop.set()
         self._wake.set()
         pool, self._pool = self._pool, None
@@ -195,60 +210,60 @@ class CheckRunner:
                     proc.join(1)
         if self._thread:
             self._thread.join(timeout=10)
-
-    def _claim(self, limit: int) -> list[tuple[int, str, str | None]]:
-        """Queued versions (id, sha256, sha256 of the version before it or None)."""
-        pv = t.photo_versions
-        prev = pv.alias("prev")
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(pv.c.id, pv.c.sha256, prev.c.sha256)
-                .join(
-                    prev,
-                    (prev.c.order_id == pv.c.order_id) & (prev.c.version_no == pv.c.version_no - 1),
-                    isouter=True,
-                )
-                .where(pv.c.check_state == QUEUED)
-                .order_by(pv.c.id)
-                .limit(limit)
-            ).all()
-        claimed = []
-        for vid, sha, prev_sha in rows:
-            with self.db.write() as conn:
-                res = conn.execute(
-                    update(t.photo_versions)
-                    .where(t.photo_versions.c.id == vid, t.photo_versions.c.check_state == QUEUED)
-                    .values(check_state=RUNNING)
-                )
-            if res.rowcount == 1:
-                claimed.append((vid, sha, prev_sha))
-        return claimed
+        held, self._held = self._held, []
+        try:
+            self.queue.release(held)
+        except Exception as exc:  # noqa: BLE001 - the lease hands them on anyway
+            log.warning("could not release %d check jobs: %s", len(held), type(exc).__name__)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(timeout=5.0)
+            self._wake.wait(timeout=self.poll_seconds)
             self._wake.clear()
             while not self._stop.is_set():
                 self._wait_for_quiet()
-                batch = self._claim(self.workers * 2)
+                try:
+                    batch = self.queue.claim(self.workers * 2)
+                except Exception as exc:  # noqa: BLE001 - database away: try next tick
+                    log.warning("claiming check jobs failed: %s", type(exc).__name__)
+                    break
                 if not batch:
                     break
-                if self._pool is None:
-                    self._pool = ProcessPoolExecutor(
-                        self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
-                    )
-                futures: list[tuple[int, Future]] = [
-                    (vid, self._submit(sha, prev)) for vid, sha, prev in batch
-                ]
-                for vid, fut in futures:
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
-                        result = {"unavailable": f"worker failed: {type(exc).__name__}"}
-                        if self._pool is not None:
-                            self._pool.shutdown(wait=False, cancel_futures=True)
-                        self._pool = None  # a fresh pool for the next version
-                    self._record(vid, result)
+                self._held = [job.id for job in batch]  # stop() hands back what is left
+                self._run_batch(batch)
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("spawn"), initializer=_lower_priority
+            )
+        futures = [(job, self._submit(job.sha256, job.prev_sha256)) for job in batch]
+        renew_every = max(0.2, self.queue.lease / 3)
+        for job, fut in futures:
+            while True:
+                try:
+                    result = fut.result(timeout=renew_every)
+                    break
+                except FuturesTimeout:
+                    if self._stop.is_set():
+                        return  # stop() hands the jobs back
+                    self._renew()
+                except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
+                    result = {"unavailable": f"worker failed: {type(exc).__name__}"}
+                    if self._pool is not None:
+                        self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None  # a fresh pool for the next version
+                    break
+            if self._stop.is_set():
+                return
+            self._record(job, result)
+            self._held.remove(job.id)
+
+    def _renew(self) -> None:
+        try:
+            self.queue.renew(self._held)
+        except Exception as exc:  # noqa: BLE001 - try again next period
+            log.warning("renewing check leases failed: %s", type(exc).__name__)
 
     def _submit(self, sha: str, prev_sha: str | None = None) -> Future:
         """The photo's bytes (and its predecessor's) go to the checker (the store may
@@ -263,7 +278,7 @@ class CheckRunner:
             return done
         return self._pool.submit(run_check, data, prev, self.face_threshold, self.spec_name)
 
-    def _record(self, vid: int, result: dict[str, Any]) -> None:
+    def _record(self, job: Job, result: dict[str, Any]) -> None:
         if "report" in result:
             values = {
                 "check_state": DONE,
@@ -272,13 +287,13 @@ class CheckRunner:
             }
         else:
             log.warning(
-                "compliance check of version %s unavailable: %s", vid, result["unavailable"]
+                "compliance check of version %s unavailable: %s",
+                job.version_id,
+                result["unavailable"],
             )
             values = {
                 "check_state": UNAVAILABLE,
                 "check_report": json.dumps({"unavailable": result["unavailable"]}),
             }
-        with self.db.write() as conn:
-            conn.execute(
-                update(t.photo_versions).where(t.photo_versions.c.id == vid).values(**values)
-            )
+        if not self.queue.finish(job, values):
+            log.warning("check job %s was taken over by another worker; result dropped", job.id)

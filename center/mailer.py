@@ -28,6 +28,9 @@ from kiosk.errors import KioskError
 log = logging.getLogger("center.mailer")
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+# Seconds a sender holds a claimed request (next_attempt_at while SENDING): hosts
+# share the queue, and a host that dies mid-send leaves it to another after this.
+SEND_LEASE = 300.0
 
 
 class Mailer:
@@ -40,12 +43,15 @@ class Mailer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        with self.db.write() as conn:  # a previous run may have died mid-send
-            conn.execute(
-                update(t.email_requests)
-                .where(t.email_requests.c.state == SENDING)
-                .values(state=QUEUED)
-            )
+        if self.db.is_sqlite:  # the only sender of this database died mid-send
+            with self.db.write() as conn:
+                conn.execute(
+                    update(t.email_requests)
+                    .where(t.email_requests.c.state == SENDING)
+                    .values(state=QUEUED, next_attempt_at=time.time())
+                )
+        # PostgreSQL: other hosts may be sending right now; a send claimed by a host
+        # that died is due again once its lease (next_attempt_at) has passed
         self._thread = threading.Thread(target=self._loop, name="center-mailer", daemon=True)
         self._thread.start()
 
@@ -118,7 +124,8 @@ class Mailer:
             row = conn.execute(
                 select(t.email_requests)
                 .where(
-                    t.email_requests.c.state == QUEUED, t.email_requests.c.next_attempt_at <= now
+                    t.email_requests.c.state.in_([QUEUED, SENDING]),
+                    t.email_requests.c.next_attempt_at <= now,
                 )
                 .order_by(t.email_requests.c.id)
                 .limit(1)
@@ -128,8 +135,14 @@ class Mailer:
         with self.db.write() as conn:
             claimed = conn.execute(
                 update(t.email_requests)
-                .where(t.email_requests.c.id == row.id, t.email_requests.c.state == QUEUED)
-                .values(state=SENDING, attempts=row.attempts + 1)
+                .where(
+                    t.email_requests.c.id == row.id,
+                    t.email_requests.c.state == row.state,
+                    t.email_requests.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(
+                    state=SENDING, attempts=row.attempts + 1, next_attempt_at=now + SEND_LEASE
+                )
             ).rowcount
             order = conn.execute(
                 select(t.orders.c.order_no, t.photo_versions.c.sha256)

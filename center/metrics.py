@@ -36,9 +36,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from center import orders
+from center import jobs, orders
 from center import schema as t
-from center.checks import QUEUED, RUNNING
 
 PREFIX = "kiosk_center_"
 STATES = ("ok", "degraded", "attention", "failed", "unknown")
@@ -99,11 +98,7 @@ class CenterCollector(Collector):
                 .join(t.kiosks, t.kiosks.c.id == t.photo_versions.c.kiosk_id, isouter=True)
                 .group_by(t.kiosks.c.name)
             ).all()
-            check_depth, check_oldest = conn.execute(
-                select(func.count(), func.min(t.photo_versions.c.created_at)).where(
-                    t.photo_versions.c.check_state.in_([QUEUED, RUNNING])
-                )
-            ).one()
+            check_depth, check_oldest = jobs.backlog(conn)  # the check_jobs table
             by_state = dict(
                 conn.execute(
                     select(t.orders.c.state, func.count()).group_by(t.orders.c.state)

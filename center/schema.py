@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -245,3 +246,28 @@ photo_blobs = Table(
 batches.append_column(Column("exported_at", Float))
 batches.append_column(Column("purged_at", Float))
 photo_versions.append_column(Column("purged_at", Float))
+
+# -- compliance-check queue (center/jobs.py) ------------------------------------
+# One row per photo version to check. Workers on any host claim rows (PostgreSQL:
+# FOR UPDATE SKIP LOCKED) for a lease; a worker that dies leaves its row to
+# another once lease_until has passed. Finished rows stay a day (who checked it,
+# how many attempts), then the sweep removes them.
+check_jobs = Table(
+    "check_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "version_id",
+        Integer,
+        ForeignKey("photo_versions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("state", String(20), nullable=False),  # queued | running | done
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(100)),
+    Column("lease_until", Float),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Index("ix_check_jobs_state_id", "state", "id"),
+)

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from center import grants
+from center import grants, jobs
 from center import schema as t
 from center.checks import CheckRunner
 from center.db import Database
 from center.identify import Limits, purge_limits
-from center.keys import load_or_create_signing_key, public_key_b64
+from center.keys import KEY_FILE, load_or_create_signing_key, public_key_b64
 from center.mailer import Mailer
-from center.secret_files import load_or_create, prepare_dir
+from center.secret_files import agree_with_peers, load_or_create, prepare_dir, refuse_if_missing
 from center.security import hash_token, split_token, verify_token
 from center.settings import CenterSettings
 from center.storage import open_store
@@ -49,6 +49,39 @@ def protect_data_dir(settings: CenterSettings) -> None:
                     os.chmod(path + suffix, 0o600)
 
 
+def make_check_runner(
+    settings: CenterSettings, db: Database, store: Any, in_serving_process: bool
+) -> CheckRunner:
+    """The compliance-check runner of this process (center/checks.py, center/jobs.py).
+
+    SQLite: the serving process is the one runner. PostgreSQL: the serving
+    process runs checks unless ``upload.check_in_process`` is off, and any
+    number of ``kiosk center worker`` processes may run beside it.
+    """
+    up = settings.get("upload")
+    sole = db.is_sqlite
+    workers = int(up.get("check_workers", 1))
+    if in_serving_process and not sole and not bool(up.get("check_in_process", True)):
+        workers = 0
+    queue = jobs.JobQueue(
+        db,
+        lease_seconds=float(up.get("check_lease_seconds", 120)),
+        max_attempts=int(up.get("check_max_attempts", 3)),
+    )
+    return CheckRunner(
+        db,
+        store,
+        workers,
+        queue,
+        quiet_seconds=float(up.get("check_quiet_seconds", 0.5)) if in_serving_process else 0.0,
+        max_defer_seconds=float(up.get("check_max_defer_seconds", 30)),
+        face_threshold=float(settings.get("review.face_change_threshold", 0.04)),
+        poll_seconds=float(up.get("check_poll_seconds", 2.0)),
+        sole_runner=sole,
+        spec_name=str(settings.get("upload.spec")),
+    )
+
+
 class Center:
     def __init__(self, settings: CenterSettings, migrate: bool = True) -> None:
         self.settings = settings
@@ -57,10 +90,23 @@ class Center:
         if migrate:
             self.db.migrate()
         secrets_dir = prepare_dir(settings.secrets_dir)
+        files = {
+            "poster_signing_key": KEY_FILE,
+            "download_link": "download_link.key",
+            "console_session": "console_session.key",
+        }
+        # hosts sharing this database share these: copied, never made anew per host
+        refuse_if_missing(self.db, secrets_dir, files)
         self.signing_key = load_or_create_signing_key(secrets_dir, legacy_dir=settings.data_dir)
         self.public_keys = [public_key_b64(self.signing_key)]
         self.link_secret = load_or_create(secrets_dir, "download_link", self.db)
         self.session_secret = load_or_create(secrets_dir, "console_session", self.db)
+        values = (self.signing_key, self.link_secret, self.session_secret)
+        agree_with_peers(
+            self.db,
+            secrets_dir,
+            {name: (files[name], value) for name, value in zip(files, values, strict=True)},
+        )
         self.limits = Limits.from_conf(settings.get("identify"))
         self.session_ttl = 60 * float(settings.get("grants.session_minutes", 30))
         self.ticket_ttl = 3600 * float(settings.get("grants.upload_ticket_hours", 72))
@@ -68,15 +114,9 @@ class Center:
         self._sweep_lock = threading.Lock()
         self.store = open_store(settings, self.db)  # photo bytes (center/storage)
         self.mailer = Mailer(self.db, self.store, settings.get("smtp"))
-        self.checks = CheckRunner(
-            self.db,
-            self.store,
-            int(settings.get("upload.check_workers", 1)),
-            quiet_seconds=float(settings.get("upload.check_quiet_seconds", 0.5)),
-            max_defer_seconds=float(settings.get("upload.check_max_defer_seconds", 30)),
-            face_threshold=float(settings.get("review.face_change_threshold", 0.04)),
-            spec_name=str(settings.get("upload.spec")),
-        )
+        self.checks = make_check_runner(settings, self.db, self.store, in_serving_process=True)
+        # versions get a check job unless checks are off (in this process or a worker)
+        self.check_queued = int(settings.get("upload.check_workers", 1)) > 0
 
     def start(self) -> None:
         self.db.start_checkpointer()
@@ -137,6 +177,7 @@ class Center:
                 grants.purge(conn, now)
                 purge_limits(conn, self.limits, now)
                 purge_sessions(conn, now)
+                jobs.purge_done(conn, now)
         except Exception as exc:  # noqa: BLE001 - housekeeping must not fail a request
             log.warning("sweep failed: %s", type(exc).__name__)
         finally:

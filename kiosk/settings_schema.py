@@ -177,6 +177,10 @@ class Upload(_Table):
     check_workers: Annotated[int, Field(ge=0, le=64)]
     check_quiet_seconds: SecondsOrZero
     check_max_defer_seconds: SecondsOrZero
+    check_in_process: bool
+    check_lease_seconds: Annotated[float, Field(ge=1, le=3600), AfterValidator(_finite)]
+    check_poll_seconds: Seconds
+    check_max_attempts: Annotated[int, Field(ge=1, le=20)]
 
     @model_validator(mode="after")
     def _window(self) -> Upload:

@@ -60,7 +60,8 @@ fi
 
 opt="$root/opt/kiosk"
 etc="$root/etc"
-units=(kiosk-ui.service kiosk-worker.service kiosk-center.service kiosk-firstboot.service)
+units=(kiosk-ui.service kiosk-worker.service kiosk-center.service kiosk-firstboot.service
+       kiosk-center-worker.service kiosk-center-purge.service kiosk-center-purge.timer)
 enabled=(kiosk-ui.service kiosk-worker.service kiosk-firstboot.service)
 [ "$standalone" = 1 ] && enabled+=(kiosk-center.service)
 

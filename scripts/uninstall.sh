@@ -24,7 +24,8 @@ done
 [ "$root" = "/" ] && root=""
 if [ -z "$root" ] && [ "$(id -u)" != 0 ]; then die "run as root (or use --root DIR)"; fi
 etc="$root/etc"
-units=(kiosk-ui.service kiosk-worker.service kiosk-center.service kiosk-firstboot.service)
+units=(kiosk-ui.service kiosk-worker.service kiosk-center.service kiosk-firstboot.service
+       kiosk-center-worker.service kiosk-center-purge.service kiosk-center-purge.timer)
 
 if [ "$purge" = 1 ] && [ "$force" = 0 ]; then
   queued=$(find "$root/var/lib/kiosk" -path '*outbox*' -type f \( -name '*.jpg' -o -name '*.jpeg' \) \

@@ -41,9 +41,11 @@ if [ "$live" = 1 ] && [ "$(id -u)" != 0 ]; then die "run as root (or use --root 
 [ -L "$opt/current" ] || die "no installed release under ${opt#"$root"} (run install.sh first)"
 
 services=(kiosk-ui.service kiosk-worker.service)
-if [ "$live" = 1 ] && systemctl is-enabled -q kiosk-center.service 2>/dev/null; then
-  services=(kiosk-center.service "${services[@]}")
-fi
+for u in kiosk-center-worker.service kiosk-center.service; do
+  if [ "$live" = 1 ] && systemctl is-enabled -q "$u" 2>/dev/null; then
+    services=("$u" "${services[@]}")
+  fi
+done
 
 setting() {  # setting KEY DEFAULT: read from the booth's config with the current release
   local v

@@ -1,7 +1,8 @@
 """``kiosk center ...``: run and administer the collection center.
 
 serve, import-roster, add-kiosk, kiosk disable|enable|rotate-token, add-reviewer, add-batch, add-region,
-seed-demo, poster, openapi; backup, restore, purge (kiosk/cli/_center_backup.py). Database and data directory come from
+seed-demo, poster, openapi; backup, restore, purge (kiosk/cli/_center_backup.py);
+worker (kiosk/cli/_center_worker.py). Database and data directory come from
 ``[center_server]`` unless ``--db``/``--data`` say otherwise.
 """
 
@@ -241,3 +242,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from kiosk.cli._center_backup import register as register_backup
 
     register_backup(add)  # backup, restore, purge
+    from kiosk.cli._center_worker import register as register_worker
+
+    register_worker(add)  # worker: compliance checks from the job queue

@@ -15,7 +15,8 @@ from kiosk.cli.config import render_defaults
 from .conftest import install_args, provide_base_system, run_script, version_of
 
 UNITS = ("kiosk-ui.service", "kiosk-worker.service", "kiosk-center.service",
-         "kiosk-firstboot.service")
+         "kiosk-firstboot.service", "kiosk-center-worker.service", "kiosk-center-purge.service",
+         "kiosk-center-purge.timer")
 
 
 def _ids(root: Path, db: str, name: str) -> int:
