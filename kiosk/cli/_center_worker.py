@@ -35,9 +35,9 @@ def _worker(args: argparse.Namespace) -> int:
     from center.service import make_check_runner
     from center.storage import open_store
     from kiosk import watchdog
-    from kiosk.cli.center import _settings
+    from kiosk.cli.center_setup import settings_from_args
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.processes is not None:
         settings.conf.setdefault("upload", {})["check_workers"] = args.processes
     if settings.db_url.startswith("sqlite"):
