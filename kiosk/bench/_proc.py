@@ -67,6 +67,29 @@ def snapshot(root: int) -> Snapshot:
     return out
 
 
+def postgres_backends(database: str) -> Snapshot:
+    """CPU of the PostgreSQL server processes working for ``database`` now.
+
+    PostgreSQL titles each backend ``postgres: USER DATABASE HOST(PORT) STATE``
+    (its /proc cmdline); the center's own command line names the database too,
+    so only titles that start with ``postgres: `` count.
+    """
+    out: Snapshot = {}
+    needle = f" {database} ".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"postgres: ") and needle in cmdline:
+            f = _stat(int(entry.name))
+            if f is not None:
+                out[int(entry.name)] = ((int(f[11]) + int(f[12])) / _TICK, False)
+    return out
+
+
 def spent(before: Snapshot, after: Snapshot) -> TreeCpu:
     """CPU used between two snapshots, each process classed by its policy at the end.
 

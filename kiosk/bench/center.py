@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.bench._proc import TreeCpu, load_average, snapshot, spent
+from kiosk.bench._proc import TreeCpu, load_average, postgres_backends, snapshot, spent
 from kiosk.bench._stats import line, percentile
 
 NAME = "center"
@@ -113,7 +113,7 @@ def _photo() -> bytes:
     return buf.getvalue()
 
 
-def _pg_scratch(url: str, tag: str) -> tuple[str, Callable[[], None]]:
+def _pg_scratch(url: str, tag: str) -> tuple[str, str, Callable[[], None]]:
     """A fresh database beside the one ``url`` names (``<name>_bench_<pid>_<tag>``)."""
     import psycopg
 
@@ -130,7 +130,7 @@ def _pg_scratch(url: str, tag: str) -> tuple[str, Callable[[], None]]:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return normalize_url(base + "/" + name), drop
+    return normalize_url(base + "/" + name), name, drop
 
 
 def _upload_tickets(
@@ -167,6 +167,7 @@ class Phase:
     errors: int
     center: TreeCpu  # the center's CPU during the phase
     load_cpu: float  # the load processes' CPU during the phase
+    db_cpu: float  # PostgreSQL's backends for the bench database (0 on SQLite)
 
     @property
     def rate(self) -> float:
@@ -214,7 +215,7 @@ class LoadProcesses:
             answers.append(json.loads(text))
         return answers
 
-    def phase(self, center_pid: int, lead: float, **cmd: Any) -> Phase:
+    def phase(self, center_pid: int, lead: float, db_name: str = "", **cmd: Any) -> Phase:
         """Run one phase in every load process, starting together ``lead`` s from now."""
         start_at = time.time() + lead
         per_kiosk = cmd.pop("per_kiosk", None)
@@ -226,15 +227,17 @@ class LoadProcesses:
             commands.append(c)
         # the center is idle until start_at: its CPU from here on is the phase's
         time.sleep(max(0.0, lead / 2))
-        before = snapshot(center_pid)
+        before, db_before = snapshot(center_pid), postgres_backends(db_name) if db_name else {}
         answers = self._ask(commands)
         used = spent(before, snapshot(center_pid))
+        db_used = spent(db_before, postgres_backends(db_name)).serving if db_name else 0.0
         return Phase(
             latencies=[x for a in answers for x in a["latencies"]],
             wall=max(a["wall"] for a in answers),
             errors=sum(a["errors"] for a in answers),
             center=used,
             load_cpu=sum(a["cpu"] for a in answers),
+            db_cpu=db_used,
         )
 
     def close(self) -> None:
@@ -280,9 +283,9 @@ def _seed(args: argparse.Namespace, workdir: Path, db_url: str, phases: tuple[in
 
 def _one_run(args: argparse.Namespace, processes: int, jpeg: bytes, env: dict[str, str]) -> Run:
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-center-"))
-    drop = None
+    drop, db_name = None, ""
     if args.db == "postgres":
-        db_url, drop = _pg_scratch(args.pg_url, str(processes))
+        db_url, db_name, drop = _pg_scratch(args.pg_url, str(processes))
     else:
         db_url = f"sqlite+pysqlite:///{workdir / 'center.db'}"
     interval = args.kiosks / args.rate
@@ -323,10 +326,11 @@ def _one_run(args: argparse.Namespace, processes: int, jpeg: bytes, env: dict[st
         # and started its checker before the clock runs
         load.phase(proc.pid, 1.0, phase="upload", interval=0.0, per_kiosk=uploads(1))
         paced = load.phase(
-            proc.pid, 2.0, phase="upload", interval=interval, per_kiosk=uploads(per_paced)
+            proc.pid, 2.0, db_name, phase="upload", interval=interval,
+            per_kiosk=uploads(per_paced),
         )
         saturated = load.phase(
-            proc.pid, 2.0, phase="upload", interval=0.0, per_kiosk=uploads(per_sat)
+            proc.pid, 2.0, db_name, phase="upload", interval=0.0, per_kiosk=uploads(per_sat)
         )
         return Run(processes, base, paced, saturated, api)
     finally:
@@ -357,12 +361,16 @@ def _print_run(args: argparse.Namespace, r: Run) -> None:
                "ms"))
     print(line("  check processes' CPU per upload", r.paced.per_request(r.paced.center.idle), "ms"))
     print(line("  load generator CPU per upload", r.paced.per_request(r.paced.load_cpu), "ms"))
+    if args.db == "postgres":
+        print(line("  PostgreSQL CPU per upload", r.paced.per_request(r.paced.db_cpu), "ms"))
     s = r.saturated
     print(f"uploads saturated ({args.kiosks} kiosks back to back, {len(s.latencies)} uploads):")
     print(line("  uploads completed", s.rate, "uploads/s"))
     print(line("  upload p50 / p99 latency", s.ms(50), f"/ {s.ms(99):.2f} ms"))
     print(line("  center CPU per upload (API processes)", s.per_request(s.center.serving), "ms"))
     print(line("  load generator CPU per upload", s.per_request(s.load_cpu), "ms"))
+    if args.db == "postgres":
+        print(line("  PostgreSQL CPU per upload", s.per_request(s.db_cpu), "ms"))
     print(line("saturated uploads/s ÷ baseline req/s", s.rate / r.base.rate, "x"))
     print(f"failed requests: {r.base.errors + r.paced.errors + s.errors}")
 
@@ -380,15 +388,17 @@ def _print_table(args: argparse.Namespace, runs: list[Run]) -> None:
     one = runs[0].saturated.rate if runs[0].processes == 1 else float("nan")
     print()
     print(f"{args.db}, {args.kiosks} kiosks in {args.load_processes} load process(es), "
-          f"offered {args.rate:.0f} uploads/s; CPU per upload: center API processes | load")
-    head = (f"{'procs':>5} {'up/s':>7} {'p50 ms':>7} {'p99 ms':>8} {'CPU ms':>7} {'load ms':>7}"
-            f" {'sat up/s':>9} {'× 1 proc':>8}  goal")
+          f"offered {args.rate:.0f} uploads/s; CPU ms per upload (paced): center API "
+          "processes | PostgreSQL | load generator")
+    head = (f"{'procs':>5} {'up/s':>7} {'p50 ms':>7} {'p99 ms':>8} {'CPU ms':>7} {'db ms':>6}"
+            f" {'load ms':>7} {'sat up/s':>9} {'× 1 proc':>8}  goal")
     print(head)
     for r in runs:
         p = r.paced
         print(
             f"{r.processes:>5} {p.rate:>7.1f} {p.ms(50):>7.1f} {p.ms(99):>8.1f} "
-            f"{p.per_request(p.center.serving):>7.2f} {p.per_request(p.load_cpu):>7.2f} "
+            f"{p.per_request(p.center.serving):>7.2f} {p.per_request(p.db_cpu):>6.2f} "
+            f"{p.per_request(p.load_cpu):>7.2f} "
             f"{r.saturated.rate:>9.1f} {r.saturated.rate / one:>8.2f}  "
             f"{'met' if _goal(args, r) else 'NOT met'}"
         )
