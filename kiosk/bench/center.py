@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.bench._center_load import variant as _variant
 from kiosk.bench._proc import TreeCpu, load_average, postgres_backends, snapshot, spent
 from kiosk.bench._stats import line, percentile
 
@@ -94,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--api-threads", type=int, default=0, help="center API threads (default: config)"
+    )
+    parser.add_argument(
+        "--check-photos",
+        type=int,
+        default=5,
+        help="photos whose full compliance check CPU is timed at the end (0: skip)",
     )
 
 
@@ -437,11 +444,33 @@ def run(args: argparse.Namespace) -> int:
         _print_run(args, r)
         runs.append(r)
     _print_table(args, runs)
+    if args.check_photos > 0:
+        print(line("compliance check CPU per photo (median)", _check_cpu(args.check_photos),
+                   "ms"))
     print(f"load average after: {load_average()}")
     met = all(_goal(args, r) for r in runs)
     print("goal met (>= 100 uploads/s with p99 <= 250 ms) in every run" if met
           else "goal NOT met in every run")
     return 0
+
+
+def _check_cpu(n: int) -> float:
+    """CPU of the center's full compliance check (center/checks.py) on n booth-sized
+    photos, in this process after one untimed check (models loaded): what a
+    check worker spends per upload."""
+    import statistics
+
+    from center.checks import run_check
+
+    jpeg = _photo()
+    run_check(jpeg)
+    samples = []
+    for i in range(n):
+        data = _variant(jpeg, i)
+        t0 = time.process_time()
+        run_check(data)
+        samples.append(time.process_time() - t0)
+    return statistics.median(samples) * 1000
 
 
 def _wait_up(proc: subprocess.Popen[bytes], port: int, log: Path, processes: int) -> bool:
