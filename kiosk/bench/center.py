@@ -175,6 +175,7 @@ class Phase:
     center: TreeCpu  # the center's CPU during the phase
     load_cpu: float  # the load processes' CPU during the phase
     db_cpu: float  # PostgreSQL's backends for the bench database (0 on SQLite)
+    db_sessions: int  # PostgreSQL sessions that ended meanwhile (connections churned)
 
     @property
     def rate(self) -> float:
@@ -190,7 +191,10 @@ class Phase:
 class LoadProcesses:
     """The simulated kiosks, spread over ``n`` processes of kiosk/bench/_center_load.py."""
 
-    def __init__(self, n: int, port: int, tokens: list[str], jpeg: bytes) -> None:
+    def __init__(
+        self, n: int, port: int, tokens: list[str], jpeg: bytes, admin_url: str = ""
+    ) -> None:
+        self.admin_url = admin_url  # PostgreSQL: where pg_stat_database is read
         n = max(1, min(n, len(tokens)))
         self.slices = [list(range(i, len(tokens), n)) for i in range(n)]
         self.procs = [
@@ -235,9 +239,11 @@ class LoadProcesses:
         # the center is idle until start_at: its CPU from here on is the phase's
         time.sleep(max(0.0, lead / 2))
         before, db_before = snapshot(center_pid), postgres_backends(db_name) if db_name else {}
+        sessions = self.sessions(db_name)
         answers = self._ask(commands)
         used = spent(before, snapshot(center_pid))
         db_used = spent(db_before, postgres_backends(db_name)).serving if db_name else 0.0
+        sessions = self.sessions(db_name) - sessions
         return Phase(
             latencies=[x for a in answers for x in a["latencies"]],
             wall=max(a["wall"] for a in answers),
@@ -245,7 +251,25 @@ class LoadProcesses:
             center=used,
             load_cpu=sum(a["cpu"] for a in answers),
             db_cpu=db_used,
+            db_sessions=sessions,
         )
+
+    def sessions(self, db_name: str) -> int:
+        """Sessions ended so far on the bench database (pg_stat_database, PostgreSQL 14+).
+
+        A backend that lives for one request costs a fork and a sign-in on the
+        server, and its CPU escapes ``postgres_backends`` (it is gone before the
+        second look); this count shows whether the center's pool churns.
+        """
+        if not db_name or not self.admin_url:
+            return 0
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = %s", (db_name,)
+            ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def close(self) -> None:
         for p in self.procs:
@@ -317,7 +341,8 @@ def _one_run(args: argparse.Namespace, processes: int, jpeg: bytes, env: dict[st
         if not _wait_up(proc, port, log, processes):
             raise SystemExit(3)
         api = spent({}, snapshot(proc.pid)).processes
-        load = LoadProcesses(args.load_processes, port, tokens, jpeg)
+        admin_url = args.pg_url.rsplit("/", 1)[0] + "/postgres" if db_name else ""
+        load = LoadProcesses(args.load_processes, port, tokens, jpeg, admin_url)
         load.phase(proc.pid, 1.0, phase="get", per=3)  # warm every worker's caches
         base = load.phase(proc.pid, 1.0, phase="get", per=40)
         sequence = iter(codes)
@@ -369,7 +394,10 @@ def _print_run(args: argparse.Namespace, r: Run) -> None:
     print(line("  check processes' CPU per upload", r.paced.per_request(r.paced.center.idle), "ms"))
     print(line("  load generator CPU per upload", r.paced.per_request(r.paced.load_cpu), "ms"))
     if args.db == "postgres":
-        print(line("  PostgreSQL CPU per upload", r.paced.per_request(r.paced.db_cpu), "ms"))
+        print(line("  PostgreSQL CPU per upload (lasting backends)",
+                   r.paced.per_request(r.paced.db_cpu), "ms"))
+        print(line("  PostgreSQL sessions ended per 100 uploads",
+                   r.paced.db_sessions / max(1, len(r.paced.latencies)) * 100, ""))
     s = r.saturated
     print(f"uploads saturated ({args.kiosks} kiosks back to back, {len(s.latencies)} uploads):")
     print(line("  uploads completed", s.rate, "uploads/s"))
