@@ -56,7 +56,7 @@ class Center:
         # a pooled connection for every API thread and the background threads
         # (checker, sweeper, mailer): with fewer, each request past the pool's
         # size opened and closed its own PostgreSQL session (a server fork and a
-        # sign-in; `kiosk bench center` counted 0.7 sessions per upload at 12
+        # sign-in; `kiosk bench center` counted 0.5-0.7 sessions per upload at 12
         # threads with a pool of 6)
         self.db = Database(settings.db_url, pool_size=int(settings.get("api_threads", 60)) + 4)
         if migrate:
