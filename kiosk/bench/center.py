@@ -25,6 +25,7 @@ import http.client
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -376,6 +377,7 @@ def _one_run(args: argparse.Namespace, processes: int, jpeg: bytes, env: dict[st
                 proc.kill()
         if drop:
             drop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _print_run(args: argparse.Namespace, r: Run) -> None:
