@@ -53,16 +53,25 @@ def add_kiosk(db: Database, name: str, actor: str = "cli") -> str:
 
 
 def add_reviewer(
-    db: Database, name: str, password: str, actor: str = "cli", admin: bool = False
+    db: Database, name: str, password: str, actor: str = "cli", admin: bool | None = None
 ) -> None:
-    """Create a reviewer or set a new password; ``admin`` may undo anyone's decisions."""
+    """Create a console user or set a new password.
+
+    ``admin``: True makes an administrator, False a reviewer (center/console/roles.py);
+    None keeps an existing user's role (a new user is a reviewer), so setting a
+    password never demotes anyone by accident.
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise AdminError("reviewer name must be 1..100 characters")
     if len(password) < 8:
         raise AdminError("the password must have at least 8 characters")
     with db.write() as conn:
-        exists = conn.execute(select(t.reviewers.c.id).where(t.reviewers.c.name == name)).first()
+        exists = conn.execute(
+            select(t.reviewers.c.id, t.reviewers.c.is_admin).where(t.reviewers.c.name == name)
+        ).first()
+        if admin is None:
+            admin = bool(exists and exists.is_admin)
         if exists:
             conn.execute(
                 update(t.reviewers)
@@ -83,7 +92,7 @@ def add_reviewer(
             actor,
             "reviewer_password",
             None,
-            f"reviewer {name}" + (" (admin)" if admin else ""),
+            f"reviewer {name}" + (" (admin)" if admin else " (reviewer)"),
         )
 
 

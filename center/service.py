@@ -86,7 +86,12 @@ class Center:
     def __init__(self, settings: CenterSettings, migrate: bool = True) -> None:
         self.settings = settings
         protect_data_dir(settings)
-        self.db = Database(settings.db_url, pool_size=int(settings.get("api_threads", 60)) // 2)
+        # a pooled connection for every API thread and the background threads
+        # (checker, sweeper, mailer): with fewer, each request past the pool's
+        # size opened and closed its own PostgreSQL session (a server fork and a
+        # sign-in; `kiosk bench center` counted 0.5-0.7 sessions per upload at 12
+        # threads with a pool of 6)
+        self.db = Database(settings.db_url, pool_size=int(settings.get("api_threads", 60)) + 4)
         if migrate:
             self.db.migrate()
         secrets_dir = prepare_dir(settings.secrets_dir)

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from center import schema as t
+from center.console import roles
 from center.console.routes import MAX_ID, _back, _guard, kiosks
 from center.kiosk_admin import ACTIONS, apply
 from center.words import said_zh
@@ -33,6 +34,9 @@ def kiosk_action(
     who = _guard(request, csrf)
     if isinstance(who, Response):
         return who
+    denied = roles.require_admin(request, who, "kiosk_manage")
+    if denied is not None:
+        return denied
     if action not in ACTIONS:
         return _back("/console/kiosks", said_zh("no_such_action"))
     db = request.app.state.center.db

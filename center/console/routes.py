@@ -31,7 +31,7 @@ from center import review as review_q
 from center import schema as t
 from center.admin import RosterInvalid, import_roster
 from center.console import reprints as reprint_list
-from center.console import session, words
+from center.console import roles, session, words
 from center.retention import mark_exported
 from center.review import complete
 from center.storage.http import photo_response
@@ -50,6 +50,8 @@ templates.env.filters["ts"] = lambda v: (
 
 def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.setdefault("who", session.current(request))
+    ctx["is_admin"] = session.is_admin(request)  # pages hide what a reviewer cannot use
+    ctx["role_words"] = words.words().get("roles", {})
     ctx.setdefault("flash", request.query_params.get("msg", ""))
     ctx["csrf"] = session.csrf_token(request)
     return templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -109,8 +111,9 @@ def login(
         secure=str(center.conf("public_url") or "").startswith("https"),
         path="/console",
     )
+    role = roles.ADMIN if review_q.is_admin(center.db, who[0]) else roles.REVIEWER
     with center.db.write() as conn:
-        orders.audit(conn, f"reviewer:{who[1]}", "sign_in", None)
+        orders.audit(conn, f"reviewer:{who[1]}", "sign_in", None, f"role {role}")
     return resp
 
 
@@ -406,6 +409,9 @@ async def roster(
     who = _guard(request, csrf)
     if isinstance(who, Response):
         return who
+    denied = roles.require_admin(request, who, "roster_import")
+    if denied is not None:
+        return denied
     center = request.app.state.center
     max_bytes = int(center.conf("review.roster_max_bytes", 5 * 1024 * 1024))
     data = await file.read(max_bytes + 1)
@@ -709,6 +715,10 @@ def reprint_action(
     }
     if action not in moves:
         return HTMLResponse("no such action", status_code=404)
+    if action == "refund":
+        denied = roles.require_admin(request, who, "refund")
+        if denied is not None:
+            return denied
     move, label = moves[action]
     try:
         with request.app.state.center.db.write() as conn:

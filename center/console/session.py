@@ -117,14 +117,26 @@ def current(request: Request) -> tuple[int, str] | None:
         center = request.app.state.center
         with center.db.read() as conn:
             row = conn.execute(
-                select(t.reviewers.c.id, t.reviewers.c.name, t.console_sessions.c.expires_at)
+                select(
+                    t.reviewers.c.id,
+                    t.reviewers.c.name,
+                    t.reviewers.c.is_admin,
+                    t.console_sessions.c.expires_at,
+                )
                 .join(t.reviewers, t.reviewers.c.id == t.console_sessions.c.reviewer_id)
                 .where(t.console_sessions.c.token_hash == token_digest(token))
             ).first()
         if row is not None and row.expires_at > time.time():
             who = (int(row.id), str(row.name))
+            # read with the session on every request: a demotion holds at once
+            request.state.is_admin = bool(row.is_admin)
     request.state.reviewer = who
     return who
+
+
+def is_admin(request: Request) -> bool:
+    """Whether the signed-in user is an administrator (center/console/roles.py)."""
+    return current(request) is not None and bool(getattr(request.state, "is_admin", False))
 
 
 def csrf_token(request: Request) -> str:

@@ -217,10 +217,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add("kiosk", _kiosk_admin, "disable, enable or re-key a kiosk (in effect at once)")
     p.add_argument("action", choices=["disable", "enable", "rotate-token"])
     p.add_argument("name")
-    p = add("add-reviewer", _add_reviewer, "create a reviewer (password from the prompt or stdin)")
+    p = add(
+        "add-reviewer",
+        _add_reviewer,
+        "create a console user or set a password (from the prompt or stdin)",
+    )
     p.add_argument("name")
-    p.add_argument(
-        "--admin", action="store_true", help="may undo any reviewer's decision before export"
+    role = p.add_mutually_exclusive_group()
+    role.add_argument(
+        "--admin", dest="admin", action="store_const", const=True,
+        help="administrator: also imports rosters, manages kiosks, refunds, undoes anyone",
+    )
+    role.add_argument(
+        "--reviewer", dest="admin", action="store_const", const=False,
+        help="reviewer only (the default for a new user; an existing user keeps the role)",
     )
     for kind in ("batch", "region"):
         p = add(f"add-{kind}", _add_context, f"create or update a collection {kind}")

@@ -248,12 +248,13 @@ def completed_order(run: Running, photo: bytes, who: dict[str, str] = STUDENT) -
     return order_no
 
 
-def console_client(run: Running) -> httpx.Client:
-    """An HTTP client signed in to the console as REVIEWER (cookie kept by the client)."""
+def console_client(run: Running, admin: bool = True) -> httpx.Client:
+    """An HTTP client signed in to the console as REVIEWER (cookie kept by the client),
+    an administrator unless ``admin`` is False (center/console/roles.py)."""
     from center.admin import add_reviewer
 
     assert run.server
-    add_reviewer(run.server.db, *REVIEWER)
+    add_reviewer(run.server.db, *REVIEWER, admin=admin)
     c = httpx.Client(base_url=run.url, timeout=10)
     r = c.post("/console/login", data={"name": REVIEWER[0], "password": REVIEWER[1]})
     assert r.status_code == 303 and "center_session" in c.cookies, r.text

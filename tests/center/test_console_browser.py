@@ -29,9 +29,12 @@ from center.admin import add_reviewer
 from center.review import decide
 from tests.center.conftest import (
     REVIEWER,
+    STUDENT_X,
     Running,
     base_overrides,
     completed_order,
+    csrf_of,
+    granted,
     make_jpeg,
     upload,
 )
@@ -136,7 +139,7 @@ def scene(tmp_path_factory):
     sc = Scene(run, shots)
     kiosk = run.client()
     add_reviewer(run.server.db, "rev0", "long password")
-    add_reviewer(run.server.db, "reviewer1", "s3cret-pass")
+    add_reviewer(run.server.db, "reviewer1", "s3cret-pass", admin=True)  # imports a roster
     with run.server.db.read() as conn:
         rev0 = conn.execute(select(t.reviewers.c.id).where(t.reviewers.c.name == "rev0")).scalar()
 
@@ -559,6 +562,7 @@ def test_reprints_console(center, browser, photo):
         )
         numbers.append(r.json()["reprint_no"])
     ship, refund = numbers
+    add_reviewer(center.server.db, *REVIEWER, admin=True)  # refunds are an administrator's
     b = browser
     b.delete_all_cookies()
     _sign_in(b, center.url, *REVIEWER)
@@ -589,3 +593,120 @@ def test_reprints_console(center, browser, photo):
         e.get_attribute("data-action") for e in b.find_elements(By.CSS_SELECTOR, "#audit .action")
     ]
     assert "reprint_shipped" in actions and "reprint_refunded" in actions
+
+
+def _post_in_page(b, action: str) -> None:
+    """Submit a form the page does not offer (a hand-typed admin URL), with the page's CSRF."""
+    b.execute_script(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0];"
+        "const c = document.createElement('input'); c.type = 'hidden'; c.name = 'csrf';"
+        "c.value = document.querySelector('input[name=csrf]').value; f.appendChild(c);"
+        "document.body.appendChild(f); f.submit();",
+        action,
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_roles_reviewer_reviews_administrator_administers(center, browser, photo, photo2):
+    """A reviewer signs in, approves a photo, sees no administrator's controls and is
+    refused (403, a Chinese sentence) when it posts to them anyway; an administrator can."""
+    from selenium.webdriver.common.by import By
+
+    db, url = center.server.db, center.url
+    completed_order(center, photo)
+    reprint = center.client().post(
+        "/api/v1/reprints",
+        json={"collection_code": CODES[0], "layout": 1, "copies": 1,
+              "delivery": "mail", "address": "广东省广州市天河区五山路381号"},
+    )  # fmt: skip
+    assert reprint.status_code in (200, 201), reprint.text
+    reprint_no = reprint.json()["reprint_no"]
+    r = upload(granted(center, STUDENT_X), STUDENT_X["code"], photo2, "k-roles-1")
+    assert r.status_code == 201, r.text
+    pending = r.json()["order"]["order_no"]
+    add_reviewer(db, "reviewer-only", "reviewer password")
+    add_reviewer(db, "boss", "administrator password", admin=True)
+
+    def state(order_no: str) -> str:
+        with db.read() as conn:
+            return conn.execute(
+                select(t.orders.c.state).where(t.orders.c.order_no == order_no)
+            ).scalar_one()
+
+    def kiosk_disabled() -> bool:
+        with db.read() as conn:
+            return bool(conn.execute(select(t.kiosks.c.disabled)).scalar_one())
+
+    b = browser
+    _viewport(b, SIZES[0])
+    b.delete_all_cookies()
+    _sign_in(b, url, "reviewer-only", "reviewer password")
+    assert b.find_element(By.ID, "role").text == "审核员"
+    # the reviewer reviews: the photo is shown and a approves it
+    assert _order_shown(b) == pending
+    time.sleep(0.7)  # the guard time after a photo appears
+    b.find_element(By.TAG_NAME, "body").send_keys("a")
+    assert _wait(lambda: "已转为待处理" in b.find_element(By.ID, "flash").text)
+    assert state(pending) == "processing"
+    # no administrator's controls on any page
+    b.get(url + "/console/batches")
+    assert b.find_elements(By.ID, "batches") or b.find_elements(By.TAG_NAME, "table")
+    assert 'id="roster-file"' not in b.page_source and 'action="/console/roster"' not in b.page_source
+    b.get(url + "/console/kiosks")
+    assert "test-kiosk" in b.find_element(By.ID, "kiosks").text  # health is shown
+    assert "/console/kiosks/1/" not in b.page_source  # but no disable / re-key
+    b.get(url + "/console/reprints")
+    assert b.find_element(By.ID, f"reprint-{reprint_no}")
+    assert 'class="refund"' not in b.page_source and 'class="ship"' in b.page_source
+    # ... and the server refuses them typed by hand: 403 and a sentence in Chinese
+    for action in (
+        "/console/kiosks/1/disable",
+        f"/console/reprints/{reprint_no}/refund",
+    ):
+        _post_in_page(b, url + action)
+        assert _wait(lambda: b.find_elements(By.ID, "forbidden"))
+        assert "没有权限" in b.find_element(By.ID, "forbidden").text
+        b.get(url + "/console/reprints")
+    cookies = {c["name"]: c["value"] for c in b.get_cookies()}
+    page = httpx.get(url + "/console/reprints", cookies=cookies).text
+    roster = "collection_code,name,id_last4,school,level,major,batch\n" \
+             "DEMO2026GD000098,赵六,4321,学校,本科,数学,GD2026-01\n"  # fmt: skip
+    r = httpx.post(url + "/console/roster", cookies=cookies, data={"csrf": csrf_of(page)},
+                   files={"file": ("r.csv", roster.encode(), "text/csv")})  # fmt: skip
+    assert r.status_code == 403 and "没有权限" in r.text and "导入名单" in r.text
+    assert not kiosk_disabled()
+    with db.read() as conn:
+        assert conn.execute(
+            select(t.reprints.c.state).where(t.reprints.c.reprint_no == reprint_no)
+        ).scalar_one() == "to_ship"
+        assert conn.execute(
+            select(func.count()).select_from(t.students)
+            .where(t.students.c.collection_code == "DEMO2026GD000098")
+        ).scalar_one() == 0  # fmt: skip
+        refused = conn.execute(
+            select(t.audit_log.c.actor, t.audit_log.c.detail).where(
+                t.audit_log.c.action == "forbidden"
+            )
+        ).all()
+    assert sorted(d for _, d in refused) == [
+        "role reviewer: kiosk_manage", "role reviewer: refund", "role reviewer: roster_import"
+    ]
+    assert {a for a, _ in refused} == {"reviewer:reviewer-only"}
+
+    # the administrator sees the controls and uses them
+    b.delete_all_cookies()
+    _sign_in(b, url, "boss", "administrator password")
+    assert b.find_element(By.ID, "role").text == "管理员"
+    b.get(url + "/console/batches")
+    assert b.find_element(By.ID, "roster-file")
+    b.get(url + "/console/kiosks")
+    b.find_element(By.CSS_SELECTOR, "#kiosks button.disable").click()
+    assert "已停用" in b.find_element(By.ID, "flash").text
+    assert kiosk_disabled()
+    b.get(url + "/console/reprints")
+    b.find_element(By.CSS_SELECTOR, f"#reprint-{reprint_no} button.refund").click()
+    b.switch_to.alert.accept()
+    assert "已退款" in b.find_element(By.ID, "flash").text
+    b.get(url + "/console/audit")
+    page = b.find_element(By.ID, "audit").text
+    assert "角色 管理员" in page and "角色 审核员" in page and "越权操作被拒绝" in page
