@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from kiosk.photo import channels
 from kiosk.photo.analysis import FACE_OVAL, NOSE, Face
 from kiosk.photo.report import Item, at_most, make_item
 from kiosk.photo.spec import Spec
@@ -93,7 +94,7 @@ def measure(
     m = limits or spec.matte
     h, w = rgb.shape[:2]
     img = rgb.astype(np.float32)
-    dist = np.linalg.norm(img - bg[None, None, :], axis=2)
+    dist = channels.norm(img - bg[None, None, :])
     is_bg = (dist < m["bg_distance"]).astype(np.uint8)
     not_bg = 1 - is_bg
     # The background proper: what connects to the top, left or right edge. A
@@ -198,12 +199,12 @@ def _outline(
     f = num[ys, xs] / den[ys, xs, None]
     px = img[ys, xs]
     fb = f - bg
-    n2 = np.maximum((fb * fb).sum(axis=1), 1.0)
-    a = np.clip(((px - bg) * fb).sum(axis=1) / n2, 0.0, 1.0)
+    n2 = np.maximum(channels.dot(fb, fb), 1.0)
+    a = np.clip(channels.dot(px - bg, fb) / n2, 0.0, 1.0)
     mix = a[:, None] * f + (1 - a[:, None]) * bg
     r = px - mix
-    lum = r.mean(axis=1)
-    lum_px, lum_f, lum_b = px.mean(axis=1), f.mean(axis=1), float(bg.mean())
+    lum = channels.mean(r)
+    lum_px, lum_f, lum_b = channels.mean(px), channels.mean(f), float(bg.mean())
     delta = m["rim_delta"]
     dark = (lum < -delta) & (lum_px < np.minimum(lum_f, lum_b) - delta)
     light = (lum > delta) & (lum_px > np.maximum(lum_f, lum_b) + delta)
@@ -251,7 +252,7 @@ def _foreign_in_hair(
     region[core_zone(face, (h, w)) > 0] = False
     if region.sum() < 50:
         return np.zeros((h, w), np.uint8)
-    sat = img.max(axis=2) - img.min(axis=2)
+    sat = channels.spread(img)
     out = np.zeros((h, w), np.uint8)
     cand = region & (sat >= m["foreign_saturation"])
     if not cand.any():
@@ -267,8 +268,8 @@ def _foreign_in_hair(
     local = num / np.maximum(den, 1e-3)[..., None]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
     lb = bg[None, None, :] - local
-    t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
-    far = np.linalg.norm(sub - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
+    t = np.clip(channels.dot(sub - local, lb) / np.maximum(channels.dot(lb, lb), 1.0), 0, 1)
+    far = channels.norm(sub - local - t[..., None] * lb) > m["foreign_distance"]
     out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
     return out
 
@@ -302,9 +303,9 @@ def _spill(
     f = num[ys, xs] / den[ys, xs, None]
     px = img[ys, xs]
     fb = f - bg
-    a = np.clip(((px - bg) * fb).sum(axis=1) / np.maximum((fb * fb).sum(axis=1), 1.0), 0.0, 1.0)
+    a = np.clip(channels.dot(px - bg, fb) / np.maximum(channels.dot(fb, fb), 1.0), 0.0, 1.0)
     r = px - (a[:, None] * f + (1 - a[:, None]) * bg)
-    chroma = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1)
+    chroma = channels.norm(r - channels.mean(r)[:, None])
     flagged = np.zeros(person.shape, np.uint8)
     hit = chroma > m["spill_delta"]
     flagged[ys[hit], xs[hit]] = 1

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from kiosk.photo import channels
+
 WORK_SIDE = 360  # guided-filter coefficients and colour statistics are computed at this size
 # Person probability below PRIOR_LOW is background whatever its colour; above PRIOR_HIGH
 # the colour solve decides alone (measured on the hostile-background composites).
@@ -79,7 +81,7 @@ def _guided_coefficients(
         ],
         axis=-1,
     )
-    b = mean_p - (a * mean_i).sum(axis=-1)
+    b = mean_p - channels.dot(a, mean_i)
     return _box(a, r), _box(b, r)
 
 
@@ -127,16 +129,16 @@ def _release_background_blobs(
     fore = _blur_norm(small, deep, sigma)[near]
     px = small[near]
     fb = fore - back
-    norm2 = (fb * fb).sum(axis=1)
-    proj = ((px - back) * fb).sum(axis=1) / np.maximum(norm2, 1e-4)
-    close_to_back = np.linalg.norm(px - back, axis=1) < 0.5 * np.sqrt(norm2)
+    norm2 = channels.dot(fb, fb)
+    proj = channels.dot(px - back, fb) / np.maximum(norm2, 1e-4)
+    close_to_back = channels.norm(px - back) < 0.5 * np.sqrt(norm2)
     suspicious = (np.sqrt(norm2) > 0.25) & (proj < 0.3) & close_to_back
     mask = np.zeros_like(in_s)
     ys, xs = np.nonzero(near)
     mask[ys[suspicious], xs[suspicious]] = 1
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    sat = small.max(axis=2) - small.min(axis=2)
-    bg_sat = (back.max(axis=1) - back.min(axis=1)) > 0.25
+    sat = channels.spread(small)
+    bg_sat = channels.spread(back) > 0.25
     # Only patches that open onto the edge band: a highlight inside the hair stays hair.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
@@ -205,15 +207,15 @@ def matte(
     r = max(1, round(r_full * k))
     a_coef, b_coef = _guided_coefficients(small, p_small, r, 1e-3)
     img_b = rgb[ys, xs].astype(np.float32)  # band colours, full resolution, 0..255
-    gf = (_sample(a_coef, ys, xs, k) * (img_b / 255.0)).sum(axis=1) + _sample(b_coef, ys, xs, k)
+    gf = channels.dot(_sample(a_coef, ys, xs, k), img_b / 255.0) + _sample(b_coef, ys, xs, k)
     a_band = np.clip((gf - 0.08) / 0.84, 0.0, 1.0)
     # Local background and foreground colours from the certain regions (work size).
     sigma = max(2.0, max(wh, ww) / 60)
     back = _sample(_blur_norm(small, out_s.astype(np.float32), sigma), ys, xs, k) * 255.0
     fore = _sample(_blur_norm(small, in_s.astype(np.float32), sigma / 2), ys, xs, k) * 255.0
     fb = fore - back
-    norm2 = (fb * fb).sum(axis=1)
-    proj = np.clip(((img_b - back) * fb).sum(axis=1) / np.maximum(norm2, 1.0), 0.0, 1.0)
+    norm2 = channels.dot(fb, fb)
+    proj = np.clip(channels.dot(img_b - back, fb) / np.maximum(norm2, 1.0), 0.0, 1.0)
     trust = np.clip((np.sqrt(norm2) - 20.0) / 40.0, 0.0, 1.0)
     a_band = trust * proj + (1.0 - trust) * a_band
     # The colour solve cannot tell a dark letter or a bright light of a busy
@@ -224,7 +226,7 @@ def matte(
     # A colour that is neither the person's nearby colour nor a mix of it with the
     # nearby background is a third thing -- a letter, a logo, a light -- not the person.
     mix = proj[:, None] * fore + (1.0 - proj[:, None]) * back
-    off = np.linalg.norm(img_b - mix, axis=1)
+    off = channels.norm(img_b - mix)
     a_band *= np.clip((OFF_HIGH - off) / (OFF_HIGH - OFF_LOW), 0.0, 1.0)
     alpha[ys, xs] = a_band
     # Light smoothing of the per-pixel solve; the certain regions stay pinned.
@@ -248,7 +250,8 @@ def refine_alpha(
 def composite(rgb: np.ndarray, m: Matte, bg_rgb: tuple[int, int, int]) -> np.ndarray:
     """``alpha * F + (1 - alpha) * colour`` as uint8 RGB; solid regions copied untouched."""
     out = np.empty_like(rgb)
-    out[:] = np.array(bg_rgb, np.uint8)
+    # One row of the colour, copied down: filling with a 3-vector directly is 100x slower.
+    out[:] = np.tile(np.array(bg_rgb, np.uint8), (rgb.shape[1], 1))
     cv2.copyTo(rgb, m.inside, out)
     if m.ys.size:
         a = m.alpha[m.ys, m.xs][:, None]
