@@ -110,13 +110,19 @@ RELEASE_DEPTH = 6  # band widths from the edge within which inside pixels may be
 
 
 def _release_background_blobs(
-    small: np.ndarray, depth: np.ndarray, in_s: np.ndarray, out_s: np.ndarray, band: float
+    small: np.ndarray,
+    depth: np.ndarray,
+    in_s: np.ndarray,
+    out_s: np.ndarray,
+    band: float,
+    back_s: np.ndarray,
 ) -> np.ndarray:
     """Hand "certain inside" pixels near the edge back to the band when they look like background.
 
     The segmentation model sometimes swallows a patch of bright wall or sky
     above the hair; such pixels match the local background colour and not the
     colour deeper inside the person, so the per-pixel solve should decide them.
+    ``back_s`` is the local background colour (``_blur_norm`` of ``small`` over ``out_s``).
     """
     near = (in_s > 0) & (depth <= RELEASE_DEPTH * band)
     if not near.any():
@@ -125,7 +131,7 @@ def _release_background_blobs(
     deep = (depth > RELEASE_DEPTH * band).astype(np.float32)
     if deep.sum() < 10 or out_s.sum() < 10:
         return in_s
-    back = _blur_norm(small, out_s.astype(np.float32), sigma)[near]
+    back = back_s[near]
     fore = _blur_norm(small, deep, sigma)[near]
     px = small[near]
     fb = fore - back
@@ -197,7 +203,10 @@ def matte(
     in_s = (depth > band_s).astype(np.uint8)
     out_s = (cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
     small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    in_s = _release_background_blobs(small, depth, in_s, out_s, band_s)
+    # The old background's local colour: judged against here and solved against below.
+    sigma = max(2.0, max(wh, ww) / 60)
+    back_s = _blur_norm(small, out_s.astype(np.float32), sigma)
+    in_s = _release_background_blobs(small, depth, in_s, out_s, band_s, back_s)
     inside = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
     outside = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
     alpha = inside.astype(np.float32)
@@ -210,8 +219,7 @@ def matte(
     gf = channels.dot(_sample(a_coef, ys, xs, k), img_b / 255.0) + _sample(b_coef, ys, xs, k)
     a_band = np.clip((gf - 0.08) / 0.84, 0.0, 1.0)
     # Local background and foreground colours from the certain regions (work size).
-    sigma = max(2.0, max(wh, ww) / 60)
-    back = _sample(_blur_norm(small, out_s.astype(np.float32), sigma), ys, xs, k) * 255.0
+    back = _sample(back_s, ys, xs, k) * 255.0
     fore = _sample(_blur_norm(small, in_s.astype(np.float32), sigma / 2), ys, xs, k) * 255.0
     fb = fore - back
     norm2 = channels.dot(fb, fb)
