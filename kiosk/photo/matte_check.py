@@ -76,6 +76,13 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     return zone
 
 
+def _member(labels: np.ndarray, n: int, chosen: np.ndarray | list[int]) -> np.ndarray:
+    """``np.isin(labels, chosen)`` for component labels 0..n-1, by a lookup table."""
+    table = np.zeros(n, bool)
+    table[chosen] = True
+    return table[labels]
+
+
 def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
     """Components the body continues through: the bottom edge, and the sides under the chin."""
     edges = np.concatenate([labels[-1], labels[below:, 0], labels[below:, -1]])
@@ -102,7 +109,7 @@ def measure(
     # out of the shoulders.
     n_bg, lab_bg = cv2.connectedComponents(is_bg, connectivity=4)
     edge_labels = np.unique(np.concatenate([lab_bg[0], lab_bg[:, 0], lab_bg[:, -1]]))
-    main_bg = np.isin(lab_bg, edge_labels[edge_labels > 0])
+    main_bg = _member(lab_bg, n_bg, edge_labels[edge_labels > 0])
     # The person: the non-background component under the nose, and whatever the
     # body continues through (the bottom edge, the sides below the chin: the clothes).
     n_fg, lab_fg, stats, _ = cv2.connectedComponentsWithStats(not_bg, connectivity=8)
@@ -178,7 +185,7 @@ def _outline(
 ) -> tuple[float, str, float, np.ndarray]:
     """Worst outline sector for rim (dark/light); spill and its pixels."""
     person = (
-        np.isin(lab_fg, list(anchor)).astype(np.uint8)
+        _member(lab_fg, int(lab_fg.max()) + 1, list(anchor)).astype(np.uint8)
         if anchor
         else np.zeros_like(lab_fg, np.uint8)
     )
@@ -265,12 +272,17 @@ def _foreign_in_hair(
     sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
     weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
     den, num = _local_mean(sub, weight, m["foreign_sigma"])
-    local = num / np.maximum(den, 1e-3)[..., None]
+    # Judged at the saturated pixels only: no other pixel of the box can be flagged.
+    cy, cx = np.nonzero(cand[y0:y1, x0:x1])
+    d = den[cy, cx]
+    local = num[cy, cx] / np.maximum(d, 1e-3)[:, None]
+    px = sub[cy, cx]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
-    lb = bg[None, None, :] - local
-    t = np.clip(channels.dot(sub - local, lb) / np.maximum(channels.dot(lb, lb), 1.0), 0, 1)
-    far = channels.norm(sub - local - t[..., None] * lb) > m["foreign_distance"]
-    out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
+    lb = bg[None, :] - local
+    t = np.clip(channels.dot(px - local, lb) / np.maximum(channels.dot(lb, lb), 1.0), 0, 1)
+    far = channels.norm(px - local - t[:, None] * lb) > m["foreign_distance"]
+    hit = far & (d > 0.05)
+    out[y0 + cy[hit], x0 + cx[hit]] = 1
     return out
 
 
