@@ -10,6 +10,7 @@ Every function takes float arrays whose last axis is the colour.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -37,3 +38,13 @@ def spread(x: np.ndarray) -> np.ndarray:
     """``x.max(axis=-1) - x.min(axis=-1)``: how far each colour is from grey."""
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     return np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+
+
+def tripled(w: np.ndarray) -> np.ndarray:
+    """``w`` repeated for each channel: ``x * tripled(w)`` is ``x * w[..., None]``, fast.
+
+    numpy broadcasts ``w[..., None]`` over a last axis of length 3 with one tiny
+    inner loop per pixel; multiplying by a full three-channel copy does not.
+    """
+    w = np.ascontiguousarray(w)
+    return cv2.merge([w, w, w]).reshape(*w.shape, 3)

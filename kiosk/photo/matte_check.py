@@ -289,7 +289,7 @@ def _foreign_in_hair(
 def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Weighted box means (weight sum, weighted colour sum) over a window about 2 sigma wide."""
     k = 2 * int(round(sigma)) + 1
-    return cv2.blur(weight, (k, k)), cv2.blur(img * weight[..., None], (k, k))
+    return cv2.blur(weight, (k, k)), cv2.blur(img * channels.tripled(weight), (k, k))
 
 
 def _spill(

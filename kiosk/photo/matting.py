@@ -87,9 +87,9 @@ def _guided_coefficients(
 
 def _blur_norm(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
     """Weighted Gaussian average (normalised convolution)."""
-    num = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma)
+    num = cv2.GaussianBlur(values * channels.tripled(weight), (0, 0), sigma)
     den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return num / np.maximum(den, 1e-4)[..., None]
+    return num / channels.tripled(np.maximum(den, 1e-4))
 
 
 def _sample(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: float) -> np.ndarray:
@@ -233,7 +233,8 @@ def matte(
     a_band *= np.clip((prior - PRIOR_LOW) / (PRIOR_HIGH - PRIOR_LOW), 0.0, 1.0)
     # A colour that is neither the person's nearby colour nor a mix of it with the
     # nearby background is a third thing -- a letter, a logo, a light -- not the person.
-    mix = proj[:, None] * fore + (1.0 - proj[:, None]) * back
+    p3 = channels.tripled(proj)
+    mix = p3 * fore + (1.0 - p3) * back
     off = channels.norm(img_b - mix)
     a_band *= np.clip((OFF_HIGH - off) / (OFF_HIGH - OFF_LOW), 0.0, 1.0)
     alpha[ys, xs] = a_band
@@ -241,7 +242,7 @@ def matte(
     smooth = cv2.blur(alpha, (3, 3))
     a_band = smooth[ys, xs]
     alpha[ys, xs] = a_band
-    a = a_band[:, None]
+    a = channels.tripled(a_band)
     solved = np.clip((img_b - (1.0 - a) * back) / np.maximum(a, 1e-3), 0.0, 255.0)
     t = np.clip((a - 0.15) / 0.5, 0.0, 1.0)
     fg = t * solved + (1.0 - t) * fore
@@ -262,7 +263,7 @@ def composite(rgb: np.ndarray, m: Matte, bg_rgb: tuple[int, int, int]) -> np.nda
     out[:] = np.tile(np.array(bg_rgb, np.uint8), (rgb.shape[1], 1))
     cv2.copyTo(rgb, m.inside, out)
     if m.ys.size:
-        a = m.alpha[m.ys, m.xs][:, None]
+        a = channels.tripled(m.alpha[m.ys, m.xs])
         bg = np.array(bg_rgb, np.float32)
         out[m.ys, m.xs] = np.clip(m.fg * a + bg * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
     return out
