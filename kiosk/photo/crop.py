@@ -111,28 +111,48 @@ def solve(
     if s_lo > max_up:
         raise FramingError("too_far", f"needs {s_lo:.2f}x enlargement, limit {max_up:.2f}x")
     s_hi = min(s_hi, max_up)
-    best: tuple[float, Plan] | None = None
+    # Plain floats and no Plan per candidate: guidance solves on every preview frame.
+    best: tuple[float, float, float] | None = None  # (score, scale, hair-top row)
     worst = ""
-    for s in np.linspace(s_lo, s_hi, 13) if s_hi > s_lo else [s_lo]:
+    for s in _spaced(s_lo, s_hi, 13) if s_hi > s_lo else [s_lo]:
         ds = d * s
         c_lo = max(h_lo + m, e_lo + m - ds)
         c_hi = min(h_hi - m, e_hi - m - ds)
         if c_lo > c_hi + 1e-6:
             continue
-        for c in np.linspace(c_lo, max(c_lo, c_hi), 7):
-            plan = _plan(spec, head, float(s), float(c))
+        for c in _spaced(c_lo, max(c_lo, c_hi), 7):
             slack = min(c - h_lo, h_hi - c, c + ds - e_lo, e_hi - c - ds,
                         head.face_width * s - f_lo, f_hi - head.face_width * s)  # fmt: skip
             score = slack - 0.05 * abs(head.face_width * s - spec.target_face_width)
-            problem = _problem(plan, head)
+            problem = _problem_at(_box(spec, head, s, c), s, head)
             if problem:
                 worst = worst or problem
                 continue
             if best is None or score > best[0]:
-                best = (score, plan)
+                best = (score, s, c)
     if best is None:
         raise FramingError(worst or "proportions", "the picture cannot supply this crop")
-    return best[1]
+    return _plan(spec, head, best[1], best[2])
+
+
+def _spaced(lo: float, hi: float, n: int) -> list[float]:
+    """``np.linspace(lo, hi, n)`` as Python floats, computed the same way value for value."""
+    lo, hi = float(lo), float(hi)
+    div = n - 1
+    delta = hi - lo
+    step = delta / div
+    out = (
+        [i / div * delta + lo for i in range(n)] if step == 0 else [i * step + lo for i in range(n)]
+    )
+    out[-1] = hi
+    return out
+
+
+def _box(spec: Spec, head: Head, s: float, c: float) -> tuple[float, float, float, float]:
+    """``_plan(spec, head, s, c).box``, without making the plan."""
+    y0 = head.hair_top - c / s
+    x0 = head.face_cx - spec.width / (2 * s)
+    return (x0, y0, x0 + spec.width / s, y0 + spec.height / s)
 
 
 def _plan(spec: Spec, head: Head, s: float, c: float) -> Plan:
@@ -150,9 +170,10 @@ def _plan(spec: Spec, head: Head, s: float, c: float) -> Plan:
     )
 
 
-def _problem(plan: Plan, head: Head) -> str:
-    x0, y0, x1, y1 = plan.box
-    tol = 0.5 / plan.scale + 1.0
+def _problem_at(box: tuple[float, float, float, float], scale: float, head: Head) -> str:
+    """What the picture cannot supply for a crop ``box`` (source px) at ``scale``; "" if nothing."""
+    x0, y0, x1, y1 = box
+    tol = 0.5 / scale + 1.0
     if y1 > head.src_h + tol:
         return "too_close"
     if x0 < -tol and head.touch_left_y is not None and head.touch_left_y < y1:

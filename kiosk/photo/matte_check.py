@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from kiosk.photo import channels
 from kiosk.photo.analysis import FACE_OVAL, NOSE, Face
 from kiosk.photo.report import Item, at_most, make_item
 from kiosk.photo.spec import Spec
@@ -75,6 +76,13 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     return zone
 
 
+def _member(labels: np.ndarray, n: int, chosen: np.ndarray | list[int]) -> np.ndarray:
+    """``np.isin(labels, chosen)`` for component labels 0..n-1, by a lookup table."""
+    table = np.zeros(n, bool)
+    table[chosen] = True
+    return table[labels]
+
+
 def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
     """Components the body continues through: the bottom edge, and the sides under the chin."""
     edges = np.concatenate([labels[-1], labels[below:, 0], labels[below:, -1]])
@@ -93,7 +101,7 @@ def measure(
     m = limits or spec.matte
     h, w = rgb.shape[:2]
     img = rgb.astype(np.float32)
-    dist = np.linalg.norm(img - bg[None, None, :], axis=2)
+    dist = channels.norm(img - bg[None, None, :])
     is_bg = (dist < m["bg_distance"]).astype(np.uint8)
     not_bg = 1 - is_bg
     # The background proper: what connects to the top, left or right edge. A
@@ -101,7 +109,7 @@ def measure(
     # out of the shoulders.
     n_bg, lab_bg = cv2.connectedComponents(is_bg, connectivity=4)
     edge_labels = np.unique(np.concatenate([lab_bg[0], lab_bg[:, 0], lab_bg[:, -1]]))
-    main_bg = np.isin(lab_bg, edge_labels[edge_labels > 0])
+    main_bg = _member(lab_bg, n_bg, edge_labels[edge_labels > 0])
     # The person: the non-background component under the nose, and whatever the
     # body continues through (the bottom edge, the sides below the chin: the clothes).
     n_fg, lab_fg, stats, _ = cv2.connectedComponentsWithStats(not_bg, connectivity=8)
@@ -177,7 +185,7 @@ def _outline(
 ) -> tuple[float, str, float, np.ndarray]:
     """Worst outline sector for rim (dark/light); spill and its pixels."""
     person = (
-        np.isin(lab_fg, list(anchor)).astype(np.uint8)
+        _member(lab_fg, int(lab_fg.max()) + 1, list(anchor)).astype(np.uint8)
         if anchor
         else np.zeros_like(lab_fg, np.uint8)
     )
@@ -198,12 +206,12 @@ def _outline(
     f = num[ys, xs] / den[ys, xs, None]
     px = img[ys, xs]
     fb = f - bg
-    n2 = np.maximum((fb * fb).sum(axis=1), 1.0)
-    a = np.clip(((px - bg) * fb).sum(axis=1) / n2, 0.0, 1.0)
+    n2 = np.maximum(channels.dot(fb, fb), 1.0)
+    a = np.clip(channels.dot(px - bg, fb) / n2, 0.0, 1.0)
     mix = a[:, None] * f + (1 - a[:, None]) * bg
     r = px - mix
-    lum = r.mean(axis=1)
-    lum_px, lum_f, lum_b = px.mean(axis=1), f.mean(axis=1), float(bg.mean())
+    lum = channels.mean(r)
+    lum_px, lum_f, lum_b = channels.mean(px), channels.mean(f), float(bg.mean())
     delta = m["rim_delta"]
     dark = (lum < -delta) & (lum_px < np.minimum(lum_f, lum_b) - delta)
     light = (lum > delta) & (lum_px > np.maximum(lum_f, lum_b) + delta)
@@ -251,7 +259,7 @@ def _foreign_in_hair(
     region[core_zone(face, (h, w)) > 0] = False
     if region.sum() < 50:
         return np.zeros((h, w), np.uint8)
-    sat = img.max(axis=2) - img.min(axis=2)
+    sat = channels.spread(img)
     out = np.zeros((h, w), np.uint8)
     cand = region & (sat >= m["foreign_saturation"])
     if not cand.any():
@@ -264,19 +272,24 @@ def _foreign_in_hair(
     sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
     weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
     den, num = _local_mean(sub, weight, m["foreign_sigma"])
-    local = num / np.maximum(den, 1e-3)[..., None]
+    # Judged at the saturated pixels only: no other pixel of the box can be flagged.
+    cy, cx = np.nonzero(cand[y0:y1, x0:x1])
+    d = den[cy, cx]
+    local = num[cy, cx] / np.maximum(d, 1e-3)[:, None]
+    px = sub[cy, cx]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
-    lb = bg[None, None, :] - local
-    t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
-    far = np.linalg.norm(sub - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
-    out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
+    lb = bg[None, :] - local
+    t = np.clip(channels.dot(px - local, lb) / np.maximum(channels.dot(lb, lb), 1.0), 0, 1)
+    far = channels.norm(px - local - t[:, None] * lb) > m["foreign_distance"]
+    hit = far & (d > 0.05)
+    out[y0 + cy[hit], x0 + cx[hit]] = 1
     return out
 
 
 def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Weighted box means (weight sum, weighted colour sum) over a window about 2 sigma wide."""
     k = 2 * int(round(sigma)) + 1
-    return cv2.blur(weight, (k, k)), cv2.blur(img * weight[..., None], (k, k))
+    return cv2.blur(weight, (k, k)), cv2.blur(img * channels.tripled(weight), (k, k))
 
 
 def _spill(
@@ -302,9 +315,9 @@ def _spill(
     f = num[ys, xs] / den[ys, xs, None]
     px = img[ys, xs]
     fb = f - bg
-    a = np.clip(((px - bg) * fb).sum(axis=1) / np.maximum((fb * fb).sum(axis=1), 1.0), 0.0, 1.0)
+    a = np.clip(channels.dot(px - bg, fb) / np.maximum(channels.dot(fb, fb), 1.0), 0.0, 1.0)
     r = px - (a[:, None] * f + (1 - a[:, None]) * bg)
-    chroma = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1)
+    chroma = channels.norm(r - channels.mean(r)[:, None])
     flagged = np.zeros(person.shape, np.uint8)
     hit = chroma > m["spill_delta"]
     flagged[ys[hit], xs[hit]] = 1

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from kiosk.photo import channels
+
 WORK_SIDE = 360  # guided-filter coefficients and colour statistics are computed at this size
 # Person probability below PRIOR_LOW is background whatever its colour; above PRIOR_HIGH
 # the colour solve decides alone (measured on the hostile-background composites).
@@ -81,15 +83,15 @@ def _guided_coefficients(
         ],
         axis=-1,
     )
-    b = mean_p - (a * mean_i).sum(axis=-1)
+    b = mean_p - channels.dot(a, mean_i)
     return _box(a, r), _box(b, r)
 
 
 def _blur_norm(values: NDArray[Any], weight: NDArray[Any], sigma: float) -> NDArray[Any]:
     """Weighted Gaussian average (normalised convolution)."""
-    num = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma)
+    num = cv2.GaussianBlur(values * channels.tripled(weight), (0, 0), sigma)
     den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    out: NDArray[Any] = num / np.maximum(den, 1e-4)[..., None]
+    out: NDArray[Any] = num / channels.tripled(np.maximum(den, 1e-4))
     return out
 
 
@@ -111,13 +113,19 @@ RELEASE_DEPTH = 6  # band widths from the edge within which inside pixels may be
 
 
 def _release_background_blobs(
-    small: NDArray[Any], depth: NDArray[Any], in_s: NDArray[Any], out_s: NDArray[Any], band: float
+    small: NDArray[Any],
+    depth: NDArray[Any],
+    in_s: NDArray[Any],
+    out_s: NDArray[Any],
+    band: float,
+    back_s: NDArray[Any],
 ) -> NDArray[Any]:
     """Hand "certain inside" pixels near the edge back to the band when they look like background.
 
     The segmentation model sometimes swallows a patch of bright wall or sky
     above the hair; such pixels match the local background colour and not the
     colour deeper inside the person, so the per-pixel solve should decide them.
+    ``back_s`` is the local background colour (``_blur_norm`` of ``small`` over ``out_s``).
     """
     near = (in_s > 0) & (depth <= RELEASE_DEPTH * band)
     if not near.any():
@@ -126,20 +134,20 @@ def _release_background_blobs(
     deep = (depth > RELEASE_DEPTH * band).astype(np.float32)
     if deep.sum() < 10 or out_s.sum() < 10:
         return in_s
-    back = _blur_norm(small, out_s.astype(np.float32), sigma)[near]
+    back = back_s[near]
     fore = _blur_norm(small, deep, sigma)[near]
     px = small[near]
     fb = fore - back
-    norm2 = (fb * fb).sum(axis=1)
-    proj = ((px - back) * fb).sum(axis=1) / np.maximum(norm2, 1e-4)
-    close_to_back = np.linalg.norm(px - back, axis=1) < 0.5 * np.sqrt(norm2)
+    norm2 = channels.dot(fb, fb)
+    proj = channels.dot(px - back, fb) / np.maximum(norm2, 1e-4)
+    close_to_back = channels.norm(px - back) < 0.5 * np.sqrt(norm2)
     suspicious = (np.sqrt(norm2) > 0.25) & (proj < 0.3) & close_to_back
     mask = np.zeros_like(in_s)
     ys, xs = np.nonzero(near)
     mask[ys[suspicious], xs[suspicious]] = 1
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    sat = small.max(axis=2) - small.min(axis=2)
-    bg_sat = (back.max(axis=1) - back.min(axis=1)) > 0.25
+    sat = channels.spread(small)
+    bg_sat = channels.spread(back) > 0.25
     # Only patches that open onto the edge band: a highlight inside the hair stays hair.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
@@ -198,7 +206,10 @@ def matte(
     in_s = (depth > band_s).astype(np.uint8)
     out_s = (cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > band_s).astype(np.uint8)
     small = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    in_s = _release_background_blobs(small, depth, in_s, out_s, band_s)
+    # The old background's local colour: judged against here and solved against below.
+    sigma = max(2.0, max(wh, ww) / 60)
+    back_s = _blur_norm(small, out_s.astype(np.float32), sigma)
+    in_s = _release_background_blobs(small, depth, in_s, out_s, band_s, back_s)
     inside: NDArray[Any] = cv2.resize(in_s, (w, h), interpolation=cv2.INTER_NEAREST)
     outside: NDArray[Any] = cv2.resize(out_s, (w, h), interpolation=cv2.INTER_NEAREST)
     alpha = inside.astype(np.float32)
@@ -208,15 +219,14 @@ def matte(
     r = max(1, round(r_full * k))
     a_coef, b_coef = _guided_coefficients(small, p_small, r, 1e-3)
     img_b = rgb[ys, xs].astype(np.float32)  # band colours, full resolution, 0..255
-    gf = (_sample(a_coef, ys, xs, k) * (img_b / 255.0)).sum(axis=1) + _sample(b_coef, ys, xs, k)
+    gf = channels.dot(_sample(a_coef, ys, xs, k), img_b / 255.0) + _sample(b_coef, ys, xs, k)
     a_band = np.clip((gf - 0.08) / 0.84, 0.0, 1.0)
     # Local background and foreground colours from the certain regions (work size).
-    sigma = max(2.0, max(wh, ww) / 60)
-    back = _sample(_blur_norm(small, out_s.astype(np.float32), sigma), ys, xs, k) * 255.0
+    back = _sample(back_s, ys, xs, k) * 255.0
     fore = _sample(_blur_norm(small, in_s.astype(np.float32), sigma / 2), ys, xs, k) * 255.0
     fb = fore - back
-    norm2 = (fb * fb).sum(axis=1)
-    proj = np.clip(((img_b - back) * fb).sum(axis=1) / np.maximum(norm2, 1.0), 0.0, 1.0)
+    norm2 = channels.dot(fb, fb)
+    proj = np.clip(channels.dot(img_b - back, fb) / np.maximum(norm2, 1.0), 0.0, 1.0)
     trust = np.clip((np.sqrt(norm2) - 20.0) / 40.0, 0.0, 1.0)
     a_band = trust * proj + (1.0 - trust) * a_band
     # The colour solve cannot tell a dark letter or a bright light of a busy
@@ -226,15 +236,16 @@ def matte(
     a_band *= np.clip((prior - PRIOR_LOW) / (PRIOR_HIGH - PRIOR_LOW), 0.0, 1.0)
     # A colour that is neither the person's nearby colour nor a mix of it with the
     # nearby background is a third thing -- a letter, a logo, a light -- not the person.
-    mix = proj[:, None] * fore + (1.0 - proj[:, None]) * back
-    off = np.linalg.norm(img_b - mix, axis=1)
+    p3 = channels.tripled(proj)
+    mix = p3 * fore + (1.0 - p3) * back
+    off = channels.norm(img_b - mix)
     a_band *= np.clip((OFF_HIGH - off) / (OFF_HIGH - OFF_LOW), 0.0, 1.0)
     alpha[ys, xs] = a_band
     # Light smoothing of the per-pixel solve; the certain regions stay pinned.
     smooth = cv2.blur(alpha, (3, 3))
     a_band = smooth[ys, xs]
     alpha[ys, xs] = a_band
-    a = a_band[:, None]
+    a = channels.tripled(a_band)
     solved = np.clip((img_b - (1.0 - a) * back) / np.maximum(a, 1e-3), 0.0, 255.0)
     t = np.clip((a - 0.15) / 0.5, 0.0, 1.0)
     fg = t * solved + (1.0 - t) * fore
@@ -251,10 +262,11 @@ def refine_alpha(
 def composite(rgb: NDArray[Any], m: Matte, bg_rgb: tuple[int, int, int]) -> NDArray[Any]:
     """``alpha * F + (1 - alpha) * colour`` as uint8 RGB; solid regions copied untouched."""
     out = np.empty_like(rgb)
-    out[:] = np.array(bg_rgb, np.uint8)
+    # One row of the colour, copied down: filling with a 3-vector directly is 100x slower.
+    out[:] = np.tile(np.array(bg_rgb, np.uint8), (rgb.shape[1], 1))
     cv2.copyTo(rgb, m.inside, out)
     if m.ys.size:
-        a = m.alpha[m.ys, m.xs][:, None]
+        a = channels.tripled(m.alpha[m.ys, m.xs])
         bg = np.array(bg_rgb, np.float32)
         out[m.ys, m.xs] = np.clip(m.fg * a + bg * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
     return out

@@ -350,18 +350,29 @@ def step_compose(ctx: PhotoJob) -> None:
         plan.scale * out_scale, -plan.x0 * plan.scale * out_scale, -plan.y0 * plan.scale * out_scale
     )
     # Taking a patch of spill out can bare the next one, or leave a piece afloat.
+    # The cleaning judges the composite at the spec's size: the same reduction as
+    # the output's, made once and kept when nothing changed.
+    small = _spec_size(img, spec)
     for _ in range(CLEAN_ROUNDS):
-        changed = matte_clean.clean(ctx.matte, img, face, spec, ctx.master_rgb)
+        changed = matte_clean.clean(ctx.matte, img, face, spec, ctx.master_rgb, judged=small)
         if changed:
             img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
+            small = _spec_size(img, spec)
         if changed != "reshaped":
             break
     ctx.face_master = face
-    _finish(ctx, img)
+    _finish(ctx, img, small)
 
 
-def _finish(ctx: PhotoJob, img: np.ndarray) -> None:
-    """Master (with its geometry) and the spec-size output from a composite."""
+def _spec_size(img: np.ndarray, spec: Spec) -> np.ndarray:
+    return cv2.resize(img, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+
+
+def _finish(ctx: PhotoJob, img: np.ndarray, output: np.ndarray | None = None) -> None:
+    """Master (with its geometry) and the spec-size output from a composite.
+
+    ``output`` is ``img`` already reduced to the spec's size, when the caller has it.
+    """
     spec, plan, face = ctx.spec, ctx.plan, ctx.face_master
     out_scale = img.shape[0] / spec.height
     crown = hair_top_from_alpha(ctx.matte.alpha, face.face_cx, face.face_width, face.eye_y)
@@ -373,7 +384,7 @@ def _finish(ctx: PhotoJob, img: np.ndarray) -> None:
         "face_width": face.face_width,
     }
     ctx.master = Master(Image.fromarray(img, "RGB"), geometry)
-    ctx.output = cv2.resize(img, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+    ctx.output = output if output is not None else _spec_size(img, spec)
 
 
 def step_encode(ctx: PhotoJob) -> None:
