@@ -49,9 +49,11 @@ class MatteFaults:
     rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
     rim_kind: str  # "dark" | "light" | ""
     spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
-    islands: np.ndarray  # uint8 masks: what the pipeline removes (islands, spill) or fills (holes)
+    # uint8 masks: what the pipeline removes (islands, spill) or gives back (holes, bites)
+    islands: np.ndarray
     holes: np.ndarray
     spilled: np.ndarray
+    bites: np.ndarray
 
 
 def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
@@ -148,7 +150,9 @@ def measure(
     )
     bite = ((closed > 0) & (not_bg == 0) & (zone > 0)).astype(np.uint8)
     n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
-    big_bites = stats_b[1:, cv2.CC_STAT_AREA][stats_b[1:, cv2.CC_STAT_AREA] >= m["bite_min_area"]]
+    is_bite = stats_b[:, cv2.CC_STAT_AREA] >= m["bite_min_area"]
+    is_bite[0] = False
+    big_bites = stats_b[is_bite, cv2.CC_STAT_AREA]
     rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
     return MatteFaults(
         island_area=max(island_areas, default=0),
@@ -162,6 +166,7 @@ def measure(
         islands=island_mask,
         holes=hole_mask,
         spilled=spill_mask,
+        bites=is_bite[lab_b].astype(np.uint8),
     )
 
 
@@ -268,7 +273,10 @@ def _foreign_in_hair(
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
     lb = bg[None, None, :] - local
     t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
-    far = np.linalg.norm(sub - local - t[..., None] * lb, axis=2) > m["foreign_distance"]
+    # Chroma only (the residual's grey part taken out): a highlight or a shadow in the hair
+    # changes brightness, a red strand or green leaf seen between strands changes the hue.
+    r = sub - local - t[..., None] * lb
+    far = np.linalg.norm(r - r.mean(axis=2, keepdims=True), axis=2) > m["foreign_distance"]
     out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
     return out
 
