@@ -256,28 +256,34 @@ def _foreign_in_hair(
     region[core_zone(face, (h, w)) > 0] = False
     if region.sum() < 50:
         return np.zeros((h, w), np.uint8)
-    sat = img.max(axis=2) - img.min(axis=2)
     out = np.zeros((h, w), np.uint8)
-    cand = region & (sat >= m["foreign_saturation"])
-    if not cand.any():
+    ys, xs = np.nonzero(region)
+    px = img[ys, xs]
+    sat_r = px.max(axis=1) - px.min(axis=1)
+    is_cand = sat_r >= m["foreign_saturation"]
+    if not is_cand.any():
         return out
     # Only around the saturated pixels (few in clean hair): their box, grown by the window.
-    ys, xs = np.nonzero(cand)
+    cy, cx = ys[is_cand], xs[is_cand]
     pad = 2 * int(round(m["foreign_sigma"])) + 2
-    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
-    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
-    sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
-    weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
-    den, num = _local_mean(sub, weight, m["foreign_sigma"])
-    local = num / np.maximum(den, 1e-3)[..., None]
+    y0, y1 = max(0, cy.min() - pad), min(h, cy.max() + pad + 1)
+    x0, x1 = max(0, cx.min() - pad), min(w, cx.max() + pad + 1)
+    weight = np.zeros((h, w), np.float32)
+    weight[ys[~is_cand], xs[~is_cand]] = 1.0  # the unsaturated hair around
+    den, num = _local_mean(img[y0:y1, x0:x1], weight[y0:y1, x0:x1], m["foreign_sigma"])
+    # The rest only at the candidates.
+    d = den[cy - y0, cx - x0]
+    local = num[cy - y0, cx - x0] / np.maximum(d, 1e-3)[:, None]
+    c = px[is_cand]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
-    lb = bg[None, None, :] - local
-    t = np.clip(((sub - local) * lb).sum(axis=2) / np.maximum((lb * lb).sum(axis=2), 1.0), 0, 1)
+    lb = bg[None, :] - local
+    t = np.clip(((c - local) * lb).sum(axis=1) / np.maximum((lb * lb).sum(axis=1), 1.0), 0, 1)
     # Chroma only (the residual's grey part taken out): a highlight or a shadow in the hair
     # changes brightness, a red strand or green leaf seen between strands changes the hue.
-    r = sub - local - t[..., None] * lb
-    far = np.linalg.norm(r - r.mean(axis=2, keepdims=True), axis=2) > m["foreign_distance"]
-    out[y0:y1, x0:x1] = (cand[y0:y1, x0:x1] & far & (den > 0.05)).astype(np.uint8)
+    r = c - local - t[:, None] * lb
+    far = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1) > m["foreign_distance"]
+    hit = far & (d > 0.05)
+    out[cy[hit], cx[hit]] = 1
     return out
 
 
