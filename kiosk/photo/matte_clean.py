@@ -28,6 +28,7 @@ SPILL_HUE = 45.0  # RGB chroma (grey part taken out) from the person's colour: n
 SPILL_BESIDE = 0.5  # a colour this much nearer some old-backdrop pixel beside it than the person
 BITE_REACH = 8  # px of the 480x640 picture around a bite where the old backdrop is sampled
 BITE_BACKDROP = 18.0  # RGB distance from that backdrop beyond which a bitten pixel is the person
+BITE_PERSON = 0.5  # share of a bite's pixels that must be the person for it to be given back
 
 
 def _old_backdrop(
@@ -100,9 +101,9 @@ def _not_backdrop(bites: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> n
 
     A white collar against a pale wall, or a jaw against a skin-coloured one, is
     cut away by a colour solve that sees no difference worth trusting; the bite
-    it leaves is given back, with the picture's own pixels, where they differ from
-    the old backdrop right beside it. A real gap (the wall seen between a thin
-    neck and a shoulder) matches that backdrop and stays background.
+    it leaves is given back, with the picture's own pixels, when most of them
+    differ from the old backdrop right beside it. A real gap (the wall seen
+    between a thin neck and a shoulder) matches that backdrop and stays background.
     """
     h, w = bites.shape
     out = np.zeros((h, w), bool)
@@ -123,9 +124,9 @@ def _not_backdrop(bites: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> n
             np.linalg.norm(box[inside][:, None, :] - back[None, :: max(1, len(back) // 256)], axis=2),
             5, axis=1,
         )  # fmt: skip
-        keep = np.zeros(inside.shape, bool)
-        keep[inside] = near > BITE_BACKDROP
-        out[y0:y1, x0:x1] |= keep
+        # Whole or not at all: filling only part of a bite reshapes the outline into new bites.
+        if (near > BITE_BACKDROP).mean() >= BITE_PERSON:
+            out[y0:y1, x0:x1] |= inside
     return out
 
 
