@@ -50,9 +50,11 @@ class MatteFaults:
     rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
     rim_kind: str  # "dark" | "light" | ""
     spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
-    islands: np.ndarray  # uint8 masks: what the pipeline removes (islands, spill) or fills (holes)
+    # uint8 masks: what the pipeline removes (islands, spill) or gives back (holes, bites)
+    islands: np.ndarray
     holes: np.ndarray
     spilled: np.ndarray
+    bites: np.ndarray
 
 
 def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
@@ -156,7 +158,9 @@ def measure(
     )
     bite = ((closed > 0) & (not_bg == 0) & (zone > 0)).astype(np.uint8)
     n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
-    big_bites = stats_b[1:, cv2.CC_STAT_AREA][stats_b[1:, cv2.CC_STAT_AREA] >= m["bite_min_area"]]
+    is_bite = stats_b[:, cv2.CC_STAT_AREA] >= m["bite_min_area"]
+    is_bite[0] = False
+    big_bites = stats_b[is_bite, cv2.CC_STAT_AREA]
     rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
     return MatteFaults(
         island_area=max(island_areas, default=0),
@@ -170,6 +174,7 @@ def measure(
         islands=island_mask,
         holes=hole_mask,
         spilled=spill_mask,
+        bites=is_bite[lab_b].astype(np.uint8),
     )
 
 
@@ -259,30 +264,34 @@ def _foreign_in_hair(
     region[core_zone(face, (h, w)) > 0] = False
     if region.sum() < 50:
         return np.zeros((h, w), np.uint8)
-    sat = channels.spread(img)
     out = np.zeros((h, w), np.uint8)
-    cand = region & (sat >= m["foreign_saturation"])
-    if not cand.any():
+    ys, xs = np.nonzero(region)
+    px = img[ys, xs]
+    sat_r = px.max(axis=1) - px.min(axis=1)
+    is_cand = sat_r >= m["foreign_saturation"]
+    if not is_cand.any():
         return out
     # Only around the saturated pixels (few in clean hair): their box, grown by the window.
-    ys, xs = np.nonzero(cand)
+    cy, cx = ys[is_cand], xs[is_cand]
     pad = 2 * int(round(m["foreign_sigma"])) + 2
-    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
-    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
-    sub, reg, sat_s = img[y0:y1, x0:x1], region[y0:y1, x0:x1], sat[y0:y1, x0:x1]
-    weight = reg.astype(np.float32) * (sat_s < m["foreign_saturation"])
-    den, num = _local_mean(sub, weight, m["foreign_sigma"])
-    # Judged at the saturated pixels only: no other pixel of the box can be flagged.
-    cy, cx = np.nonzero(cand[y0:y1, x0:x1])
-    d = den[cy, cx]
-    local = num[cy, cx] / np.maximum(d, 1e-3)[:, None]
-    px = sub[cy, cx]
+    y0, y1 = max(0, cy.min() - pad), min(h, cy.max() + pad + 1)
+    x0, x1 = max(0, cx.min() - pad), min(w, cx.max() + pad + 1)
+    weight = np.zeros((h, w), np.float32)
+    weight[ys[~is_cand], xs[~is_cand]] = 1.0  # the unsaturated hair around
+    den, num = _local_mean(img[y0:y1, x0:x1], weight[y0:y1, x0:x1], m["foreign_sigma"])
+    # The rest only at the candidates.
+    d = den[cy - y0, cx - x0]
+    local = num[cy - y0, cx - x0] / np.maximum(d, 1e-3)[:, None]
+    c = px[is_cand]
     # Not a mix of that hair with the new background (hair gaps showing it are fine).
     lb = bg[None, :] - local
-    t = np.clip(channels.dot(px - local, lb) / np.maximum(channels.dot(lb, lb), 1.0), 0, 1)
-    far = channels.norm(px - local - t[:, None] * lb) > m["foreign_distance"]
+    t = np.clip(((c - local) * lb).sum(axis=1) / np.maximum((lb * lb).sum(axis=1), 1.0), 0, 1)
+    # Chroma only (the residual's grey part taken out): a highlight or a shadow in the hair
+    # changes brightness, a red strand or green leaf seen between strands changes the hue.
+    r = c - local - t[:, None] * lb
+    far = np.linalg.norm(r - r.mean(axis=1, keepdims=True), axis=1) > m["foreign_distance"]
     hit = far & (d > 0.05)
-    out[y0 + cy[hit], x0 + cx[hit]] = 1
+    out[cy[hit], cx[hit]] = 1
     return out
 
 

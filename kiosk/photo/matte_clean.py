@@ -24,7 +24,11 @@ SPILL_REACH = 12  # px of the 480x640 picture: how far a spill patch's colour is
 SPILL_SIMILAR = 45.0  # RGB distance to the patch's own colour that counts as the same stuff
 SPILL_SATURATION = 90.0  # max - min of RGB: a colour no hair has ...
 SPILL_FOREIGN = 100.0  # ... this far from the person's colour nearby
+SPILL_HUE = 45.0  # RGB chroma (grey part taken out) from the person's colour: not the person
 SPILL_BESIDE = 0.5  # a colour this much nearer some old-backdrop pixel beside it than the person
+BITE_REACH = 8  # px of the 480x640 picture around a bite where the old backdrop is sampled
+BITE_BACKDROP = 18.0  # RGB distance from that backdrop beyond which a bitten pixel is the person
+BITE_PERSON = 0.5  # share of a bite's pixels that must be the person for it to be given back
 
 
 def _old_backdrop(
@@ -35,9 +39,10 @@ def _old_backdrop(
     A patch counts only when its colour in the source is nearer the old
     background around it (alpha 0) than the person around it (alpha 1), or is
     found in that old background beside it (a logo or letters partly behind
-    the hair), or is a saturated colour far from the person's (a coloured
-    shape of a busy backdrop): a red backdrop seen between strands is; a brown highlight
-    in dark hair is not. Taking out only the flagged pixels would bare the
+    the hair), or has a hue the person around it has not (a coloured shape of a
+    busy backdrop, red strands of a red backdrop, a green leaf between strands --
+    judged by hue alone when no old background is near, deep in the hair): a red
+    backdrop seen between strands is; a brown highlight in dark hair is not. Taking out only the flagged pixels would bare the
     next ring of the same colour, so the patch's colour is followed a little
     way -- never into the face, the ears, the neck or the chest.
 
@@ -59,16 +64,28 @@ def _old_backdrop(
         box, a = src[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
         colour = np.median(box[patch > 0], axis=0)
         back, person = box[a < 0.05], box[(a > 0.95) & (patch == 0)]
-        if len(back) < 10 or len(person) < 10:
+        if len(person) < 10:
             continue
-        d_back = float(np.linalg.norm(colour - np.median(back, axis=0)))
-        d_person = float(np.linalg.norm(colour - np.median(person, axis=0)))
+        own = np.median(person, axis=0)
+        d_person = float(np.linalg.norm(colour - own))
         saturated = float(colour.max() - colour.min()) > SPILL_SATURATION
-        # The colour is there in the old backdrop right beside it (a logo, letters
-        # partly hidden by the hair), and not what the person has there.
-        in_backdrop = float(np.percentile(np.linalg.norm(back - colour, axis=1), 5))
-        seen_beside = in_backdrop < SPILL_BESIDE * d_person
-        if d_back >= d_person and not seen_beside and not (saturated and d_person > SPILL_FOREIGN):
+        # A hue the person has nowhere near (a red letter, a green leaf between strands);
+        # a highlight or shadow of the hair differs in brightness, not in hue.
+        diff = colour - own
+        foreign = float(np.linalg.norm(diff - diff.mean())) > SPILL_HUE or (
+            saturated and d_person > SPILL_FOREIGN
+        )
+        if len(back) < 10:  # deep in the hair, no backdrop beside it: by its hue alone
+            near_backdrop = False
+        else:
+            d_back = float(np.linalg.norm(colour - np.median(back, axis=0)))
+            # The colour is there in the old backdrop right beside it (a logo, letters
+            # partly hidden by the hair), and not what the person has there.
+            in_backdrop = float(np.percentile(np.linalg.norm(back - colour, axis=1), 5))
+            near_backdrop = d_back < d_person or in_backdrop < SPILL_BESIDE * d_person
+        if not near_backdrop and not foreign:
+            if len(back) < 10:
+                continue
             mask = np.zeros((h, w), bool)
             mask[y0:y1, x0:x1] = cv2.dilate(patch, np.ones((3, 3), np.uint8)) > 0
             recolour.append((mask, np.median(person, axis=0)))
@@ -77,6 +94,40 @@ def _old_backdrop(
         similar = np.linalg.norm(box - colour, axis=2) < SPILL_SIMILAR
         out[y0:y1, x0:x1] |= near & similar & (zone[y0:y1, x0:x1] == 0)
     return out, recolour
+
+
+def _not_backdrop(bites: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Of the bites into face, neck or chest, the pixels that are not the old backdrop.
+
+    A white collar against a pale wall, or a jaw against a skin-coloured one, is
+    cut away by a colour solve that sees no difference worth trusting; the bite
+    it leaves is given back, with the picture's own pixels, when most of them
+    differ from the old backdrop right beside it. A real gap (the wall seen
+    between a thin neck and a shoulder) matches that backdrop and stays background.
+    """
+    h, w = bites.shape
+    out = np.zeros((h, w), bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bites, connectivity=8)
+    src = source.astype(np.float32)
+    for lab in range(1, n):
+        x, y, bw, bh = stats[lab, :4]
+        y0, y1 = max(0, y - BITE_REACH), min(h, y + bh + BITE_REACH)
+        x0, x1 = max(0, x - BITE_REACH), min(w, x + bw + BITE_REACH)
+        box, a = src[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+        inside = labels[y0:y1, x0:x1] == lab
+        back = box[(a < 0.05) & ~inside]
+        if len(back) < 10:  # no backdrop beside it (a hole in a cheek): the person
+            out[y0:y1, x0:x1] |= inside
+            continue
+        # The backdrop colour nearest each bitten pixel (a wall may shade across the box).
+        near = np.percentile(
+            np.linalg.norm(box[inside][:, None, :] - back[None, :: max(1, len(back) // 256)], axis=2),
+            5, axis=1,
+        )  # fmt: skip
+        # Whole or not at all: filling only part of a bite reshapes the outline into new bites.
+        if (near > BITE_BACKDROP).mean() >= BITE_PERSON:
+            out[y0:y1, x0:x1] |= inside
+    return out
 
 
 def _large_patches(mask: np.ndarray, min_area: float) -> np.ndarray:
@@ -95,6 +146,7 @@ def _stricter(spec: Spec) -> dict:
     m["afloat_distance"] *= STRICT_DISTANCE
     m["island_min_area"] = max(1.0, m["island_min_area"] * STRICT_AREA)
     m["hole_min_area"] = max(1.0, m["hole_min_area"] * STRICT_AREA)
+    m["bite_min_area"] = max(1.0, m["bite_min_area"] * STRICT_AREA)
     return m
 
 
@@ -147,21 +199,29 @@ def clean(
     spilled = _large_patches(f.spilled, spec.matte["spill_clean_area"])
     remove = f.islands > 0
     recolour: list[tuple[np.ndarray, np.ndarray]] = []
-    if source is not None and spilled.any():
+    fill = f.holes > 0
+    bitten = f.holes | f.bites
+    if source is not None and (spilled.any() or bitten.any()):
         src_s = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         alpha_s = cv2.resize(m.alpha, size, interpolation=cv2.INTER_AREA)
+    if source is not None and spilled.any():
         zone = matte_check.core_zone(face_s, small.shape[:2])
         backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
         remove = remove | backdrop
-    fill = f.holes > 0
+    if source is not None and bitten.any():
+        # Holes and bites are given back where the picture shows the person there, never
+        # the old backdrop (a wall seen between collar and neck would stay a pale scrap).
+        grown = cv2.dilate(bitten, np.ones((3, 3), np.uint8))  # the soft edge too ...
+        fill = _not_backdrop(grown, src_s, alpha_s)  # ... where it is not the backdrop
     recoloured = _recolour(m, recolour, (w, h))
     if not remove.any() and not fill.any():
         return "recoloured" if recoloured else ""
     grow = np.ones((3, 3), np.uint8)
     remove_big = cv2.resize(cv2.dilate(remove.astype(np.uint8), grow), (w, h),
                             interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
-    fill_big = cv2.resize(cv2.dilate(fill.astype(np.uint8), grow), (w, h),
-                          interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
+    if source is None:
+        fill = cv2.dilate(fill.astype(np.uint8), grow) > 0
+    fill_big = cv2.resize(fill.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     remove_big &= ~fill_big
     m.alpha[remove_big] = 0.0
     m.inside[remove_big] = 0

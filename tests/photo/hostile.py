@@ -156,3 +156,102 @@ def hostile_jpeg(fg: np.ndarray, alpha: np.ndarray, kind: str, seed: int = 11) -
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=92)
     return buf.getvalue()
+
+
+# --- the known misses: a backdrop made to hit one weakness each ----------------------------
+#
+# Each is laid around a sample portrait knowing where its hair and shirt are (from the
+# cut alpha), as a real backdrop happens to be placed: a dark lump just over the hair
+# top on a dark backdrop, a white backdrop behind a white collar, thin red strands
+# (flyaway hair over a red backdrop, the red seen between them).
+
+MISSES = ("dark_lump", "white_collar", "red_strands")
+
+
+def _hair_top(alpha: np.ndarray) -> tuple[int, int, int]:
+    """(row, centre column, half width) of the person's top, from the cut alpha."""
+    rows = np.flatnonzero((alpha > 0.5).sum(axis=1) > 0)
+    top = int(rows[0])
+    below = alpha[top + alpha.shape[0] // 12] > 0.5
+    xs = np.flatnonzero(below)
+    return top, int(xs.mean()), int((xs[-1] - xs[0]) / 2)
+
+
+def _dark_lump(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A dark studio backdrop with a darker blob (a coat on a hook, a shadow) touching the hair top."""
+    h, w = alpha.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = (34, 33, 36)
+    img += 10 * np.exp(-(((xx - w / 2) / w) ** 2 + ((yy - h / 3) / h) ** 2) * 4)[..., None]
+    top, cx, half = _hair_top(alpha)
+    hair = np.median(fg[(alpha > 0.95) & (yy < top + h // 15)], axis=0)
+    blob = np.zeros((h, w), np.float32)
+    ax, ay = int(0.45 * half), int(0.09 * h)
+    cv2.ellipse(blob, (cx + half // 4, top - ay // 3), (ax, ay), -15, 0, 360, 1.0, -1)
+    blob = cv2.GaussianBlur(blob, (0, 0), 2)[..., None]
+    img = blob * (0.9 * hair) + (1 - blob) * img
+    return np.clip(img + rng.normal(0, 2, img.shape), 0, 255)
+
+
+def _white_collar(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An off-white wall, a touch darker than a white shirt, with a soft shadow."""
+    h, w = alpha.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = (232, 231, 227)
+    img -= 14 * (xx / w)[..., None]
+    return np.clip(img + rng.normal(0, 2, img.shape), 0, 255)
+
+
+def flyaways(
+    fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, n: int = 60
+) -> tuple[np.ndarray, np.ndarray]:
+    """Thin strands of hair curling out of the hair's outline (over the top half of the head)."""
+    h, w = alpha.shape
+    fg, alpha = fg.copy(), alpha.copy()
+    top, cx, half = _hair_top(alpha)
+    person = (alpha > 0.5).astype(np.uint8)
+    edge = person - cv2.erode(person, np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero(edge)
+    sel = ys < top + 0.9 * half
+    ys, xs = ys[sel], xs[sel]
+    hair = np.median(fg[(alpha > 0.95) & (np.arange(h)[:, None] < top + h // 15)], axis=0)
+    strands = np.zeros((h, w), np.float32)
+    thick = max(1, round(w / 600))
+    for _ in range(n):
+        i = int(rng.integers(0, len(ys)))
+        y, x = ys[i], xs[i]
+        out = np.array([x - cx, y - (top + half)], np.float32)
+        out /= max(float(np.linalg.norm(out)), 1.0)
+        length = float(rng.uniform(0.08, 0.25)) * half
+        bend = rng.normal(0, 0.5, 2)
+        t = np.linspace(0.0, 1.0, 24)[:, None]
+        start = np.array([x, y], np.float32) - out * 0.05 * half
+        end = start + out * length
+        mid = (start + end) / 2 + bend * length * 0.5
+        pts = (1 - t) ** 2 * start + 2 * (1 - t) * t * mid + t**2 * end
+        cv2.polylines(strands, [pts.astype(np.int32)], False, 0.85, thick, cv2.LINE_AA)
+    strands = np.clip(strands, 0, 1)
+    new = np.maximum(alpha, strands)
+    add = (new - alpha)[..., None]
+    fg = (fg * alpha[..., None] + hair * add) / np.maximum(new, 1e-3)[..., None]
+    return fg, new
+
+
+def miss_jpeg(fg: np.ndarray, alpha: np.ndarray, kind: str, seed: int = 11) -> bytes:
+    """One known miss: the sitter cut from a sample portrait over the backdrop made for it."""
+    rng = np.random.default_rng(seed)
+    if kind == "red_strands":
+        fg, alpha = flyaways(fg, alpha, rng)
+        bg = _coloured(*alpha.shape, rng).astype(np.float32)
+    elif kind == "dark_lump":
+        bg = _dark_lump(fg, alpha, rng)
+    elif kind == "white_collar":
+        bg = _white_collar(fg, alpha, rng)
+    else:
+        raise ValueError(kind)
+    rgb = composite(fg, alpha, bg, kind)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=92)
+    return buf.getvalue()

@@ -115,6 +115,7 @@ class MatteFaults:
     holes: list[int]  # areas (px) of background colour enclosed inside the face hull
     dark_rim: float  # fraction of head-top columns whose outline is darker than both sides
     red_edge: int  # outline pixels that are strongly red (an old red backdrop or red letters)
+    red_hair: int = 0  # strongly red pixels in the hair beside the face (strands of a red backdrop)
 
 
 def matte_faults(data: bytes) -> MatteFaults:
@@ -170,9 +171,14 @@ def matte_faults(data: bytes) -> MatteFaults:
     # Red along the outline: pixels within 3 px of the background that are strongly red.
     near_bg = cv2.dilate((dist < 20).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     red = (img[..., 0] - np.maximum(img[..., 1], img[..., 2])) > 70
+    # Red in the hair: above the chin, outside the face hull (lips and cheeks left out).
+    hair = np.zeros((h, w), bool)
+    hair[: int(pts[152, 1])] = True
+    hair &= (face == 0) & (solid > 0)
     return MatteFaults(
         islands=islands,
         holes=holes,
         dark_rim=rims / cols if cols else 0.0,
         red_edge=int((near_bg & red & (solid > 0)).sum()),
+        red_hair=int((hair & red).sum()),
     )
