@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.app.driver import Driver, ScriptFailed, Step
+from kiosk.app.renderedlabel import drawing
 
 DEMO_CODE = "DEMO2026GD000001"  # 吴小明, 1234, batch GD2026-01, feature code EK43
 SECOND_CODE = "DEMO2026GD000002"  # 李华, 5678
@@ -45,6 +46,7 @@ class Player:
         """A screenshot, and beside it (``NAME.json``) the texts the screen means to show."""
         sm = self.app.sm
         yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
+        yield (lambda: not drawing(sm.current_screen), 30.0, lambda: "texts rendered")
         yield 0.25  # a frame or two after the last change
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
         meant = {"screen": self.app.sm.current, "language": self.app.lang,
