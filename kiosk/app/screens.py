@@ -429,6 +429,10 @@ class OperatorScreen(KScreen):
     paused = BooleanProperty(False)
 
     def update(self, s: Any, app: Any) -> None:
+        if app.sm.current != self.name:
+            # Not at every welcome: device health reads the outbox's database (a lock
+            # shared with the upload thread), which stalled the UI thread there.
+            return
         lang = s.language
         ctx = s.context
         self.context_line = tr("operator_context", lang,
