@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.app.renderedlabel import drawing
 from kiosk_demo import center_side
 from kiosk_demo.data import context, scenario, student_name
 from kiosk_demo.driver import Driver, ScriptFailed, Step
@@ -60,6 +61,7 @@ class Player:
         """A screenshot, and beside it (``NAME.json``) the texts the screen means to show."""
         sm = self.app.sm
         yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
+        yield (lambda: not drawing(sm.current_screen), 30.0, lambda: "texts rendered")
         yield 0.25  # a frame or two after the last change
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
         meant = {"screen": self.app.sm.current, "language": self.app.lang,

@@ -20,6 +20,7 @@ from typing import Any
 
 PERIOD = 0.004  # seconds between two stack samples
 DEPTH = 6  # frames of each stack shown, innermost first
+IMPORTING = "(importing)"  # stands for the importlib frames of an import in progress
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -91,7 +92,12 @@ class StallProbe:
             stack = []
             while f is not None and len(stack) < DEPTH:
                 c = f.f_code
-                stack.append(f"{os.path.basename(c.co_filename)}:{f.f_lineno}:{c.co_name}")
+                if c.co_filename.startswith("<frozen importlib"):
+                    # An import in progress: one marker, then the code that imports.
+                    if not stack or stack[-1] != IMPORTING:
+                        stack.append(IMPORTING)
+                else:
+                    stack.append(f"{os.path.basename(c.co_filename)}:{f.f_lineno}:{c.co_name}")
                 f = f.f_back
             now = time.perf_counter()
             self.samples.append((now, tuple(stack)))

@@ -24,9 +24,11 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from hardware.health import Health
 from kiosk.app import screens as sc
+from kiosk.app import textrender
 from kiosk.app.cachedlabel import CachedLabel
 from kiosk.app.i18n import tr
 from kiosk.app.preview import Preview  # noqa: F401  (used by the .kv file)
+from kiosk.app.renderedlabel import RenderedLabel  # noqa: F401  (used by the .kv file)
 from kiosk.app.widgets import CornerHotspot, SheetSchematic  # noqa: F401
 from kiosk.services.booth_context import load_context
 from kiosk.services.post import kivy_post
@@ -235,8 +237,9 @@ class KioskApp(App):
         n += CachedLabel.warm(sc.DIGITS + sc.ALNUM + [sc.ENTRY_BLANK], self.entry_font)
         n += CachedLabel.warm([tr(k, lang) for k in ("processing_title", "submitting_title")
                                for lang in langs], self.text_fonts["title"], bold=True)
-        n += CachedLabel.warm([tr("identify_busy", lang) for lang in langs],
-                              self.text_fonts["body"])
+        n += CachedLabel.warm([tr(k, lang) for k in ("identify_busy", "identify_hint_last4",
+                                                     "identify_hint_feature")
+                               for lang in langs], self.text_fonts["body"])
         notices = [v for lang in langs for k, v in table(lang).items()
                    if k.startswith(("err_", "oos_", "info_")) and "{" not in v]
         n += CachedLabel.warm(notices, f["notice"], wrap_width=f["advice_width"])
@@ -254,13 +257,16 @@ class KioskApp(App):
         def draw(_dt: float) -> None:
             from kivy.graphics import Fbo
 
-            for screen in hidden:
-                if screen.parent is not None:
+            # The keypad not shown now (letters or digits) is no screen's child yet.
+            keys = [b for pad in self.screens["identify"].__dict__.get("_keypads", {}).values()
+                    for b in pad if b.parent is None]
+            for widget in hidden + keys:
+                if widget.parent is not None and widget in hidden:
                     continue  # shown meanwhile: the window draws it anyway
                 fbo = Fbo(size=(8, 8))
-                fbo.add(screen.canvas)
+                fbo.add(widget.canvas)
                 fbo.draw()
-                fbo.remove(screen.canvas)
+                fbo.remove(widget.canvas)
 
         Clock.schedule_once(draw, 0.2)
 
@@ -278,12 +284,23 @@ class KioskApp(App):
         booth.camera.on_qr = self._on_qr
         booth.camera.on_health = lambda st: self._health(0)
         booth.ports.bind(self.session)
+        booth.pipeline.prepare = self._prepare_review
         self.ports.attach(booth.ports)
         self.ready = True
         self._set_camera_mode(self.session.state)
         self._health(0)
         for fn in self.on_booth_ready:
             fn(booth)
+
+    def _prepare_review(self, outcome: Any) -> None:
+        """In the pipeline's worker: render the review texts of a photo (or of the report
+        of a refused one) before the session learns of it, so the UI thread only uploads."""
+        report = getattr(outcome, "report", None)
+        if report is None:
+            return
+        ok = bool(getattr(report, "ok", False)) and not isinstance(outcome, Exception)
+        self.screens["review"].prerender(report, ok, self.session.language,
+                                         getattr(outcome, "jpeg", None))
 
     def _booth_failed(self, exc: Exception) -> None:
         self.session.device_state("disk", "failed", Notice("oos_disk"))
@@ -311,6 +328,7 @@ class KioskApp(App):
                 self._processing_t = time.monotonic()
         if s.state == "welcome":
             # The student was wiped: no hidden screen may keep their words or photo.
+            textrender.PREPARED.clear()
             for screen in self.screens.values():
                 screen.refresh(s, self)
         else:

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 
@@ -273,9 +279,23 @@ def _report_text(items: list[Any], lang: str) -> str:
     return "\n".join(lines)
 
 
+VERDICT_COLORS = {True: (0.05, 0.5, 0.2, 1.0), False: (0.75, 0.1, 0.1, 1.0)}
+
+
+def review_texts(report: Any, ok: bool, lang: str) -> dict[str, tuple[str, Any]]:
+    """The review screen's per-photo texts: label id -> (text, colour or None)."""
+    return {"verdict": (tr("review_ok" if ok else "review_bad", lang), VERDICT_COLORS[ok]),
+            "items": (_report_text(getattr(report, "items", None) or [], lang), None)}
+
+
 class ReviewScreen(KScreen):
+    """Its verdict and list of check items are ``RenderedLabel``s: their pixels are made
+    in the pipeline's worker as the photo is made (``prerender``), so the UI thread
+    only uploads them when the photo arrives."""
+
     ok = BooleanProperty(False)
     verdict = StringProperty("")
+    verdict_color = ListProperty(list(VERDICT_COLORS[False]))
     items_text = StringProperty("")
     retake_text = StringProperty("")
     photo_texture = ObjectProperty(None, allownone=True)
@@ -284,18 +304,39 @@ class ReviewScreen(KScreen):
     def update(self, s: Any, app: Any) -> None:
         lang = s.language
         d = s.data
+        # Plain references a worker may use (prerender); ids is read on the UI thread.
+        self.__dict__["_text_labels"] = {k: self.ids[k] for k in ("verdict", "items")}
         self.ok = d.photo_ok
-        self.verdict = tr("review_ok" if d.photo_ok else "review_bad", lang)
+        texts = review_texts(d.report, d.photo_ok, lang)
+        self.verdict, color = texts["verdict"]
+        self.verdict_color = list(color)
+        self.items_text = texts["items"][0]
         self.retake_text = tr("review_retake", lang, n=s.retakes_left)
-        self.items_text = _report_text(getattr(d.report, "items", None) or [], lang)
         if id(d.photo) != self._photo_id:
             self._photo_id = id(d.photo)
-            if d.photo:
+            decoded = self.__dict__.pop("_decoded", None)
+            if d.photo and decoded is not None and decoded[0] is d.photo:
+                from kiosk.app.widgets import texture_from_image
+
+                self.photo_texture = texture_from_image(decoded[1])
+            elif d.photo:
                 from kiosk.app.widgets import texture_from_bytes
 
                 self.photo_texture = texture_from_bytes(d.photo, "jpg")
             else:
                 self.photo_texture = None
+
+    def prerender(self, report: Any, ok: bool, lang: str, photo: bytes | None = None) -> None:
+        """Render the texts of a report about to be shown and decode its photo, in the
+        calling worker thread."""
+        labels = self.__dict__.get("_text_labels") or {}
+        for name, (text, color) in review_texts(report, ok, lang).items():
+            if name in labels:
+                labels[name].prerender(text, color)
+        if photo:
+            from kiosk.app.widgets import decode_jpeg
+
+            self.__dict__["_decoded"] = (photo, decode_jpeg(photo))
 
 
 class SubmittedScreen(KScreen):
@@ -388,6 +429,10 @@ class OperatorScreen(KScreen):
     paused = BooleanProperty(False)
 
     def update(self, s: Any, app: Any) -> None:
+        if app.sm.current != self.name:
+            # Not at every welcome: device health reads the outbox's database (a lock
+            # shared with the upload thread), which stalled the UI thread there.
+            return
         lang = s.language
         ctx = s.context
         self.context_line = tr("operator_context", lang,

@@ -53,6 +53,7 @@ def render_previews(master: Any, layouts: tuple[int, ...] = (1, 2),
 def start(booth: Any, code: str, master: Any, post: Callable[..., None],
           done: Callable[[str, dict[int, Any]], None]) -> threading.Thread:
     """Fetch and render in a thread; ``done(code, {layout: texture})`` on the UI thread."""
+    from kiosk.app.widgets import texture_from_image
 
     def work() -> None:
         try:
@@ -61,17 +62,8 @@ def start(booth: Any, code: str, master: Any, post: Callable[..., None],
         except Exception as exc:  # the schematic stays; printing does not depend on this
             log.warning("sheet preview unavailable: %s", type(exc).__name__)
             return
-        post(lambda: done(code, {k: _texture(v) for k, v in images.items()}))
+        post(lambda: done(code, {k: texture_from_image(v) for k, v in images.items()}))
 
     thread = threading.Thread(target=work, name="sheet-preview", daemon=True)
     thread.start()
     return thread
-
-
-def _texture(image: Any) -> Any:
-    from kivy.graphics.texture import Texture
-
-    tex = Texture.create(size=image.size, colorfmt="rgb")
-    tex.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
-    tex.flip_vertical()
-    return tex

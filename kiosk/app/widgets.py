@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
@@ -101,6 +102,24 @@ class CornerHotspot(Widget):
 def texture_from_bytes(data: bytes, ext: str = "jpg") -> object:
     """A texture from JPEG/PNG bytes (a 480×640 JPEG decodes in a few ms)."""
     return CoreImage(io.BytesIO(data), ext=ext).texture
+
+
+def texture_from_image(image: Any) -> Any:
+    """A texture from an RGB PIL image decoded elsewhere (UI thread: only the upload)."""
+    from kivy.graphics.texture import Texture
+
+    tex = Texture.create(size=image.size, colorfmt="rgb")
+    tex.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+    tex.flip_vertical()
+    return tex
+
+
+def decode_jpeg(data: bytes) -> Any:
+    """An RGB PIL image of JPEG bytes (any thread)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB")
 
 
 def qr_png(text: str, scale: int = 6) -> bytes:

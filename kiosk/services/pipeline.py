@@ -25,6 +25,9 @@ class PipelineWorker:
         self.worker = Worker("pipeline")
         self._status = Health("unknown", "warming up")
         self.runs = 0
+        # Called in this worker with each result (or the error) before it is posted:
+        # the UI renders the texts that will show it here, not on its own thread.
+        self.prepare: Callable[[Any], None] | None = None
 
     def _resolve(self) -> Callable[[bytes], Any]:
         if self._make_photo is None:
@@ -62,12 +65,21 @@ class PipelineWorker:
             try:
                 result = self._resolve()(jpeg)
             except Exception as exc:
+                self._prepare(exc)
                 self.post(err, exc)
                 return
             self.runs += 1
+            self._prepare(result)
             self.post(ok, result)
 
         self.worker.submit(job)
+
+    def _prepare(self, outcome: Any) -> None:
+        if self.prepare is not None:
+            try:
+                self.prepare(outcome)
+            except Exception:  # the UI can still do it itself; the result must go through
+                log.exception("preparing the result for the screen failed")
 
     def health(self) -> Health:
         return self._status

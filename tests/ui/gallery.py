@@ -141,9 +141,11 @@ def review_states(p: Player) -> Step:
         report.items = turned(verdict, names)
         s.data.photo_ok = ok
         screen.refresh(s, app)
+        yield from rendered(p, screen)
         yield from p.shot(f"g_review_{verdict}")
     s.set_language("en")
     screen.refresh(s, app)
+    yield from rendered(p, screen)
     yield from p.shot("g_en_review_fail")
     s.set_language("zh")
     report.items = saved_items
@@ -164,6 +166,15 @@ def review_states(p: Player) -> Step:
     yield from p.d.wait_state("capture")
     yield from p.d.tap("back")
     yield from p.d.wait_state("welcome")
+
+
+def rendered(p: Player, screen: Any) -> Step:
+    """Wait until the screen's per-photo texts are drawn: a report changed here by hand
+    was not rendered ahead in the pipeline's worker, so the render thread draws it."""
+    from kiosk.app.renderedlabel import drawing
+
+    yield 0.05  # the labels see their new text at the next frame
+    yield from p.d.wait(lambda: not drawing(screen), "review texts drawn", 30)
 
 
 def printer_states(p: Player) -> Step:

@@ -274,3 +274,29 @@ def test_reprint_previews_the_students_own_sheet(shots: dict[str, Path]) -> None
         crops[name] = rgb
     a, b = crops.values()
     assert a.shape == b.shape and float(np.abs(a - b).mean()) > 8, "layouts look the same"
+
+
+def test_copies_label_is_level_with_its_buttons(shots: dict[str, Path]) -> None:
+    """On the reprint screen the 份数 label sits on the −/+ buttons' centre line:
+    the vertical centre of its drawn glyphs within 3 px of the buttons' centre."""
+    checked = 0
+    for name, path in sorted(shots.items()):
+        meant = json.loads(path.with_suffix(".json").read_text())
+        labels = [t for t in meant["texts"] if t["tag"] == "copies"]
+        if meant["screen"] != "reprint" or not labels:
+            continue
+        buttons = [w["box"] for w in meant["widgets"]
+                   if w["tag"] in ("copies_minus", "copies_plus")]
+        assert len(buttons) == 2, f"{name}: {buttons}"
+        centre = sum((b[1] + b[3]) / 2 for b in buttons) / 2
+        top, bottom = min(b[1] for b in buttons), max(b[3] for b in buttons)
+        x0, x1 = labels[0]["box"][0], labels[0]["box"][2]
+        rgb = oc.load(path)[top:bottom, x0:x1]
+        ink = rgb.max(axis=2) < 110  # the label's dark text on the light page
+        rows = np.nonzero(ink.sum(axis=1) > 0)[0]
+        assert rows.size, f"{name}: no glyphs of the copies label beside its buttons"
+        drawn = top + (rows[0] + rows[-1]) / 2
+        assert abs(drawn - centre) <= 3, (
+            f"{name}: copies label drawn at y {drawn:.0f}, its buttons' centre {centre:.0f}")
+        checked += 1
+    assert checked >= 3, f"only {checked} reprint screenshots with the copies label"
