@@ -63,7 +63,8 @@ def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def get_center(request: Request) -> Center:
-    return request.app.state.center
+    center: Center = request.app.state.center
+    return center
 
 
 CenterDep = Annotated[Center, Depends(get_center)]
@@ -73,7 +74,7 @@ def require_kiosk(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> tuple[int, str]:
-    known = getattr(request.state, "kiosk", None)  # center.guard checked it before the body
+    known: tuple[int, str] | None = getattr(request.state, "kiosk", None)  # center.guard checked it
     if known is not None:
         return known
     if creds is None or creds.scheme.lower() != "bearer":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def create_app(settings: CenterSettings, migrate: bool = True) -> FastAPI:
     center = Center(settings, migrate=migrate)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # FastAPI's lifespan protocol
         import anyio.to_thread
 
         anyio.to_thread.current_default_thread_limiter().total_tokens = int(

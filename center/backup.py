@@ -192,7 +192,7 @@ def read_manifest(src: Path) -> dict[str, Any]:
         raise BackupError(f"{path}: not valid JSON") from exc
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{path}: backup format {manifest.get('format')!r} is not {FORMAT}")
-    return manifest
+    return dict(manifest)
 
 
 def verify(src: Path) -> dict[str, Any]:

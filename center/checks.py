@@ -265,7 +265,7 @@ class CheckRunner:
         except Exception as exc:  # noqa: BLE001 - try again next period
             log.warning("renewing check leases failed: %s", type(exc).__name__)
 
-    def _submit(self, sha: str, prev_sha: str | None = None) -> Future:
+    def _submit(self, sha: str, prev_sha: str | None = None) -> Future[dict[str, Any]]:
         """The photo's bytes (and its predecessor's) go to the checker (the store may
         be remote)."""
         assert self._pool is not None
@@ -273,7 +273,7 @@ class CheckRunner:
             data = self.store.get(sha)
             prev = self.store.get(prev_sha) if prev_sha else None
         except Exception as exc:  # noqa: BLE001 - unreadable now: record why, move on
-            done: Future = Future()
+            done: Future[dict[str, Any]] = Future()
             done.set_result({"unavailable": f"photo unreadable: {type(exc).__name__}"})
             return done
         return self._pool.submit(run_check, data, prev, self.face_threshold, self.spec_name)

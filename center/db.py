@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
@@ -131,7 +132,7 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # DB-API objects
     # pysqlite: disable its implicit BEGIN so the "begin" listener above rules.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()

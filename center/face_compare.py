@@ -12,7 +12,10 @@ Runs in the background checker's process (mediapipe), never in a request.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 # Eye corners, brows, nose, mouth corners, cheeks, jaw and chin of the face mesh.
 LANDMARKS = (33, 133, 263, 362, 70, 105, 300, 334, 1, 6, 98, 327, 61, 291, 0, 17,
@@ -32,14 +35,15 @@ def signature(jpeg: bytes) -> list[float] | None:
     return [float(v) for v in _normalise(pts).ravel()]
 
 
-def _normalise(pts: np.ndarray) -> np.ndarray:
+def _normalise(pts: NDArray[Any]) -> NDArray[Any]:
     pts = pts - pts.mean(axis=0)
     eyes = (pts[0] + pts[1]) / 2, (pts[2] + pts[3]) / 2
     d = eyes[1] - eyes[0]
     scale = float(np.hypot(*d)) or 1.0
     angle = -np.arctan2(d[1], d[0])
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    return (pts @ rot.T) / scale
+    out: NDArray[Any] = (pts @ rot.T) / scale
+    return out
 
 
 def distance(a: list[float], b: list[float]) -> float:

@@ -160,7 +160,7 @@ def check_identity(
         )
     if wrong is None:
         _save(conn, cscope, failures=0, window_start=now, locked_until=0.0)
-        if context["kind"] == "batch" and student.batch_id != context["id"]:
+        if context["kind"] == "batch" and student is not None and student.batch_id != context["id"]:
             # said only to a caller who knows the digits and the feature code
             return Outcome(
                 ApiError(

@@ -7,7 +7,7 @@ every center process and on every host sharing the database.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from center import schema as t
 from center.admin import AdminError
@@ -18,7 +18,7 @@ from center.security import hash_token, new_device_token
 ACTIONS = ("disable", "enable", "rotate-token")
 
 
-def _kiosk_id(conn, name: str) -> int:  # noqa: ANN001 - a SQLAlchemy connection
+def _kiosk_id(conn: Connection, name: str) -> int:
     row = conn.execute(select(t.kiosks.c.id).where(t.kiosks.c.name == name.strip())).first()
     if row is None:
         raise AdminError(f"no kiosk named {name.strip()!r}")

@@ -45,8 +45,8 @@ class ReprintRow:
 
 def counts(db: Database) -> dict[str, int]:
     with db.read() as conn:
-        got = dict(
-            conn.execute(
+        got: dict[str, int] = dict(
+            conn.execute(  # type: ignore[arg-type]  # rows of (state, count) pairs
                 select(t.reprints.c.state, func.count()).group_by(t.reprints.c.state)
             ).all()
         )

@@ -101,8 +101,8 @@ def login(
             return resp
         return _page(request, "login.html", status=401, who=None, error=said_zh("login_wrong"))
     token, lifetime = session.start_session(center, who[0])
-    resp = _back("/console/review")
-    resp.set_cookie(
+    signed_in = _back("/console/review")
+    signed_in.set_cookie(
         session.COOKIE,
         token,
         max_age=lifetime,
@@ -114,7 +114,7 @@ def login(
     role = roles.ADMIN if review_q.is_admin(center.db, who[0]) else roles.REVIEWER
     with center.db.write() as conn:
         orders.audit(conn, f"reviewer:{who[1]}", "sign_in", None, f"role {role}")
-    return resp
+    return signed_in
 
 
 @console.post("/logout")

@@ -108,10 +108,10 @@ def purge_sessions(conn: Connection, now: float) -> None:
 
 def current(request: Request) -> tuple[int, str] | None:
     """(reviewer id, name) of a live session, looked up once per request."""
-    cached = getattr(request.state, "reviewer", False)
+    cached: tuple[int, str] | None | bool = getattr(request.state, "reviewer", False)
     if cached is not False:
-        return cached
-    who = None
+        return cached if isinstance(cached, tuple) else None
+    who: tuple[int, str] | None = None
     token = request.cookies.get(COOKIE)
     if token and len(token) <= 100:
         center = request.app.state.center
@@ -163,7 +163,7 @@ def _reserve(conn: Connection, lim: LoginLimits, name: str, source: str, now: fl
     ):
         row = _limit_row(conn, scope, now)
         if row.locked_until > now:
-            return row.locked_until - now
+            return float(row.locked_until) - now
         failures = row.failures if now - row.window_start < lim.window else 0
         start = row.window_start if failures else now
         rows[kind] = (scope, failures, start, row)
@@ -171,7 +171,7 @@ def _reserve(conn: Connection, lim: LoginLimits, name: str, source: str, now: fl
     if acct_failures >= lim.account_failures:
         last = acct.calls_window  # the account's last attempt, once it is slowed down
         if now - last < lim.account_slowdown:
-            return lim.account_slowdown - (now - last)
+            return float(lim.account_slowdown - (now - last))
     limits = {"pair": lim.pair_failures, "source": lim.source_failures}
     for kind, (scope, failures, start, _row) in rows.items():
         failures += 1

@@ -29,7 +29,8 @@ CONSOLE_WORDS = CONFIG_DIR / "messages" / "console.toml"
 @lru_cache(maxsize=1)
 def photo_messages() -> dict[str, Any]:
     with PHOTO_MESSAGES.open("rb") as fh:
-        return tomllib.load(fh).get("items", {})
+        items: dict[str, Any] = tomllib.load(fh).get("items", {})
+    return items
 
 
 @lru_cache(maxsize=1)
