@@ -10,37 +10,43 @@ Every function takes float arrays whose last axis is the colour.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 
-def total(x: np.ndarray) -> np.ndarray:
+def total(x: NDArray[Any]) -> NDArray[Any]:
     """``x.sum(axis=-1)`` for three channels."""
-    return x[..., 0] + x[..., 1] + x[..., 2]
+    summed: NDArray[Any] = x[..., 0] + x[..., 1] + x[..., 2]
+    return summed
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def dot(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
     """``(a * b).sum(axis=-1)``: the per-pixel dot product of two colours."""
     return total(a * b)
 
 
-def norm(x: np.ndarray) -> np.ndarray:
+def norm(x: NDArray[Any]) -> NDArray[Any]:
     """``np.linalg.norm(x, axis=-1)``: the length of each colour (difference)."""
-    return np.sqrt(dot(x, x))
+    length: NDArray[Any] = np.sqrt(dot(x, x))
+    return length
 
 
-def mean(x: np.ndarray) -> np.ndarray:
+def mean(x: NDArray[Any]) -> NDArray[Any]:
     """``x.mean(axis=-1)`` for three channels."""
     return total(x) / 3
 
 
-def spread(x: np.ndarray) -> np.ndarray:
+def spread(x: NDArray[Any]) -> NDArray[Any]:
     """``x.max(axis=-1) - x.min(axis=-1)``: how far each colour is from grey."""
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    return np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    out: NDArray[Any] = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    return out
 
 
-def tripled(w: np.ndarray) -> np.ndarray:
+def tripled(w: NDArray[Any]) -> NDArray[Any]:
     """``w`` repeated for each channel: ``x * tripled(w)`` is ``x * w[..., None]``, fast.
 
     numpy broadcasts ``w[..., None]`` over a last axis of length 3 with one tiny

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from kiosk.photo.spec import Spec
@@ -31,7 +33,7 @@ def _jpeg(img: Image.Image, quality: int, subsampling: int, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def encode(rgb: np.ndarray, spec: Spec) -> Encoded:
+def encode(rgb: NDArray[Any], spec: Spec) -> Encoded:
     h, w = rgb.shape[:2]
     if (w, h) != (spec.width, spec.height) or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"encode needs {spec.width}x{spec.height} RGB, got {rgb.shape}")
@@ -39,12 +41,11 @@ def encode(rgb: np.ndarray, spec: Spec) -> Encoded:
     lo_b, hi_b = spec.size_min_bytes, spec.size_max_bytes
     for sub, sub_name in ((2, "4:2:0"), (0, "4:4:4")):
         lo, hi = spec.min_quality, spec.max_quality
-        best: tuple[int, bytes] | None = None
         data_lo = _jpeg(img, lo, sub, spec.dpi)
         if len(data_lo) > hi_b:
             return Encoded(data_lo, lo, sub_name)  # too detailed even at the floor: check fails
         # Binary search for the highest quality under the upper bound.
-        best = (lo, data_lo)
+        best: tuple[int, bytes] = (lo, data_lo)
         while lo < hi:
             mid = (lo + hi + 1) // 2
             data = _jpeg(img, mid, sub, spec.dpi)

@@ -30,12 +30,14 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo import analysis, check, exposure, guidance_track
 from kiosk.photo.analysis import Face, Models
 from kiosk.photo.crop import FramingError, Head, Plan, edge_contacts, hair_top_from_alpha, solve
 from kiosk.photo.guidance_order import prediction_order
 from kiosk.photo.messages import guidance_text
+from kiosk.photo.report import Item
 from kiosk.photo.spec import Spec, load_spec
 
 ARROWS = ("left", "right", "up", "down", "closer", "back", "tilt_left", "tilt_right", "none")
@@ -59,7 +61,7 @@ class Advice:
     ready: bool = False
     progress: float = 0.0
     face_box: tuple[float, float, float, float] | None = None  # frame px, unmirrored
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,13 +87,13 @@ class GuideOptions:
 class _HeadCache:
     """Head geometry from one segmentation, relative to the face it was measured on."""
 
-    eye: np.ndarray  # eye centre, analysis px
+    eye: NDArray[Any]  # eye centre, analysis px
     face_width: float
     hair_dy: float | None  # (hair top - eye line) / face width
     touch_top: bool
     left_dy: float | None  # (highest left-edge contact - eye line) / face width
     right_dy: float | None
-    alpha: np.ndarray
+    alpha: NDArray[Any]
     origin: tuple[int, int]
     vis: Rect
     age: int = 0
@@ -102,8 +104,8 @@ class _HeadCache:
 class _Frame:
     """One frame's measurements, computed only as far as the decision needs them."""
 
-    frame: np.ndarray  # as given (full preview resolution)
-    small: np.ndarray  # analysis resolution
+    frame: NDArray[Any]  # as given (full preview resolution)
+    small: NDArray[Any]  # analysis resolution
     k: float  # small px per frame px
     face: Face  # small px
     pic: tuple[float, float, float, float]  # the still's picture, small px
@@ -138,17 +140,19 @@ class Guide:
         self._candidate = ""
         self._candidate_n = 0
         self._stable = 0
-        self._last_eye: np.ndarray | None = None
+        self._last_eye: NDArray[Any] | None = None
         self._frame_no = 0
         self._faces = 0
         self._arrow = "none"
         self._head_cache: _HeadCache | None = None
-        self._second: tuple[int, np.ndarray, Face] | None = None
+        self._second: tuple[int, NDArray[Any], Face] | None = None
         self.segmentations = 0  # model calls, for benchmarks and tests
 
     # -- the picture area ------------------------------------------------------
 
-    def _picture(self, w: int, h: int, k: float, sw: int, sh: int):
+    def _picture(
+        self, w: int, h: int, k: float, sw: int, sh: int
+    ) -> tuple[tuple[float, float, float, float], Rect, float]:
         """(picture box, visible rect, still px per small px) in analysis px."""
         g = self.geometry
         if g is None:
@@ -157,7 +161,8 @@ class Guide:
             if tuple(g.preview_size) != (w, h):
                 g = g.resized(w, h)
             box, scale = g.box, g.scale
-        pic = tuple(v * k for v in box)
+        bx0, by0, bx1, by1 = box
+        pic = (bx0 * k, by0 * k, bx1 * k, by1 * k)
         vis = (
             max(0, math.ceil(pic[0] - 1e-6)),
             max(0, math.ceil(pic[1] - 1e-6)),
@@ -168,7 +173,7 @@ class Guide:
 
     # -- per-frame assessment --------------------------------------------------
 
-    def assess(self, frame_rgb: np.ndarray) -> tuple[str, str, dict]:
+    def assess(self, frame_rgb: NDArray[Any]) -> tuple[str, str, dict[str, Any]]:
         """The still's first fixable problem on this frame alone: (code, arrow, detail)."""
         h, w = frame_rgb.shape[:2]
         small, k = analysis.resize_max(frame_rgb, self.opt.analysis_width)
@@ -198,7 +203,7 @@ class Guide:
             return "no_face", "none", {}
         if self._faces > 1:
             return "multiple_faces", "none", {}
-        detail: dict = {"box": tuple(v / k for v in face.box)}
+        detail: dict[str, Any] = {"box": tuple(v / k for v in face.box)}
         f = _Frame(frame_rgb, small, k, face, pic, vis, scale, count_now)
         # A value past the still's own limit is the still's failure: the first one in
         # the still's order is the instruction. A value only inside guidance's margin
@@ -235,7 +240,7 @@ class Guide:
 
     # -- the still's items, as guidance measures them ----------------------------
 
-    def _face_cut(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+    def _face_cut(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, str] | None:
         x0, y0, x1, y1 = f.vis
         local = f.face.transformed(1.0, -x0, -y0)
         if local.outside_fraction(x1 - x0, y1 - y0) <= 0.0:
@@ -247,14 +252,14 @@ class Guide:
             "top": -oval[:, 1].min(),
             "bottom": oval[:, 1].max() - (y1 - y0),
         }
-        side = max(over, key=over.get)
+        side = max(over, key=over.__getitem__)
         if side == "top":
             return "lower", "down"
         if side == "bottom":
             return "higher", "up"
         return self._towards_centre(f), ""
 
-    def _pose_items(self, f: _Frame) -> tuple[dict, dict]:
+    def _pose_items(self, f: _Frame) -> tuple[dict[str, Item], dict[str, Item]]:
         """The still's pose items at its own limits, and at guidance's margin.
 
         When a measure lies near a limit, a second look as the still looks
@@ -280,7 +285,8 @@ class Guide:
                     own = {**own, **{n: second[n] for n in doubt}}
                     tight = {**tight, **{n: second[n] for n in doubt}}
             f.cache["pose"] = (own, tight)
-        return f.cache["pose"]
+        pose: tuple[dict[str, Item], dict[str, Item]] = f.cache["pose"]
+        return pose
 
     def _second_look(self, f: _Frame) -> Face | None:
         eye = np.array([f.face.eye_cx, f.face.eye_y])
@@ -288,13 +294,14 @@ class Guide:
         if last is not None and self._frame_no - last[0] < self.opt.seg_every:
             if np.linalg.norm(eye - last[1]) < 0.05 * f.face.face_width:
                 return last[2].transformed(1.0, *(eye - last[1]))
-        box = tuple(v / f.k for v in f.face.box)
+        bx, by, bw, bh = f.face.box
+        box = (bx / f.k, by / f.k, bw / f.k, bh / f.k)
         face = guidance_track.second_look(self.models.mesh_crop, f.frame, box)
         face = face.transformed(f.k) if face is not None else None
         self._second = (self._frame_no, eye, face) if face is not None else None
         return face
 
-    def _framing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+    def _framing(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, str] | None:
         plan = self._plan(f, detail)
         if isinstance(plan, Plan):
             return None
@@ -303,7 +310,7 @@ class Guide:
             return self._towards_centre(f) or "back", ""
         return _FRAMING_CODE[plan]
 
-    def _sharpness(self, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+    def _sharpness(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, ...] | None:
         value = self._sharpness_value(f)
         detail["sharpness"] = round(value, 1)
         enlarge = f.cache.get("enlarge", 1.0)
@@ -328,9 +335,10 @@ class Guide:
         """
         e = max(1.0, enlarge)
         factor = max(self.opt.blur_factor * e**-self.opt.blur_power, self.opt.blur_floor)
-        return self.spec.quality["sharpness_min"] * factor
+        limit: float = self.spec.quality["sharpness_min"] * factor
+        return limit
 
-    def _clothing(self, f: _Frame, detail: dict) -> tuple[str, str] | None:
+    def _clothing(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, str] | None:
         """Clothing against the colour the background will become, once per segmentation
         (clothes do not change between two segmentations; the pixels are those of then)."""
         if not isinstance(self._plan(f, detail), Plan):
@@ -362,17 +370,19 @@ class Guide:
 
     # -- framing -------------------------------------------------------------------
 
-    def _plan(self, f: _Frame, detail: dict) -> Plan | str:
+    def _plan(self, f: _Frame, detail: dict[str, Any]) -> Plan | str:
         """The still's crop solved on this frame (picture coordinates), or the reason it fails."""
         if "plan" in f.cache:
-            return f.cache["plan"]
+            cached: Plan | str = f.cache["plan"]
+            return cached
         head = self._head(f)
         px0, py0 = f.pic[0], f.pic[1]
         relaxed = self._stable > 0
         margin = self.opt.margin * (0.5 if relaxed else 1.0)
+        plan: Plan | str
         try:
-            plan: Plan | str = solve(self.spec, head, self.spec.plan_margin + margin,
-                                     self.spec.max_upscale * f.scale)  # fmt: skip
+            plan = solve(self.spec, head, self.spec.plan_margin + margin,
+                         self.spec.max_upscale * f.scale)  # fmt: skip
             detail["plan"] = (plan.hair_top, plan.eye_line, plan.face_width)
         except FramingError as exc:
             plan = exc.reason
@@ -392,9 +402,9 @@ class Guide:
         )
         # A counting frame already ran the detectors: segment only if the cache is unusable.
         usable = c is not None and c.age < 2 * self.opt.seg_every
-        if not fresh and not (
+        if c is None or (not fresh and not (
             f.count_frame and usable and c.vis == f.vis and self._moved_little(f, c)
-        ):
+        )):
             c = self._segment_head(f)
         px0, py0, px1, py1 = f.pic
         fw = face.face_width
@@ -417,7 +427,7 @@ class Guide:
 
     def _moved_little(self, f: _Frame, c: _HeadCache) -> bool:
         face = f.face
-        d = np.linalg.norm(np.array([face.eye_cx, face.eye_y]) - c.eye)
+        d = float(np.linalg.norm(np.array([face.eye_cx, face.eye_y]) - c.eye))
         return d < 0.15 * face.face_width and abs(face.face_width / c.face_width - 1) < 0.1
 
     def _segment_head(self, f: _Frame) -> _HeadCache:
@@ -458,8 +468,8 @@ class Guide:
         return c
 
     def _segment(
-        self, small: np.ndarray, face: Face, roi: Rect
-    ) -> tuple[np.ndarray, Face, float | None]:
+        self, small: NDArray[Any], face: Face, roi: Rect
+    ) -> tuple[NDArray[Any], Face, float | None]:
         x0, y0, x1, y1 = roi
         crop = np.ascontiguousarray(small[y0:y1, x0:x1])
         alpha = analysis.segment(crop, self.models)
@@ -517,7 +527,7 @@ class Guide:
 
     # -- hysteresis --------------------------------------------------------------
 
-    def update(self, frame_rgb: np.ndarray) -> Advice:
+    def update(self, frame_rgb: NDArray[Any]) -> Advice:
         """Assess one preview frame and return what to show (with hysteresis)."""
         code, arrow, detail = self.assess(frame_rgb)
         self._frame_no += 1
@@ -558,10 +568,10 @@ class Guide:
         )
 
 
-def _pose_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+def _pose_check(name: str) -> Callable[[Guide, _Frame, dict[str, Any]], tuple[str, ...] | None]:
     """The check of one pose item; a failure only inside the margin is marked "margin"."""
 
-    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+    def fn(guide: Guide, f: _Frame, detail: dict[str, Any]) -> tuple[str, ...] | None:
         own, tight = guide._pose_items(f)
         item = own[name]
         if item.verdict != "fail":
@@ -604,13 +614,14 @@ def _light(guide: Guide, f: _Frame) -> dict[str, Any]:
             gray = cv2.LUT(gray, curve.lut())
         f.cache["curve"] = curve
         f.cache["light"] = {i.name: i for i in check.light_items(gray, f.face, guide.spec)}
-    return f.cache["light"]
+    light: dict[str, Any] = f.cache["light"]
+    return light
 
 
-def _light_check(name: str) -> Callable[[Guide, _Frame, dict], tuple[str, ...] | None]:
+def _light_check(name: str) -> Callable[[Guide, _Frame, dict[str, Any]], tuple[str, ...] | None]:
     """Exposure or illumination balance, measured as the still measures them."""
 
-    def fn(guide: Guide, f: _Frame, detail: dict) -> tuple[str, ...] | None:
+    def fn(guide: Guide, f: _Frame, detail: dict[str, Any]) -> tuple[str, ...] | None:
         item = _light(guide, f).get(name)
         curve = f.cache.get("curve")
         if curve is not None and "gamma" not in detail:
@@ -665,7 +676,7 @@ def _gaze_off(face: Face, limit: float = 0.16) -> bool:
     return abs(float(np.mean(offs))) > limit
 
 
-def letterbox(rgb: np.ndarray, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
+def letterbox(rgb: NDArray[Any], size: tuple[int, int] = (1280, 720)) -> NDArray[Any]:
     """A portrait placed on a grey preview-sized frame (tests and benchmarks)."""
     w, h = size
     k = min(w / rgb.shape[1], h / rgb.shape[0])

@@ -10,7 +10,10 @@ reads in one go; any other layout falls back to the attribute reads.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo import analysis
 from kiosk.photo.analysis import Face
@@ -19,7 +22,7 @@ _N = 478
 _XYZ = [3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16]  # float bytes inside each 17-byte entry
 
 
-def landmarks_px(landmark_list, w: int, h: int) -> np.ndarray:
+def landmarks_px(landmark_list: Any, w: int, h: int) -> NDArray[Any]:
     """(478, 3) x, y in px and z in px-like units (scaled by width), as analysis uses."""
     raw = landmark_list.SerializeToString()
     if len(raw) == _N * 17:
@@ -30,7 +33,7 @@ def landmarks_px(landmark_list, w: int, h: int) -> np.ndarray:
     return np.array([[p.x * w, p.y * h, p.z * w] for p in landmark_list.landmark], np.float32)
 
 
-def track(mesh, rgb: np.ndarray) -> Face | None:
+def track(mesh: Any, rgb: NDArray[Any]) -> Face | None:
     """The tracked face on ``rgb``, or None when the tracker lost it."""
     h, w = rgb.shape[:2]
     res = mesh.process(np.ascontiguousarray(rgb))
@@ -43,7 +46,7 @@ def track(mesh, rgb: np.ndarray) -> Face | None:
 
 
 def second_look(
-    mesh_static, frame: np.ndarray, box: tuple[float, float, float, float]
+    mesh_static: Any, frame: NDArray[Any], box: tuple[float, float, float, float]
 ) -> Face | None:
     """The face measured as the still measures it: a static (fresh) mesh on a crop of
     the full-resolution frame around ``box`` (frame px), returned in frame px.

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import simplejpeg
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from kiosk import notices
 from kiosk.errors import KioskError
@@ -274,7 +274,7 @@ def open_source(source: bytes | str | Path, limits: Limits | None = None) -> Sou
                 orientation = 1
     except Image.DecompressionBombError as exc:
         raise _too_large(str(exc)) from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise UnreadableImage("not an image: format not recognised") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UnreadableImage(f"not an image: {exc}") from None

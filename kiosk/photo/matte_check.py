@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo import channels
 from kiosk.photo.analysis import FACE_OVAL, NOSE, Face
@@ -51,13 +53,13 @@ class MatteFaults:
     rim_kind: str  # "dark" | "light" | ""
     spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
     # uint8 masks: what the pipeline removes (islands, spill) or gives back (holes, bites)
-    islands: np.ndarray
-    holes: np.ndarray
-    spilled: np.ndarray
-    bites: np.ndarray
+    islands: NDArray[Any]
+    holes: NDArray[Any]
+    spilled: NDArray[Any]
+    bites: NDArray[Any]
 
 
-def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
+def core_zone(face: Face, shape: tuple[int, int]) -> NDArray[Any]:
     """Where a background-coloured hole cannot be a hair gap: face, ears, neck and chest."""
     h, w = shape
     zone = np.zeros((h, w), np.uint8)
@@ -66,7 +68,7 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     centre = oval.mean(axis=0)
     radius = float(np.linalg.norm(oval - centre, axis=1).mean())
     grow = 1.0 + 0.15 * face.face_width / max(radius, 1.0)
-    cv2.fillPoly(zone, [((oval - centre) * grow + centre).astype(np.int32)], 1)
+    cv2.fillPoly(zone, [((oval - centre) * grow + centre).astype(np.int32)], (1,))
     # Neck and chest: a trapezoid under the chin that widens towards the shoulders.
     face_h = max(1.0, face.chin_y - face.forehead_y)
     y0 = int(min(h, face.chin_y + 0.1 * face_h))
@@ -74,25 +76,26 @@ def core_zone(face: Face, shape: tuple[int, int]) -> np.ndarray:
     if y0 < h:
         d = half + 0.8 * (h - y0)
         trapezoid = np.array([[cx - half, y0], [cx + half, y0], [cx + d, h], [cx - d, h]], np.int32)
-        cv2.fillPoly(zone, [trapezoid], 1)
+        cv2.fillPoly(zone, [trapezoid], (1,))
     return zone
 
 
-def _member(labels: np.ndarray, n: int, chosen: np.ndarray | list[int]) -> np.ndarray:
+def _member(labels: NDArray[Any], n: int, chosen: NDArray[Any] | list[int]) -> NDArray[Any]:
     """``np.isin(labels, chosen)`` for component labels 0..n-1, by a lookup table."""
     table = np.zeros(n, bool)
     table[chosen] = True
-    return table[labels]
+    member: NDArray[Any] = table[labels]
+    return member
 
 
-def _edge_labels(labels: np.ndarray, below: int) -> set[int]:
+def _edge_labels(labels: NDArray[Any], below: int) -> set[int]:
     """Components the body continues through: the bottom edge, and the sides under the chin."""
     edges = np.concatenate([labels[-1], labels[below:, 0], labels[below:, -1]])
     return {int(v) for v in np.unique(edges)}
 
 
 def measure(
-    rgb: np.ndarray, face: Face, bg: np.ndarray, spec: Spec, limits: dict | None = None
+    rgb: NDArray[Any], face: Face, bg: NDArray[Any], spec: Spec, limits: dict[str, float] | None = None
 ) -> MatteFaults:
     """Islands, holes, rim and spill of a picture on a flat background ``bg`` (RGB).
 
@@ -179,15 +182,15 @@ def measure(
 
 
 def _outline(
-    img: np.ndarray,
-    dist: np.ndarray,
-    main_bg: np.ndarray,
-    lab_fg: np.ndarray,
+    img: NDArray[Any],
+    dist: NDArray[Any],
+    main_bg: NDArray[Any],
+    lab_fg: NDArray[Any],
     anchor: set[int],
     face: Face,
-    bg: np.ndarray,
-    m: dict,
-) -> tuple[float, str, float, np.ndarray]:
+    bg: NDArray[Any],
+    m: dict[str, float],
+) -> tuple[float, str, float, NDArray[Any]]:
     """Worst outline sector for rim (dark/light); spill and its pixels."""
     person = (
         _member(lab_fg, int(lab_fg.max()) + 1, list(anchor)).astype(np.uint8)
@@ -230,7 +233,7 @@ def _outline(
     if not ok.any():
         return 0.0, "", 0.0, none
 
-    def worst(flags: np.ndarray) -> float:
+    def worst(flags: NDArray[Any]) -> float:
         frac = np.bincount(sector, weights=flags.astype(np.float64), minlength=SECTORS)
         return float((frac[ok] / counts[ok]).max())
 
@@ -248,8 +251,8 @@ def _outline(
 
 
 def _foreign_in_hair(
-    img: np.ndarray, person: np.ndarray, to_bg: np.ndarray, face: Face, bg: np.ndarray, m: dict
-) -> np.ndarray:
+    img: NDArray[Any], person: NDArray[Any], to_bg: NDArray[Any], face: Face, bg: NDArray[Any], m: dict[str, float]
+) -> NDArray[Any]:
     """Saturated colour in the hair that the hair around it does not have.
 
     Letters or a logo of the old backdrop seen between strands lie deeper than
@@ -295,20 +298,20 @@ def _foreign_in_hair(
     return out
 
 
-def _local_mean(img: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def _local_mean(img: NDArray[Any], weight: NDArray[Any], sigma: float) -> tuple[NDArray[Any], NDArray[Any]]:
     """Weighted box means (weight sum, weighted colour sum) over a window about 2 sigma wide."""
     k = 2 * int(round(sigma)) + 1
     return cv2.blur(weight, (k, k)), cv2.blur(img * channels.tripled(weight), (k, k))
 
 
 def _spill(
-    img: np.ndarray,
-    person: np.ndarray,
-    to_bg: np.ndarray,
-    depth: np.ndarray,
-    bg: np.ndarray,
-    m: dict,
-) -> tuple[float, np.ndarray]:
+    img: NDArray[Any],
+    person: NDArray[Any],
+    to_bg: NDArray[Any],
+    depth: NDArray[Any],
+    bg: NDArray[Any],
+    m: dict[str, float],
+) -> tuple[float, NDArray[Any]]:
     """Largest patch of outer-hair pixels whose colour the deeper person colour and B cannot explain.
 
     The old backdrop seen through or mixed into the hair's edge is part of the
@@ -339,7 +342,7 @@ def _spill(
     return float(stats[1:, cv2.CC_STAT_AREA].max()), flagged
 
 
-def background_estimate(rgb: np.ndarray, spec: Spec) -> np.ndarray | None:
+def background_estimate(rgb: NDArray[Any], spec: Spec) -> NDArray[Any] | None:
     """The flat background colour from the top corners, or None when it is not an allowed one."""
     h, w = rgb.shape[:2]
     s = max(4, min(h, w) // 12)
@@ -349,7 +352,7 @@ def background_estimate(rgb: np.ndarray, spec: Spec) -> np.ndarray | None:
     return bg if near <= spec.bg_max_distance else None
 
 
-def matte_items(rgb: np.ndarray, face: Face, spec: Spec) -> list[Item]:
+def matte_items(rgb: NDArray[Any], face: Face, spec: Spec) -> list[Item]:
     """Report items for islands, holes, rim and spill, measured in the spec's pixel frame."""
     h = rgb.shape[0]
     k = spec.height / h

@@ -10,8 +10,11 @@ change is made on the master's alpha, so prints and the file agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from kiosk.photo import matte_check
 from kiosk.photo.analysis import Face
@@ -32,8 +35,8 @@ BITE_PERSON = 0.5  # share of a bite's pixels that must be the person for it to 
 
 
 def _old_backdrop(
-    spilled: np.ndarray, source: np.ndarray, alpha: np.ndarray, zone: np.ndarray
-) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    spilled: NDArray[Any], source: NDArray[Any], alpha: NDArray[Any], zone: NDArray[Any]
+) -> tuple[NDArray[Any], list[tuple[NDArray[Any], NDArray[Any]]]]:
     """Of the spill patches, those that are the old backdrop, followed through the strands.
 
     A patch counts only when its colour in the source is nearer the old
@@ -52,7 +55,7 @@ def _old_backdrop(
     """
     h, w = spilled.shape
     out = np.zeros((h, w), bool)
-    recolour: list[tuple[np.ndarray, np.ndarray]] = []
+    recolour: list[tuple[NDArray[Any], NDArray[Any]]] = []
     n, labels, stats, _ = cv2.connectedComponentsWithStats(spilled, connectivity=8)
     ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * SPILL_REACH + 1,) * 2)
     src = source.astype(np.float32)
@@ -96,7 +99,7 @@ def _old_backdrop(
     return out, recolour
 
 
-def _not_backdrop(bites: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def _not_backdrop(bites: NDArray[Any], source: NDArray[Any], alpha: NDArray[Any]) -> NDArray[Any]:
     """Of the bites into face, neck or chest, the pixels that are not the old backdrop.
 
     A white collar against a pale wall, or a jaw against a skin-coloured one, is
@@ -130,17 +133,18 @@ def _not_backdrop(bites: np.ndarray, source: np.ndarray, alpha: np.ndarray) -> n
     return out
 
 
-def _large_patches(mask: np.ndarray, min_area: float) -> np.ndarray:
+def _large_patches(mask: NDArray[Any], min_area: float) -> NDArray[Any]:
     """Only the patches a reviewer could notice: a few tinted pixels are left alone."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(
         cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8
     )
     big = stats[:, cv2.CC_STAT_AREA] >= min_area
     big[0] = False
-    return (big[labels] & (mask > 0)).astype(np.uint8)
+    patches: NDArray[np.uint8] = (big[labels] & (mask > 0)).astype(np.uint8)
+    return patches
 
 
-def _stricter(spec: Spec) -> dict:
+def _stricter(spec: Spec) -> dict[str, float]:
     """The spec's matte limits with a margin, for the kiosk's own cleaning."""
     m = dict(spec.matte)
     m["afloat_distance"] *= STRICT_DISTANCE
@@ -151,7 +155,7 @@ def _stricter(spec: Spec) -> dict:
 
 
 def _recolour(
-    m: Matte, patches: list[tuple[np.ndarray, np.ndarray]], size: tuple[int, int]
+    m: Matte, patches: list[tuple[NDArray[Any], NDArray[Any]]], size: tuple[int, int]
 ) -> bool:
     """Give the band pixels of each tinted patch the person's own colour nearby."""
     changed = False
@@ -171,11 +175,11 @@ def _recolour(
 
 def clean(
     m: Matte,
-    composite: np.ndarray,
+    composite: NDArray[Any],
     face: Face,
     spec: Spec,
-    source: np.ndarray | None = None,
-    judged: np.ndarray | None = None,
+    source: NDArray[Any] | None = None,
+    judged: NDArray[Any] | None = None,
 ) -> str:
     """Edit ``m`` in place; what changed: "" (nothing), "recoloured" (colours only) or
     "reshaped" (pieces taken out or holes filled, which may bare more to clean).
@@ -198,14 +202,14 @@ def clean(
     f = matte_check.measure(small, face_s, np.array(spec.bg_rgb, np.float32), spec, _stricter(spec))
     spilled = _large_patches(f.spilled, spec.matte["spill_clean_area"])
     remove = f.islands > 0
-    recolour: list[tuple[np.ndarray, np.ndarray]] = []
+    recolour: list[tuple[NDArray[Any], NDArray[Any]]] = []
     fill = f.holes > 0
     bitten = f.holes | f.bites
     if source is not None and (spilled.any() or bitten.any()):
         src_s = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         alpha_s = cv2.resize(m.alpha, size, interpolation=cv2.INTER_AREA)
     if source is not None and spilled.any():
-        zone = matte_check.core_zone(face_s, small.shape[:2])
+        zone = matte_check.core_zone(face_s, (small.shape[0], small.shape[1]))
         backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
         remove = remove | backdrop
     if source is not None and bitten.any():

@@ -19,6 +19,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from kiosk import notices
@@ -72,20 +73,20 @@ class PhotoJob:
     options: Options
     raw: bytes | Path
     source: Source | None = None
-    small: np.ndarray | None = None  # whole picture for the models, <= model_max_side
+    small: NDArray[Any] | None = None  # whole picture for the models, <= model_max_side
     small_scale: float = 1.0  # small px per source px
     face: Face | None = None  # in source px
-    hi: np.ndarray | None = None  # decoded at reduced DCT scale, enough for the master
+    hi: NDArray[Any] | None = None  # decoded at reduced DCT scale, enough for the master
     hi_scale: float = 1.0
     roi: tuple[int, int, int, int] | None = None  # in hi px
-    roi_alpha: np.ndarray | None = None  # person alpha over the roi, at model size
+    roi_alpha: NDArray[Any] | None = None  # person alpha over the roi, at model size
     roi_alpha_scale: float = 1.0  # roi_alpha px per hi px
     head: Head | None = None
     plan: Plan | None = None
-    master_rgb: np.ndarray | None = None
+    master_rgb: NDArray[Any] | None = None
     matte: matting.Matte | None = None
     master: Master | None = None
-    output: np.ndarray | None = None
+    output: NDArray[Any] | None = None
     encoded: Encoded | None = None
     report: Report | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -132,7 +133,7 @@ def step_decode(ctx: PhotoJob) -> None:
     ctx.small_scale = ctx.small.shape[1] / src.size[0]
 
 
-def _face_gray(ctx: PhotoJob, face: Face) -> tuple[np.ndarray, Face]:
+def _face_gray(ctx: PhotoJob, face: Face) -> tuple[NDArray[Any], Face]:
     """The face's surroundings, grey, at the size the face will have in the photo.
 
     Sharpness and exposure are judged where the student can still act on them,
@@ -141,6 +142,7 @@ def _face_gray(ctx: PhotoJob, face: Face) -> tuple[np.ndarray, Face]:
     to straighten a head that was straight.
     """
     spec = ctx.spec
+    assert ctx.hi is not None  # step_decode made it
     f_hi = face.transformed(ctx.hi_scale / ctx.small_scale)
     H, W = ctx.hi.shape[:2]
     fw = max(f_hi.face_width, 1.0)
@@ -163,6 +165,7 @@ def _correct_exposure(ctx: PhotoJob, face: Face) -> bool:
     if curve is None:
         return False
     ctx.curve = curve
+    assert ctx.hi is not None and ctx.small is not None  # step_decode made them
     ctx.hi = curve.apply(ctx.hi)
     ctx.small = curve.apply(ctx.small)
     ctx.notes.append(
@@ -179,6 +182,7 @@ def _correct_exposure(ctx: PhotoJob, face: Face) -> bool:
 
 def step_analyse(ctx: PhotoJob) -> None:
     spec = ctx.spec
+    assert ctx.small is not None  # step_decode made it
     a = analysis.analyse(ctx.small, rules=spec.faces)
     ctx.items.append(check.count_item(a.face_count))
     if a.face_count != 1 or a.face is None:
@@ -188,17 +192,18 @@ def step_analyse(ctx: PhotoJob) -> None:
     ctx.items.append(cut)
     if cut.verdict == "fail":
         raise ctx.refuse()
-    if _correct_exposure(ctx, a.face):
+    face = a.face
+    if _correct_exposure(ctx, face):
         # Landmarks found on a dim picture are less sure: find them again on the corrected one.
         again = analysis.analyse(ctx.small, count=False)
-        a = again if again.face is not None else a
-    gray, local = _face_gray(ctx, a.face)
+        face = again.face if again.face is not None else face
+    gray, local = _face_gray(ctx, face)
     light = [i for i in check.light_items(gray, local, spec) if i.name != "illumination_balance"]
-    pose = check.pose_items(a.face, spec)
+    pose = check.pose_items(face, spec)
     ctx.items += light + pose
     if any(i.verdict == "fail" for i in light + pose):
         raise ctx.refuse()
-    ctx.face = a.face.transformed(1 / ctx.small_scale)
+    ctx.face = face.transformed(1 / ctx.small_scale)
 
 
 def _expected_box(spec: Spec, face: Face, hair_top: float) -> tuple[float, float, float, float]:
@@ -215,6 +220,7 @@ def _segment_roi(ctx: PhotoJob, box: tuple[float, float, float, float]) -> None:
     hs = ctx.hi_scale
     x0, y0, x1, y1 = (v * hs for v in box)
     gx, gy = 0.35 * (x1 - x0), 0.2 * (y1 - y0)
+    assert ctx.hi is not None  # step_decode or step_frame made it
     H, W = ctx.hi.shape[:2]
     roi = (int(max(0, x0 - gx)), int(max(0, y0 - gy)), int(min(W, x1 + gx)), int(min(H, y1 + gy)))
     crop = ctx.hi[roi[1] : roi[3], roi[0] : roi[2]]
@@ -228,6 +234,7 @@ def _segment_roi(ctx: PhotoJob, box: tuple[float, float, float, float]) -> None:
 def step_frame(ctx: PhotoJob) -> None:
     """Decode at the resolution the master needs and segment the region around the head."""
     face, src = ctx.face, ctx.source
+    assert face is not None and src is not None  # step_analyse and step_decode ran
     box = _expected_box(ctx.spec, face, face.crown_estimate)
     crop_h = box[3] - box[1]
     need = min(1.0, ctx.options.master_source_ratio * ctx.options.master_height / max(crop_h, 1.0))
@@ -241,6 +248,8 @@ def step_frame(ctx: PhotoJob) -> None:
 
 def _head_from_alpha(ctx: PhotoJob) -> Head:
     face, src = ctx.face, ctx.source
+    assert face is not None and src is not None and ctx.hi is not None  # earlier steps ran
+    assert ctx.roi is not None and ctx.roi_alpha is not None  # _segment_roi ran
     k = ctx.roi_alpha_scale * ctx.hi_scale  # roi_alpha px per source px
     rx, ry = ctx.roi[0] / ctx.hi_scale, ctx.roi[1] / ctx.hi_scale  # roi origin, source px
     local = face.transformed(k, -rx * k, -ry * k)
@@ -264,6 +273,7 @@ def _head_from_alpha(ctx: PhotoJob) -> Head:
 
 
 def _inside_roi(ctx: PhotoJob, box: tuple[float, float, float, float]) -> bool:
+    assert ctx.hi is not None and ctx.roi is not None  # step_frame ran
     H, W = ctx.hi.shape[:2]
     x0, y0, x1, y1 = (v * ctx.hi_scale for v in box)
     rx0, ry0, rx1, ry1 = ctx.roi
@@ -283,6 +293,7 @@ def step_plan(ctx: PhotoJob) -> None:
     twice) and the plan solved again on the new alpha. The matte then never
     lacks alpha inside the crop.
     """
+    assert ctx.face is not None  # step_analyse ran
     for attempt in range(3):
         ctx.head = _head_from_alpha(ctx)
         try:
@@ -309,6 +320,8 @@ def _grow(box: tuple[float, float, float, float], f: float) -> tuple[float, floa
 
 def step_matte(ctx: PhotoJob) -> None:
     spec, plan = ctx.spec, ctx.plan
+    assert plan is not None and ctx.hi is not None  # step_plan ran
+    assert ctx.roi is not None and ctx.roi_alpha is not None
     mh = ctx.options.master_height
     mw = round(mh * spec.width / spec.height)
     out_scale = mh / spec.height
@@ -335,7 +348,7 @@ def step_matte(ctx: PhotoJob) -> None:
     m_a = np.array([[ka, 0, ax], [0, ka, ay]], np.float64)
     size_a = (max(1, round(mw * ws)), max(1, round(mh * ws)))
     coarse = cv2.warpAffine(ctx.roi_alpha, m_a, size_a, flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))  # fmt: skip
     ctx.matte = matting.matte(ctx.master_rgb, coarse)
 
 
@@ -344,6 +357,8 @@ CLEAN_ROUNDS = 4
 
 def step_compose(ctx: PhotoJob) -> None:
     spec, plan = ctx.spec, ctx.plan
+    assert plan is not None and ctx.face is not None  # step_plan ran
+    assert ctx.master_rgb is not None and ctx.matte is not None  # step_matte ran
     img = matting.composite(ctx.master_rgb, ctx.matte, spec.bg_rgb)
     out_scale = img.shape[0] / spec.height
     face = ctx.face.transformed(
@@ -364,16 +379,17 @@ def step_compose(ctx: PhotoJob) -> None:
     _finish(ctx, img, small)
 
 
-def _spec_size(img: np.ndarray, spec: Spec) -> np.ndarray:
+def _spec_size(img: NDArray[Any], spec: Spec) -> NDArray[Any]:
     return cv2.resize(img, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
 
 
-def _finish(ctx: PhotoJob, img: np.ndarray, output: np.ndarray | None = None) -> None:
+def _finish(ctx: PhotoJob, img: NDArray[Any], output: NDArray[Any] | None = None) -> None:
     """Master (with its geometry) and the spec-size output from a composite.
 
     ``output`` is ``img`` already reduced to the spec's size, when the caller has it.
     """
     spec, plan, face = ctx.spec, ctx.plan, ctx.face_master
+    assert plan is not None and face is not None and ctx.matte is not None  # step_compose ran
     out_scale = img.shape[0] / spec.height
     crown = hair_top_from_alpha(ctx.matte.alpha, face.face_cx, face.face_width, face.eye_y)
     geometry = {
@@ -388,12 +404,14 @@ def _finish(ctx: PhotoJob, img: np.ndarray, output: np.ndarray | None = None) ->
 
 
 def step_encode(ctx: PhotoJob) -> None:
+    assert ctx.output is not None  # step_compose ran
     ctx.encoded = encode(ctx.output, ctx.spec)
 
 
 def _upscale_item(ctx: PhotoJob) -> Item:
     """Output px per source px: beyond the spec's warning the face is soft from enlargement."""
     q = ctx.spec.quality
+    assert ctx.plan is not None  # step_plan ran
     return at_most(
         "soft_upscale", round(ctx.plan.scale, 2), ctx.spec.max_upscale, q["upscale_warn"], "×"
     )
@@ -401,6 +419,7 @@ def _upscale_item(ctx: PhotoJob) -> Item:
 
 def step_verify(ctx: PhotoJob) -> None:
     """The center's checks on the encoded file itself (decoded again, not our pixels)."""
+    assert ctx.encoded is not None  # step_encode ran
     data = ctx.encoded.data
     im = Image.open(io.BytesIO(data))
     head = check.file_items(data, im, ctx.spec)
@@ -415,7 +434,7 @@ def step_verify(ctx: PhotoJob) -> None:
         raise PhotoRefused(report)
 
 
-def _clean_again(ctx: PhotoJob, report: Report, decoded: np.ndarray) -> bool:
+def _clean_again(ctx: PhotoJob, report: Report, decoded: NDArray[Any]) -> bool:
     """Once: when only the matte failed, clean it by what the file itself shows.
 
     JPEG's noise can cut the faint link of a piece to the person, or show a
@@ -426,6 +445,7 @@ def _clean_again(ctx: PhotoJob, report: Report, decoded: np.ndarray) -> bool:
     if any(not i.name.startswith("matte_") for i in report.failures):
         return False
     ctx.recleaned = True
+    assert ctx.master is not None and ctx.master_rgb is not None  # step_compose ran
     img = np.asarray(ctx.master.image)  # the last composite
     if not matte_clean.clean(
         ctx.matte, img, ctx.face_master, ctx.spec, ctx.master_rgb, judged=decoded
@@ -468,6 +488,7 @@ class Pipeline:
             t0 = time.perf_counter()
             step(ctx)
             ctx.timings[name] = time.perf_counter() - t0
+        assert ctx.encoded is not None and ctx.report is not None and ctx.master is not None
         return PhotoResult(
             ctx.encoded.data, ctx.report, ctx.master, ctx.encoded.quality, ctx.timings
         )

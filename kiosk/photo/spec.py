@@ -123,7 +123,8 @@ class _Reader:
             raise self._fail(key, f"must be {kind}, got {value!r}")
         if not lo <= value <= hi:
             raise self._fail(key, f"must be within {lo}..{hi}, got {value!r}")
-        return value
+        number: float = value  # an int or a float, as the file has it
+        return number
 
     def band(self, key: str, lo: float, hi: float) -> tuple[float, float]:
         value = self.raw(key)
@@ -167,7 +168,7 @@ POSE_KEYS = (
     ("eye_open_min", 0, 1), ("eye_open_warn", 0, 1),
     ("mouth_open_max", 0, 1), ("mouth_open_warn", 0, 1),
 )  # fmt: skip
-QUALITY_KEYS = (
+QUALITY_KEYS: tuple[tuple[str, float, float], ...] = (
     ("sharpness_min", 0, 1e6), ("sharpness_warn", 0, 1e6), ("clipped_max", 0, 1),
     ("balance_max", 0, 1), ("balance_warn", 0, 1), ("clothing_min_fraction", 0, 1),
     ("clothing_distance", 0, 442), ("glare_warn", 0, 1), ("exposure_target_margin", 0, 100),
