@@ -42,6 +42,7 @@ class DemoEnv:
 def demo_env(state_dir: Path | None = None) -> DemoEnv:
     from kiosk.paths import PORTRAITS_DIR
     from kiosk.settings import load_settings
+    from kiosk.wiring import camera_options
 
     cleanup = []
     if state_dir is None:
@@ -49,7 +50,7 @@ def demo_env(state_dir: Path | None = None) -> DemoEnv:
         cleanup.append(state_dir)
     os.environ["KIOSK_STATE_DIR"] = str(state_dir)
     settings = load_settings()
-    cam = settings.section("camera")
+    cam = camera_options(settings)  # the sample clip's folders filled in, as for a booth
     cam["backend"] = "simulated"
     cam["simulated"]["source"] = str(PORTRAITS_DIR / SAMPLE_STUDENT)
     cam["simulated"]["fps"] = 30.0
