@@ -267,3 +267,17 @@ def csrf_of(page: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', page)
     assert m, "no form with a CSRF token on the page"
     return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def s3_url() -> Iterator[str]:
+    """scripts/test.d/s3.sh's endpoint, or a private moto server for this module."""
+    url = os.environ.get("KIOSK_TEST_S3_URL", "")
+    if url:
+        yield url
+        return
+    from tests.center.s3 import MotoServer
+
+    server = MotoServer().start()
+    yield server.url
+    server.stop()

@@ -35,7 +35,7 @@ from tests.center.conftest import (
 )
 from tests.center.hosts import Host, Side
 from tests.center.proxy import Plan, Proxy
-from tests.center.s3 import MotoServer, s3_conf
+from tests.center.s3 import s3_conf
 from tests.center.smtp import SmtpServer
 
 pytestmark = pytest.mark.skipif(
@@ -44,16 +44,6 @@ pytestmark = pytest.mark.skipif(
 STUDENT_3 = {"code": "DEMO2026GD000002", "last4": "5678"}
 PER_MINUTE = 30  # identify calls per kiosk and minute, on all hosts together
 
-
-@pytest.fixture(scope="module")
-def s3_url() -> Iterator[str]:
-    url = os.environ.get("KIOSK_TEST_S3_URL", "")
-    if url:
-        yield url
-        return
-    server = MotoServer().start()
-    yield server.url
-    server.stop()
 
 
 class Pair:

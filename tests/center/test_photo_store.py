@@ -34,18 +34,6 @@ from tests.center.conftest import (
 from tests.center.s3 import MotoServer, s3_conf
 
 
-@pytest.fixture(scope="module")
-def s3_url() -> Iterator[str]:
-    """scripts/test.d/s3.sh's endpoint, or a private moto server for this module."""
-    url = os.environ.get("KIOSK_TEST_S3_URL", "")
-    if url:
-        yield url
-        return
-    server = MotoServer().start()
-    yield server.url
-    server.stop()
-
-
 @pytest.fixture(params=["local", "database-sqlite", "database-postgres", "s3"])
 def store_center(request, tmp_path: Path, s3_url: str) -> Iterator[Running]:
     kind = request.param
