@@ -48,7 +48,6 @@ class RenderedLabel(Widget):
             self._rect = Rectangle(size=(0, 0))
         # What decides the pixels but the text, as plain data a worker may read.
         self.style = TextSpec("", 20.0)
-        self._shown: TextSpec | None = None
         self._wanted: TextSpec | None = None
         self._trigger = Clock.create_trigger(self._refresh, 0)
         for name in ("text", "font_size", "bold", "color", "halign", "markup", "wrap",
@@ -85,22 +84,21 @@ class RenderedLabel(Widget):
             return
         self._wanted = spec
         if not spec.text.strip():
-            self._show(spec, None)
+            self._show(None)
             return
         data = textrender.PREPARED.take(spec)
         if data is not None:
-            self._show(spec, data)
+            self._show(data)
             return
-        self._show(None, None)  # not the text it had: nothing until the new one is ready
+        self._show(None)  # not the text it had: nothing until the new one is ready
         self.pending = True
         textrender.renderer().request(spec, functools.partial(self._rendered, spec))
 
     def _rendered(self, spec: TextSpec, data: Any) -> None:
         if spec == self._wanted:
-            self._show(spec, data)
+            self._show(data)
 
-    def _show(self, spec: TextSpec | None, data: Any) -> None:
-        self._shown = spec
+    def _show(self, data: Any) -> None:
         self.pending = False
         tex = textrender.upload(data) if data is not None else None
         self._rect.texture = tex
