@@ -90,6 +90,15 @@ class Player:
         yield from self.d.keys(code)  # the keyboard-wedge scanner types it
         yield from self.d.wait_state("identify")
 
+    def open_completed_order(self) -> Step:
+        """The demo student comes back to the booth for an order the center completed."""
+        yield from self.scan_code(DEMO_CODE)
+        yield from self.identify("1234", "EK43")
+        yield from self.d.wait_state("confirm")
+        yield from self.d.tap("confirm_yes")
+        yield from self.d.wait_state("status")
+        check(self.s.data.order.state == "completed", "order completed")
+
     def identify(self, last4: str, feature: str = "", shot: str = "") -> Step:
         for ch in last4:
             yield from self.d.tap(f"key_{ch}")
@@ -199,12 +208,7 @@ def centralized(p: Player, printed: Callable[[], int] | None = None,
     check(p.s.data.code == "" and p.s.data.photo == b"", "session wiped after done")
     # The center approves and completes the order; the student comes back for prints.
     yield from p.review(order_no, "complete")
-    yield from p.scan_code(DEMO_CODE)
-    yield from p.identify("1234", "EK43")
-    yield from d.wait_state("confirm")
-    yield from d.tap("confirm_yes")
-    yield from d.wait_state("status")
-    check(p.s.data.order.state == "completed", "order completed")
+    yield from p.open_completed_order()
     yield from d.tap("download")
     yield from d.wait(lambda: p.app.screens["status"].qr_texture is not None, "download QR")
     yield from p.shot("09_status_completed")
@@ -423,12 +427,7 @@ def email_photo(p: Player, inbox: Callable[[], list]) -> Step:
     """A student with a completed order sends the photo to an e-mail address typed on the
     on-screen keyboard; the center's mailer delivers it with the photo attached."""
     d = p.d
-    yield from p.scan_code(DEMO_CODE)
-    yield from p.identify("1234", "EK43")
-    yield from d.wait_state("confirm")
-    yield from d.tap("confirm_yes")
-    yield from d.wait_state("status")
-    check(p.s.data.order.state == "completed", "order completed")
+    yield from p.open_completed_order()
     yield from d.tap("email")
     yield from d.wait_state("email")
     yield from type_on_keyboard(p, "wu xiaoming")
