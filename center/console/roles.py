@@ -26,6 +26,7 @@ from fastapi.responses import Response
 
 from center import orders
 from center.console import session, words
+from center.console.pages import page
 
 REVIEWER = "reviewer"
 ADMIN = "admin"
@@ -42,9 +43,7 @@ def require_admin(request: Request, who: tuple[int, str], action: str) -> Respon
     center = request.app.state.center
     with center.db.write() as conn:
         orders.audit(conn, f"reviewer:{who[1]}", "forbidden", None, f"role {role(request)}: {action}")
-    from center.console.routes import _page
-
-    return _page(
+    return page(
         request,
         "forbidden.html",
         status=403,

@@ -16,13 +16,11 @@ import tempfile
 import time
 import zipfile
 from html import escape
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
@@ -32,6 +30,7 @@ from center import schema as t
 from center.admin import RosterInvalid, import_roster
 from center.console import reprints as reprint_list
 from center.console import roles, session, words
+from center.console.pages import page as _page
 from center.retention import mark_exported
 from center.review import complete
 from center.storage.http import photo_response
@@ -42,19 +41,6 @@ from kiosk.redact import mask_name
 
 console = APIRouter(prefix="/console", include_in_schema=False)
 MAX_ID = 2**63 - 1  # larger ids cannot exist in the database: 422, never a 500
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-templates.env.filters["ts"] = lambda v: (
-    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v)) if v else "—"
-)
-
-
-def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    ctx.setdefault("who", session.current(request))
-    ctx["is_admin"] = session.is_admin(request)  # pages hide what a reviewer cannot use
-    ctx["role_words"] = words.words().get("roles", {})
-    ctx.setdefault("flash", request.query_params.get("msg", ""))
-    ctx["csrf"] = session.csrf_token(request)
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
 def _back(url: str, msg: str = "") -> RedirectResponse:
