@@ -81,6 +81,14 @@ class GuideOptions:
     blur_power: float = 1.3
     blur_floor: float = 0.38
     blur_sure: float = 0.65
+    # A busy, coloured background beside the head (foliage, a logo) that the still
+    # would enlarge: the person segmentation swallows bits of it next to the hair and
+    # the enlarged matte keeps them as spill (the street portrait, zoomed out). Share
+    # of the ring beside the head with RGB spread >= busy_saturation, and the output
+    # px per still px above which "closer" is asked (see _busy_background).
+    busy_saturation: float = 40.0
+    busy_fraction: float = 0.15
+    busy_enlarge: float = 1.0
 
 
 @dataclass
@@ -98,6 +106,7 @@ class _HeadCache:
     vis: Rect
     age: int = 0
     clothing: float | None = None  # fraction of clothing pixels far from the new background
+    busy: float | None = None  # share of coloured pixels in the background beside the head
 
 
 @dataclass
@@ -365,6 +374,55 @@ class Guide:
         px = region[top:hh:2, ::2][body].astype(np.float32)
         bg = np.array(self.spec.bg_rgb, np.float32)
         return float((np.linalg.norm(px - bg, axis=1) > q["clothing_distance"]).mean())
+
+    def _busy_background(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, str] | None:
+        """The matte's spill, foreseen from the segmentation: "closer" when it would fail.
+
+        The still's matte is refused for spill when the person segmentation takes in
+        bits of a busy, coloured background beside the hair (leaves, a logo) and the
+        still then enlarges them to the output's scale: patches that a reduced
+        capture shrinks below the limit grow past it. Guidance cannot run the still's
+        matting on every frame, so it looks at what causes that: the share of
+        coloured pixels in the background just beside the head and shoulders (once
+        per segmentation), and how much the still would be enlarged. Coming closer
+        fills the picture with the person and the still is no longer enlarged.
+        A heuristic calibrated on the sample portraits' booth variants, where it
+        separates the one refused matte (street, zoomed out) from every compliant one.
+        """
+        plan = self._plan(f, detail)
+        if not isinstance(plan, Plan):
+            return None
+        c = self._head_cache
+        if c is None:
+            return None
+        if c.busy is None:
+            c.busy = self._busy_fraction(f, c)
+        enlarge = plan.scale / f.scale  # output px per still px
+        detail["busy_background"] = round(c.busy, 3)
+        detail["still_enlarged"] = round(enlarge, 2)
+        if c.busy >= self.opt.busy_fraction and enlarge > self.opt.busy_enlarge:
+            return "closer", "closer"
+        return None
+
+    def _busy_fraction(self, f: _Frame, c: _HeadCache) -> float:
+        x0, y0 = c.origin
+        region = f.small[y0 : y0 + c.alpha.shape[0], x0 : x0 + c.alpha.shape[1]]
+        alpha = c.alpha[: region.shape[0], : region.shape[1]]
+        person = (alpha > 0.5).astype(np.uint8)
+        if not person.any():
+            return 0.0
+        face = f.face.transformed(1.0, -x0, -y0)
+        beside = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) <= 0.25 * face.face_width
+        ring = beside & (person == 0)
+        face_h = max(1.0, face.chin_y - face.forehead_y)
+        ring[: int(max(0, face.eye_y))] = False  # the sides of the head and the shoulders
+        ring[int(max(0, face.chin_y + face_h)) :] = False
+        n = int(ring.sum())
+        if n < 50:
+            return 0.0
+        px = region[ring]
+        spread = px.max(axis=1).astype(np.int16) - px.min(axis=1).astype(np.int16)
+        return float((spread >= self.opt.busy_saturation).mean())
 
     _checks: dict[str, Callable[..., tuple[str, ...] | None]] = {}
 
@@ -642,6 +700,7 @@ Guide._checks = {
     "exposure": _light_check("exposure"),
     "illumination_balance": _light_check("illumination_balance"),
     "clothing": Guide._clothing,
+    "matte_spill": Guide._busy_background,
 }
 
 

@@ -30,7 +30,8 @@ def scenes(portraits: Path, spec) -> list[Scene]:
 
 def test_ready_always_gives_a_compliant_still(scenes: list[Scene]) -> None:
     assert len(scenes) == 3 * 5 * 2
-    assert not [s for s in scenes if s.broken], summary(scenes)
+    # Any refusal counts, the matte's too: the student was told the still would pass.
+    assert not [s for s in scenes if s.ready and s.still], summary(scenes)
     # And the promise is not kept by never promising: the compliant originals get "ready",
     # at both preview sizes, bars and all.
     ready = {(s.portrait, s.preview) for s in scenes if s.variant == "original" and s.ready}
@@ -51,6 +52,19 @@ def test_the_edge_of_the_picture_is_not_the_edge_of_the_frame(scenes: list[Scene
     shifted = [s for s in scenes if s.variant == "shifted" and s.portrait != "man_beard_grey.jpg"]
     assert shifted and all(s.still.startswith("framing") for s in shifted), summary(scenes)
     assert all(s.code in ("move_left", "move_right", "back") for s in shifted), summary(scenes)
+
+
+def test_no_ready_when_the_matte_would_keep_the_busy_background(scenes: list[Scene]) -> None:
+    """Street, zoomed out: leaves beside the hair, swallowed by the person segmentation,
+    stay in the enlarged still's matte as spill and the still is refused for it. Guidance
+    must not say ready there (it asks the student to come closer), while the same street
+    seen from nearer, whose still is reduced and passes, still gets ready."""
+    street = {s.variant: s for s in scenes
+              if s.portrait == "asian_woman_street.jpg" and s.preview == (1280, 720)}  # fmt: skip
+    zoomed = street["zoomed_out"]
+    assert zoomed.still.endswith("matte_spill"), summary(scenes)
+    assert (zoomed.ready, zoomed.code) == (False, "closer"), summary(scenes)
+    assert street["original"].ready and not street["original"].still, summary(scenes)
 
 
 def _turned(rgb, k: float):
