@@ -10,10 +10,11 @@ still/preview scale from the camera's geometry, and names problems in the
 still's order (``guidance_order``).
 
 It must also be fast enough for a Raspberry Pi: the face mesh runs in
-tracking mode on every frame, the face detectors (counting) on every
-``count_every``-th frame, and the person segmentation only when the cached
-head geometry has gone stale (the face moved or grew, or it is
-``seg_every`` frames old), never on a counting frame unless it must.
+tracking mode on every frame, each of the two face detectors (counting) once
+every ``count_every`` frames on a frame of its own, and the person
+segmentation only when the cached head geometry has gone stale (the face
+moved or grew, or it is ``seg_every`` frames old), never on a counting frame
+unless it must: no frame runs more than one model beside the mesh.
 
 Instructions are for the mirrored preview: "move left" means the student's
 own left, which is also the screen's left in a mirror. An instruction must
@@ -194,8 +195,7 @@ class Guide:
             self._head_cache.age += 1
             if self._head_cache.vis != vis:
                 self._head_cache = None
-        count_now = self._frame_no % self.count_every == 0 or self._faces != 1
-        face = None if count_now else guidance_track.track(self.models.mesh, small)
+        face, count_now = self._track_and_count(small)
         if face is None:
             # A counting frame, or the tracker lost the face (a head turned far, a fast
             # move): the detectors count and find it, the mesh runs on their box, as
@@ -246,6 +246,30 @@ class Guide:
         if moved:
             return "hold_still", "none", detail
         return "ready", "none", detail
+
+    def _track_and_count(self, small: NDArray[Any]) -> tuple[Face | None, bool]:
+        """The tracked face, and whether this frame counted faces; None: count in full.
+
+        While exactly one face is tracked, the two face detectors take turns on
+        their own frames of each ``count_every`` cycle (short range on the first,
+        full range on the second), so no frame pays for the mesh and both
+        detectors (and segmentation waits for a frame without a detector: the
+        p90 frame used to be a full count). A detector that sees anything but
+        the tracked face, a lost tracker, or a count other than one runs the full
+        count (both detectors and the mesh, as the still counts).
+        """
+        if self._faces != 1:
+            return None, True
+        phase = self._frame_no % self.count_every
+        if self.count_every < 2 and phase == 0:
+            return None, True
+        face = guidance_track.track(self.models.mesh, small)
+        if face is None or phase > 1:
+            return face, False
+        det = self.models.det_short if phase == 0 else self.models.det_full
+        if not guidance_track.only_the_tracked_face(det, small, face):
+            return None, True
+        return face, True
 
     # -- the still's items, as guidance measures them ----------------------------
 

@@ -79,10 +79,12 @@ def test_ready_predicts_a_compliant_still(
 
 
 def test_booth_preview_of_long_hair_against_trees_becomes_ready(portraits, spec) -> None:
-    """The booth's own set-up: 640x360 frames of the 1280x720 preview, still_scale 2."""
-    frame, _ = booth_frame(decode_rgb(portraits / "asian_woman_street.jpg"))
+    """The booth's own set-up: 640x360 frames of the 1280x720 preview, with the still's
+    real scale (the still is the picture itself: guidance weighs how much the still will
+    be enlarged, so a guessed scale would ask a student to come closer in vain)."""
+    frame, scale = booth_frame(decode_rgb(portraits / "asian_woman_street.jpg"))
     small = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
-    booth = Guide(spec, GuideOptions(), still_scale=2.0)
+    booth = Guide(spec, GuideOptions(), still_scale=2 * scale)
     advice = None
     for _ in range(GuideOptions().stable_frames + GuideOptions().switch_frames + 1):
         advice = booth.update(small)
