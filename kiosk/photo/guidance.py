@@ -90,6 +90,7 @@ class GuideOptions:
     busy_saturation: float = 40.0
     busy_fraction: float = 0.15
     busy_enlarge: float = 1.0
+    busy_room: float = 1.15  # the still's picture must be this much larger than the output
 
 
 @dataclass
@@ -410,8 +411,10 @@ class Guide:
         coloured pixels in the background just beside the head and shoulders (once
         per segmentation), and how much the still would be enlarged. Coming closer
         fills the picture with the person and the still is no longer enlarged.
-        A heuristic calibrated on the sample portraits' booth variants, where it
-        separates the one refused matte (street, zoomed out) from every compliant one.
+        A heuristic: on the sample portraits' booth variants it separates the one
+        refused matte (street, zoomed out) from every compliant still; it errs
+        towards "closer", since an enlarged still before a busy or colourful
+        backdrop that the matte would have handled gets it too.
         """
         plan = self._plan(f, detail)
         if not isinstance(plan, Plan):
@@ -424,9 +427,18 @@ class Guide:
         enlarge = plan.scale / f.scale  # output px per still px
         detail["busy_background"] = round(c.busy, 3)
         detail["still_enlarged"] = round(enlarge, 2)
-        if c.busy >= self.opt.busy_fraction and enlarge > self.opt.busy_enlarge:
-            return "closer", "closer"
-        return None
+        if c.busy < self.opt.busy_fraction or enlarge <= self.opt.busy_enlarge:
+            return None
+        # Only where coming closer can help: the still's picture must hold the output
+        # unenlarged with room to spare. A camera whose stills are barely larger than
+        # the output (a 1280x720 webcam) enlarges every still; "closer" would then
+        # never end, and an auto-capture booth would never take the picture.
+        pw = (f.pic[2] - f.pic[0]) * f.scale
+        ph = (f.pic[3] - f.pic[1]) * f.scale
+        room = self.opt.busy_room * self.opt.busy_enlarge
+        if pw < room * self.spec.width or ph < room * self.spec.height:
+            return None
+        return "closer", "closer"
 
     def _busy_fraction(self, f: _Frame, c: _HeadCache) -> float:
         x0, y0 = c.origin

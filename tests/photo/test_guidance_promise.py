@@ -67,6 +67,26 @@ def test_no_ready_when_the_matte_would_keep_the_busy_background(scenes: list[Sce
     assert street["original"].ready and not street["original"].still, summary(scenes)
 
 
+def test_closer_only_where_coming_closer_can_help(portraits, spec) -> None:
+    """A camera whose stills barely exceed the output (here 720 px high, like a 1280x720
+    webcam) enlarges every still: asking for "closer" because of the busy background would
+    never end, and an auto-capture booth would never take the picture."""
+    import cv2
+
+    from kiosk.bench._booth_play import jpeg, play, variant
+    from kiosk.photo.imageio import decode_rgb
+
+    street = decode_rgb(portraits / "asian_woman_street.jpg")
+    guide = Guide(spec, GuideOptions(stable_frames=4, switch_frames=2))
+    big = play(guide, decode_rgb(jpeg(variant(street, "zoomed_out"))), (1280, 720), 8)
+    assert big.detail.get("item") == "matte_spill", big.detail  # the guard is on ...
+    k = 720 / street.shape[0]  # the same street, sitting nearer, taken at 720 px high
+    small = cv2.resize(street, (round(street.shape[1] * k), 720), interpolation=cv2.INTER_AREA)
+    advice = play(guide, decode_rgb(jpeg(small)), (1280, 720), 8)
+    assert advice.detail.get("still_enlarged", 0) > 1.0, advice.detail  # ... and would apply,
+    assert advice.detail.get("item") != "matte_spill", advice.detail  # but no room to come closer
+
+
 def _turned(rgb, k: float):
     """A head turned towards the camera's right: the image-left half of the picture, up to
     the face's centre, squeezed to ``k`` of its width (the mesh reads it as yaw)."""
