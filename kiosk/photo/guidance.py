@@ -78,6 +78,10 @@ class GuideOptions:
     hair_threshold: float = 0.2
     seg_every: int = 4
     count_every: int = 4
+    # A segmentation that only refreshes an aged head geometry (the face has not
+    # moved) runs its model on one frame and measures the mask on the next, the
+    # old geometry serving meanwhile: no frame pays for both.
+    spread_segmentation: bool = True
     blur_factor: float = 1.0
     blur_power: float = 1.3
     blur_floor: float = 0.38
@@ -109,6 +113,17 @@ class _HeadCache:
     age: int = 0
     clothing: float | None = None  # fraction of clothing pixels far from the new background
     busy: float | None = None  # share of coloured pixels in the background beside the head
+
+
+@dataclass
+class _PendingMask:
+    """A segmentation made on one frame, measured on the next (``spread_segmentation``)."""
+
+    small: NDArray[Any]  # that frame's analysis image
+    face: Face  # the face on it, analysis px
+    vis: Rect
+    roi: Rect
+    alpha: NDArray[Any]
 
 
 @dataclass
@@ -156,6 +171,7 @@ class Guide:
         self._faces = 0
         self._arrow = "none"
         self._head_cache: _HeadCache | None = None
+        self._pending: _PendingMask | None = None
         self._second: tuple[int, NDArray[Any], Face] | None = None
         self.segmentations = 0  # model calls, for benchmarks and tests
 
@@ -259,11 +275,9 @@ class Guide:
         the tracked face, a lost tracker, or a count other than one runs the full
         count (both detectors and the mesh, as the still counts).
         """
-        if self._faces != 1:
+        if self._faces != 1 or self.count_every < 2:
             return None, True
         phase = self._frame_no % self.count_every
-        if self.count_every < 2 and phase == 0:
-            return None, True
         face = guidance_track.track(self.models.mesh, small)
         if face is None or phase > 1:
             return face, False
@@ -487,6 +501,9 @@ class Guide:
     def _head(self, f: _Frame) -> Head:
         """Head geometry in the picture's coordinates (analysis px, picture origin)."""
         face = f.face
+        p, self._pending = self._pending, None
+        if p is not None and p.vis == f.vis:
+            self._measure_head(p.small, p.face, p.vis, p.roi, p.alpha).age = 1
         c = self._head_cache
         fresh = (
             c is not None
@@ -496,10 +513,16 @@ class Guide:
         )
         # A counting frame already ran the detectors: segment only if the cache is unusable.
         usable = c is not None and c.age < 2 * self.opt.seg_every
-        if c is None or (not fresh and not (
-            f.count_frame and usable and c.vis == f.vis and self._moved_little(f, c)
-        )):
-            c = self._segment_head(f)
+        aged = c is not None and usable and c.vis == f.vis and self._moved_little(f, c)
+        if c is None or (not fresh and not (f.count_frame and aged)):
+            if aged and self.opt.spread_segmentation:
+                # Only aged: the model now, its measurements on the next frame; the
+                # old geometry serves this one (as it does on a counting frame).
+                roi = self._head_roi(f)
+                self._pending = _PendingMask(f.small, face, f.vis, roi, self._segment(f.small, roi))
+            else:
+                c = self._segment_head(f)
+        assert c is not None
         px0, py0, px1, py1 = f.pic
         fw = face.face_width
 
@@ -525,21 +548,36 @@ class Guide:
         return d < 0.15 * face.face_width and abs(face.face_width / c.face_width - 1) < 0.1
 
     def _segment_head(self, f: _Frame) -> _HeadCache:
-        """Segment the region around the expected crop, as the still does.
+        """Segment the region around the expected crop, as the still does, and measure it."""
+        roi = self._head_roi(f)
+        return self._measure_head(f.small, f.face, f.vis, roi, self._segment(f.small, roi))
+
+    def _head_roi(self, f: _Frame) -> Rect:
+        """The region around the expected crop, grown as the pipeline grows it."""
+        return _grown(_expected_box(self.spec, f.face, f.face.crown_estimate), f.vis)
+
+    def _measure_head(
+        self, small: NDArray[Any], face: Face, vis: Rect, roi: Rect, alpha: NDArray[Any]
+    ) -> _HeadCache:
+        """Hair top and edge contacts from the person mask of ``roi``, as the still measures them.
 
         The still measures the hair top on a mask of the head's region, not of
         the whole picture; on a small whole-frame mask the hair blurs into trees
         or sky behind it. Edge contacts count only where the region reaches the
         edge of the picture as the frame shows it (never a letterbox bar).
         """
-        face, vis = f.face, f.vis
-        box = _expected_box(self.spec, face, face.crown_estimate)
-        roi = _grown(box, vis)
-        alpha, local, top = self._segment(f.small, face, roi)
+        local = face.transformed(1.0, -roi[0], -roi[1])
+        top = hair_top_from_alpha(
+            alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
+        )
         if top is not None and top <= 1 and roi[1] > vis[1]:
             # The hair reaches the region's top: look again up to the picture's top.
             roi = (roi[0], vis[1], roi[2], roi[3])
-            alpha, local, top = self._segment(f.small, face, roi)
+            alpha = self._segment(small, roi)
+            local = face.transformed(1.0, -roi[0], -roi[1])
+            top = hair_top_from_alpha(
+                alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
+            )
         touch_top, left_y, right_y = edge_contacts(alpha, local.face_cx, local.face_width)
         x0, y0, x1, _ = roi
         fw = face.face_width
@@ -561,18 +599,12 @@ class Guide:
         self._head_cache = c
         return c
 
-    def _segment(
-        self, small: NDArray[Any], face: Face, roi: Rect
-    ) -> tuple[NDArray[Any], Face, float | None]:
+    def _segment(self, small: NDArray[Any], roi: Rect) -> NDArray[Any]:
         x0, y0, x1, y1 = roi
         crop = np.ascontiguousarray(small[y0:y1, x0:x1])
         alpha = analysis.segment(crop, self.models)
         self.segmentations += 1
-        local = face.transformed(1.0, -x0, -y0)
-        top = hair_top_from_alpha(
-            alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
-        )
-        return alpha, local, top
+        return alpha
 
     def _sharpness_value(self, f: _Frame) -> float:
         """The still's sharpness item on the face as the output file will hold it.
