@@ -3,7 +3,8 @@
 Each portrait in each booth situation (original, shifted, zoomed out, dimmer,
 blurred), previewed at 1280x720 and 640x480 by the simulated camera, against
 the still the pipeline makes of it: how often "ready" was given to a refused
-still (broken promise, goal 0), withheld from a compliant one, and how often
+still (broken promise, goal 0; a still refused for its matte counts too: the
+student was told it would pass), withheld from a compliant one, and how often
 the instruction named the still's first fixable failure. The baseline in the
 same run is the share of scenes whose still is compliant.
 """
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     n = len(scenes)
     both = [s for s in scenes if not s.ready and s.still and not s.still.startswith("unfixable")]
     print(line("scenes", n, ""))
-    print(line("broken promises", sum(s.broken for s in scenes), "", "0"))
+    broken = [s for s in scenes if s.broken or s.matte_fault]
+    print(line("broken promises (matte refusals included)", len(broken), "", "0"))
     print(line("withheld ready (still compliant)", sum(s.withheld for s in scenes), ""))
     print(line("baseline: compliant stills", sum(s.still == "" for s in scenes), ""))
     agree = sum(not s.wrong_instruction for s in both) / max(1, len(both))
@@ -53,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
     print(line("seconds for the sweep", secs, "s"))
     one, five, _ = os.getloadavg()
     print(f"after: load average {one:.2f} (1 min), {five:.2f} (5 min)")
-    return 0 if not any(s.broken for s in scenes) else 1
+    return 0 if not broken else 1

@@ -10,10 +10,11 @@ still/preview scale from the camera's geometry, and names problems in the
 still's order (``guidance_order``).
 
 It must also be fast enough for a Raspberry Pi: the face mesh runs in
-tracking mode on every frame, the face detectors (counting) on every
-``count_every``-th frame, and the person segmentation only when the cached
-head geometry has gone stale (the face moved or grew, or it is
-``seg_every`` frames old), never on a counting frame unless it must.
+tracking mode on every frame, each of the two face detectors (counting) once
+every ``count_every`` frames on a frame of its own, and the person
+segmentation only when the cached head geometry has gone stale (the face
+moved or grew, or it is ``seg_every`` frames old), never on a counting frame
+unless it must: no frame runs more than one model beside the mesh.
 
 Instructions are for the mirrored preview: "move left" means the student's
 own left, which is also the screen's left in a mirror. An instruction must
@@ -77,10 +78,23 @@ class GuideOptions:
     hair_threshold: float = 0.2
     seg_every: int = 4
     count_every: int = 4
+    # A segmentation that only refreshes an aged head geometry (the face has not
+    # moved) runs its model on one frame and measures the mask on the next, the
+    # old geometry serving meanwhile: no frame pays for both.
+    spread_segmentation: bool = True
     blur_factor: float = 1.0
     blur_power: float = 1.3
     blur_floor: float = 0.38
     blur_sure: float = 0.65
+    # A busy, coloured background beside the head (foliage, a logo) that the still
+    # would enlarge: the person segmentation swallows bits of it next to the hair and
+    # the enlarged matte keeps them as spill (the street portrait, zoomed out). Share
+    # of the ring beside the head with RGB spread >= busy_saturation, and the output
+    # px per still px above which "closer" is asked (see _busy_background).
+    busy_saturation: float = 40.0
+    busy_fraction: float = 0.15
+    busy_enlarge: float = 1.0
+    busy_room: float = 1.15  # the still's picture must be this much larger than the output
 
 
 @dataclass
@@ -98,6 +112,18 @@ class _HeadCache:
     vis: Rect
     age: int = 0
     clothing: float | None = None  # fraction of clothing pixels far from the new background
+    busy: float | None = None  # share of coloured pixels in the background beside the head
+
+
+@dataclass
+class _PendingMask:
+    """A segmentation made on one frame, measured on the next (``spread_segmentation``)."""
+
+    small: NDArray[Any]  # that frame's analysis image
+    face: Face  # the face on it, analysis px
+    vis: Rect
+    roi: Rect
+    alpha: NDArray[Any]
 
 
 @dataclass
@@ -145,6 +171,7 @@ class Guide:
         self._faces = 0
         self._arrow = "none"
         self._head_cache: _HeadCache | None = None
+        self._pending: _PendingMask | None = None
         self._second: tuple[int, NDArray[Any], Face] | None = None
         self.segmentations = 0  # model calls, for benchmarks and tests
 
@@ -185,8 +212,7 @@ class Guide:
             self._head_cache.age += 1
             if self._head_cache.vis != vis:
                 self._head_cache = None
-        count_now = self._frame_no % self.count_every == 0 or self._faces != 1
-        face = None if count_now else guidance_track.track(self.models.mesh, small)
+        face, count_now = self._track_and_count(small)
         if face is None:
             # A counting frame, or the tracker lost the face (a head turned far, a fast
             # move): the detectors count and find it, the mesh runs on their box, as
@@ -237,6 +263,28 @@ class Guide:
         if moved:
             return "hold_still", "none", detail
         return "ready", "none", detail
+
+    def _track_and_count(self, small: NDArray[Any]) -> tuple[Face | None, bool]:
+        """The tracked face, and whether this frame counted faces; None: count in full.
+
+        While exactly one face is tracked, the two face detectors take turns on
+        their own frames of each ``count_every`` cycle (short range on the first,
+        full range on the second), so no frame pays for the mesh and both
+        detectors (and segmentation waits for a frame without a detector: the
+        p90 frame used to be a full count). A detector that sees anything but
+        the tracked face, a lost tracker, or a count other than one runs the full
+        count (both detectors and the mesh, as the still counts).
+        """
+        if self._faces != 1 or self.count_every < 2:
+            return None, True
+        phase = self._frame_no % self.count_every
+        face = guidance_track.track(self.models.mesh, small)
+        if face is None or phase > 1:
+            return face, False
+        det = self.models.det_short if phase == 0 else self.models.det_full
+        if not guidance_track.only_the_tracked_face(det, small, face):
+            return None, True
+        return face, True
 
     # -- the still's items, as guidance measures them ----------------------------
 
@@ -366,6 +414,66 @@ class Guide:
         bg = np.array(self.spec.bg_rgb, np.float32)
         return float((np.linalg.norm(px - bg, axis=1) > q["clothing_distance"]).mean())
 
+    def _busy_background(self, f: _Frame, detail: dict[str, Any]) -> tuple[str, str] | None:
+        """The matte's spill, foreseen from the segmentation: "closer" when it would fail.
+
+        The still's matte is refused for spill when the person segmentation takes in
+        bits of a busy, coloured background beside the hair (leaves, a logo) and the
+        still then enlarges them to the output's scale: patches that a reduced
+        capture shrinks below the limit grow past it. Guidance cannot run the still's
+        matting on every frame, so it looks at what causes that: the share of
+        coloured pixels in the background just beside the head and shoulders (once
+        per segmentation), and how much the still would be enlarged. Coming closer
+        fills the picture with the person and the still is no longer enlarged.
+        A heuristic: on the sample portraits' booth variants it separates the one
+        refused matte (street, zoomed out) from every compliant still; it errs
+        towards "closer", since an enlarged still before a busy or colourful
+        backdrop that the matte would have handled gets it too.
+        """
+        plan = self._plan(f, detail)
+        if not isinstance(plan, Plan):
+            return None
+        c = self._head_cache
+        if c is None:
+            return None
+        if c.busy is None:
+            c.busy = self._busy_fraction(f, c)
+        enlarge = plan.scale / f.scale  # output px per still px
+        detail["busy_background"] = round(c.busy, 3)
+        detail["still_enlarged"] = round(enlarge, 2)
+        if c.busy < self.opt.busy_fraction or enlarge <= self.opt.busy_enlarge:
+            return None
+        # Only where coming closer can help: the still's picture must hold the output
+        # unenlarged with room to spare. A camera whose stills are barely larger than
+        # the output (a 1280x720 webcam) enlarges every still; "closer" would then
+        # never end, and an auto-capture booth would never take the picture.
+        pw = (f.pic[2] - f.pic[0]) * f.scale
+        ph = (f.pic[3] - f.pic[1]) * f.scale
+        room = self.opt.busy_room * self.opt.busy_enlarge
+        if pw < room * self.spec.width or ph < room * self.spec.height:
+            return None
+        return "closer", "closer"
+
+    def _busy_fraction(self, f: _Frame, c: _HeadCache) -> float:
+        x0, y0 = c.origin
+        region = f.small[y0 : y0 + c.alpha.shape[0], x0 : x0 + c.alpha.shape[1]]
+        alpha = c.alpha[: region.shape[0], : region.shape[1]]
+        person = (alpha > 0.5).astype(np.uint8)
+        if not person.any():
+            return 0.0
+        face = f.face.transformed(1.0, -x0, -y0)
+        beside = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) <= 0.25 * face.face_width
+        ring = beside & (person == 0)
+        face_h = max(1.0, face.chin_y - face.forehead_y)
+        ring[: int(max(0, face.eye_y))] = False  # the sides of the head and the shoulders
+        ring[int(max(0, face.chin_y + face_h)) :] = False
+        n = int(ring.sum())
+        if n < 50:
+            return 0.0
+        px = region[ring]
+        spread = px.max(axis=1).astype(np.int16) - px.min(axis=1).astype(np.int16)
+        return float((spread >= self.opt.busy_saturation).mean())
+
     _checks: dict[str, Callable[..., tuple[str, ...] | None]] = {}
 
     # -- framing -------------------------------------------------------------------
@@ -393,6 +501,9 @@ class Guide:
     def _head(self, f: _Frame) -> Head:
         """Head geometry in the picture's coordinates (analysis px, picture origin)."""
         face = f.face
+        p, self._pending = self._pending, None
+        if p is not None and p.vis == f.vis:
+            self._measure_head(p.small, p.face, p.vis, p.roi, p.alpha).age = 1
         c = self._head_cache
         fresh = (
             c is not None
@@ -402,10 +513,16 @@ class Guide:
         )
         # A counting frame already ran the detectors: segment only if the cache is unusable.
         usable = c is not None and c.age < 2 * self.opt.seg_every
-        if c is None or (not fresh and not (
-            f.count_frame and usable and c.vis == f.vis and self._moved_little(f, c)
-        )):
-            c = self._segment_head(f)
+        aged = c is not None and usable and c.vis == f.vis and self._moved_little(f, c)
+        if c is None or (not fresh and not (f.count_frame and aged)):
+            if aged and self.opt.spread_segmentation:
+                # Only aged: the model now, its measurements on the next frame; the
+                # old geometry serves this one (as it does on a counting frame).
+                roi = self._head_roi(f)
+                self._pending = _PendingMask(f.small, face, f.vis, roi, self._segment(f.small, roi))
+            else:
+                c = self._segment_head(f)
+        assert c is not None
         px0, py0, px1, py1 = f.pic
         fw = face.face_width
 
@@ -431,21 +548,36 @@ class Guide:
         return d < 0.15 * face.face_width and abs(face.face_width / c.face_width - 1) < 0.1
 
     def _segment_head(self, f: _Frame) -> _HeadCache:
-        """Segment the region around the expected crop, as the still does.
+        """Segment the region around the expected crop, as the still does, and measure it."""
+        roi = self._head_roi(f)
+        return self._measure_head(f.small, f.face, f.vis, roi, self._segment(f.small, roi))
+
+    def _head_roi(self, f: _Frame) -> Rect:
+        """The region around the expected crop, grown as the pipeline grows it."""
+        return _grown(_expected_box(self.spec, f.face, f.face.crown_estimate), f.vis)
+
+    def _measure_head(
+        self, small: NDArray[Any], face: Face, vis: Rect, roi: Rect, alpha: NDArray[Any]
+    ) -> _HeadCache:
+        """Hair top and edge contacts from the person mask of ``roi``, as the still measures them.
 
         The still measures the hair top on a mask of the head's region, not of
         the whole picture; on a small whole-frame mask the hair blurs into trees
         or sky behind it. Edge contacts count only where the region reaches the
         edge of the picture as the frame shows it (never a letterbox bar).
         """
-        face, vis = f.face, f.vis
-        box = _expected_box(self.spec, face, face.crown_estimate)
-        roi = _grown(box, vis)
-        alpha, local, top = self._segment(f.small, face, roi)
+        local = face.transformed(1.0, -roi[0], -roi[1])
+        top = hair_top_from_alpha(
+            alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
+        )
         if top is not None and top <= 1 and roi[1] > vis[1]:
             # The hair reaches the region's top: look again up to the picture's top.
             roi = (roi[0], vis[1], roi[2], roi[3])
-            alpha, local, top = self._segment(f.small, face, roi)
+            alpha = self._segment(small, roi)
+            local = face.transformed(1.0, -roi[0], -roi[1])
+            top = hair_top_from_alpha(
+                alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
+            )
         touch_top, left_y, right_y = edge_contacts(alpha, local.face_cx, local.face_width)
         x0, y0, x1, _ = roi
         fw = face.face_width
@@ -467,18 +599,12 @@ class Guide:
         self._head_cache = c
         return c
 
-    def _segment(
-        self, small: NDArray[Any], face: Face, roi: Rect
-    ) -> tuple[NDArray[Any], Face, float | None]:
+    def _segment(self, small: NDArray[Any], roi: Rect) -> NDArray[Any]:
         x0, y0, x1, y1 = roi
         crop = np.ascontiguousarray(small[y0:y1, x0:x1])
         alpha = analysis.segment(crop, self.models)
         self.segmentations += 1
-        local = face.transformed(1.0, -x0, -y0)
-        top = hair_top_from_alpha(
-            alpha, local.face_cx, local.face_width, local.eye_y, self.opt.hair_threshold
-        )
-        return alpha, local, top
+        return alpha
 
     def _sharpness_value(self, f: _Frame) -> float:
         """The still's sharpness item on the face as the output file will hold it.
@@ -642,6 +768,7 @@ Guide._checks = {
     "exposure": _light_check("exposure"),
     "illumination_balance": _light_check("illumination_balance"),
     "clothing": Guide._clothing,
+    "matte_spill": Guide._busy_background,
 }
 
 

@@ -41,6 +41,7 @@ FIXABLE: frozenset[str] = frozenset({
 # still's reason only when everything else passes, whatever their rank in the spec.
 FILE_ONLY: frozenset[str] = frozenset({
     "illumination_balance", "clothing", "glasses_glare", "background", "background_colour",
+    "matte_islands", "matte_holes", "matte_rim", "matte_spill",
 })  # fmt: skip
 
 

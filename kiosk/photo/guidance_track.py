@@ -45,6 +45,25 @@ def track(mesh: Any, rgb: NDArray[Any]) -> Face | None:
     return Face(pts, box)
 
 
+def only_the_tracked_face(detector: Any, rgb: NDArray[Any], face: Face) -> bool:
+    """One face detector on ``rgb`` sees nothing but the tracked face.
+
+    Between full counts guidance runs one detector a frame (short range on one,
+    full range on another) beside the tracker, so no frame pays for both. Any
+    box that is not the tracked face (a second person, or a box the still's
+    merged count might see) sends the frame to the full count, as the still counts.
+    """
+    h, w = rgb.shape[:2]
+    res = detector.process(np.ascontiguousarray(rgb))
+    x0, y0, bw, bh = face.box
+    for d in res.detections or []:
+        b = d.location_data.relative_bounding_box
+        cx, cy = (b.xmin + b.width / 2) * w, (b.ymin + b.height / 2) * h
+        if not (x0 <= cx <= x0 + bw and y0 <= cy <= y0 + bh):
+            return False
+    return len(res.detections or []) <= 1
+
+
 def second_look(
     mesh_static: Any, frame: NDArray[Any], box: tuple[float, float, float, float]
 ) -> Face | None:

@@ -79,10 +79,12 @@ def test_ready_predicts_a_compliant_still(
 
 
 def test_booth_preview_of_long_hair_against_trees_becomes_ready(portraits, spec) -> None:
-    """The booth's own set-up: 640x360 frames of the 1280x720 preview, still_scale 2."""
-    frame, _ = booth_frame(decode_rgb(portraits / "asian_woman_street.jpg"))
+    """The booth's own set-up: 640x360 frames of the 1280x720 preview, with the still's
+    real scale (the still is the picture itself: guidance weighs how much the still will
+    be enlarged, so a guessed scale would ask a student to come closer in vain)."""
+    frame, scale = booth_frame(decode_rgb(portraits / "asian_woman_street.jpg"))
     small = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
-    booth = Guide(spec, GuideOptions(), still_scale=2.0)
+    booth = Guide(spec, GuideOptions(), still_scale=2 * scale)
     advice = None
     for _ in range(GuideOptions().stable_frames + GuideOptions().switch_frames + 1):
         advice = booth.update(small)
@@ -153,3 +155,21 @@ def test_tilted_head_gets_straighten_with_the_mirrored_direction(
     m = cv2.getRotationMatrix2D((w / 2, h * 0.4), -9, 1.0)
     advice = _settle(guide, cv2.warpAffine(girl, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
     assert (advice.code, advice.arrow) == ("straighten", "tilt_right")
+
+
+def test_a_second_person_joining_a_tracked_student_is_counted(girl, spec) -> None:
+    """While one face is tracked the detectors take turns on frames of their own; a
+    second person stepping in beside the student must still withdraw "ready"."""
+    from hardware.cameras.geometry import PictureGeometry
+
+    h, w = girl.shape[:2]
+    alone = np.full((h, 2 * w, 3), 128, np.uint8)
+    alone[:, :w] = girl
+    pair = alone.copy()
+    pair[:, w:] = girl
+    guide = Guide(spec, OPTS)
+    guide.geometry = PictureGeometry.fitted((2 * w, h), (1280, 720))
+    first = [guide.update(booth_frame(alone)[0]) for _ in range(12)][-1]
+    assert first.code != "multiple_faces", first.detail
+    then = [guide.update(booth_frame(pair)[0]) for _ in range(8)][-1]
+    assert (then.code, then.ready) == ("multiple_faces", False), then.detail
