@@ -209,10 +209,16 @@ def clean(
         src_s = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         alpha_s = cv2.resize(m.alpha, size, interpolation=cv2.INTER_AREA)
     if source is not None and spilled.any():
-        zone = matte_check.core_zone(face_s, (small.shape[0], small.shape[1]))
+        # Never into face, neck or chest, nor the collar and cloth beside the neck: a
+        # white collar by a pale wall is not spill, and following its colour eats it.
+        shape_s = (small.shape[0], small.shape[1])
+        zone = matte_check.core_zone(face_s, shape_s) | matte_check.cloth_zone(face_s, shape_s)
         backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
         remove = remove | backdrop
-    if source is not None and bitten.any():
+        # There, a tinted patch is a soft alpha where the person is solid (the shadow
+        # between neck and collar against a grey wall): judged like a bite below.
+        bitten = bitten | (spilled & zone)
+    if source is not None and bitten.any():  # (src_s and alpha_s were made above)
         # Holes and bites are given back where the picture shows the person there, never
         # the old backdrop (a wall seen between collar and neck would stay a pale scrap).
         grown = cv2.dilate(bitten, np.ones((3, 3), np.uint8))  # the soft edge too ...
