@@ -362,7 +362,11 @@ def _outline(
 
     d, lt = worst(dark), worst(light)
     kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
-    spill, spill_mask = _spill(img, person, to_bg, depth, bg, m)
+    # Not in the collar and the cloth beside the neck: the outline there runs along collar
+    # shadows and lapel seams that no mix of the cloth and the background explains, and
+    # the old backdrop left there is a bite (given back as the person, or counted).
+    judged = person & (1 - cloth_zone(face, person.shape))
+    spill, spill_mask = _spill(img, judged, to_bg, depth, bg, m)
     foreign = _foreign_in_hair(img, person, to_bg, face, bg, m)
     if foreign.any():
         spill_mask = spill_mask | foreign

@@ -33,7 +33,7 @@ BITE_REACH = 8  # px of the 480x640 picture around a bite where the old backdrop
 BITE_BACKDROP = 18.0  # RGB distance from that backdrop beyond which a bitten pixel is the person
 BITE_PERSON = 0.5  # share of a bite's pixels that must be the person for it to be given back
 HAZE_FRINGE = 2  # px of the 480x640 picture: the thin edge of a haze taken out with it ...
-HAZE_SOFT = 0.98  # ... where the matte's alpha is below this
+HAZE_SOFT = 0.6  # ... where the matte's alpha is below this (the fainter half of the ramp)
 
 
 def _old_backdrop(
@@ -135,18 +135,31 @@ def _not_backdrop(bites: NDArray[Any], source: NDArray[Any], alpha: NDArray[Any]
     return out
 
 
-def _haze(hazy: NDArray[Any], alpha: NDArray[Any], face: Face, size: tuple[int, int]) -> NDArray[Any]:
-    """The haze over the hair top and its thin fringe: only soft alpha, never the face.
+def _haze(
+    hazy: NDArray[Any],
+    alpha: NDArray[Any],
+    source: NDArray[Any],
+    face: Face,
+    size: tuple[int, int],
+    texture: float,
+) -> NDArray[Any]:
+    """Of the haze over the hair top and its thin fringe, what the picture shows smooth.
 
     What the report measures is the thick part of a smooth patch; its edges are
     the same haze, thinner, so the patch is grown by ``HAZE_FRINGE`` px over
-    pixels the matte left soft (the hair's solid part keeps its alpha of 1).
+    pixels the matte left soft. Only pixels without texture in the picture
+    itself are taken out (a lump of backdrop, or the dark backdrop itself beside
+    dark hair): strands under the haze are textured and stay, so the hair keeps
+    its own outline rather than one cut along the haze. Never the face.
     """
     ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * HAZE_FRINGE + 1,) * 2)
     grown = cv2.dilate(hazy.astype(np.uint8), ker) > 0
     soft = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA) < HAZE_SOFT
+    src = cv2.resize(source, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    lum = cv2.GaussianBlur(src.mean(axis=2), (3, 3), 0.8)
+    smooth = cv2.blur(np.abs(cv2.Laplacian(lum, cv2.CV_32F, ksize=3)), (3, 3)) < texture
     core = matte_check.core_zone(face, (size[1], size[0])) > 0
-    out: NDArray[Any] = grown & soft & ~core
+    out: NDArray[Any] = grown & soft & smooth & ~core
     return out
 
 
@@ -308,8 +321,8 @@ def clean(
         # the old backdrop (a wall seen between collar and neck would stay a pale scrap).
         grown = cv2.dilate(bitten, np.ones((3, 3), np.uint8))  # the soft edge too ...
         fill = _not_backdrop(grown, src_s, alpha_s)  # ... where it is not the backdrop
-    if f.hazy.any():
-        remove = remove | _haze(f.hazy, m.alpha, face_s, size)
+    if f.hazy.any() and source is not None:
+        remove = remove | _haze(f.hazy, m.alpha, source, face_s, size, spec.matte["haze_texture"])
     recoloured = _recolour(m, recolour, (w, h))
     if not remove.any() and not fill.any():
         return "recoloured" if recoloured else ""
