@@ -219,15 +219,16 @@ def _decide_hard(m: Matte, remove: NDArray[Any], fill: NDArray[Any], size: tuple
         m.recoloured = m.recoloured[keep]
 
 
-def _decide_smooth(m: Matte, remove: NDArray[Any], fill: NDArray[Any], source: NDArray[Any]) -> None:
+def _decide_smooth(m: Matte, remove: NDArray[Any], fill: NDArray[Any], source: NDArray[Any]) -> bool:
     """Remove and fill with the masks enlarged smoothly onto the master.
 
     The decisions are made at the file's size; enlarged pixel for pixel they
     would cut the master (and every print made from it) in steps of the scale
     factor (2.5 px at 1600 px). Enlarged bilinearly they are a ramp one file
-    pixel wide: alpha is multiplied by what is kept, raised to what is filled,
-    and the pixels left between 0 and 1 join the band, filled ones with the
-    picture's own colour.
+    pixel wide: alpha is capped by what is kept, raised to what is filled, and
+    the pixels left between 0 and 1 join the band, filled ones with the
+    picture's own colour. False when no pixel's alpha changed (a patch judged
+    again is the same decision, not a new shape).
     """
     h, w = m.alpha.shape
     # A fill first grown over the person around it, so its ramp lies there (where alpha
@@ -240,12 +241,14 @@ def _decide_smooth(m: Matte, remove: NDArray[Any], fill: NDArray[Any], source: N
     fil = cv2.resize(fill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     ys, xs = np.nonzero((rem > 0) | (fil > 0))
     if ys.size == 0:
-        return
+        return False
     old = m.alpha[ys, xs]
     r, f = rem[ys, xs], fil[ys, xs]
-    new = np.maximum(old * (1.0 - r), f)
+    new = np.maximum(np.minimum(old, 1.0 - r), f)  # the same decision twice changes nothing
     new[new < 1e-3] = 0.0
     new[new > 1.0 - 1e-3] = 1.0
+    if not (np.abs(new - old) > 0.02).any():
+        return False
     # Colours: the band's own where it was band, the picture's where it was solid or filled.
     fg = source[ys, xs].astype(np.float32)
     rec = np.zeros(ys.size, bool)
@@ -269,6 +272,7 @@ def _decide_smooth(m: Matte, remove: NDArray[Any], fill: NDArray[Any], source: N
     m.xs = np.concatenate([m.xs[keep], xs[soft]])
     m.fg = np.concatenate([m.fg[keep], fg[soft]])
     m.recoloured = np.concatenate([m.recoloured[keep], rec[soft]])
+    return True
 
 
 def clean(
@@ -331,6 +335,6 @@ def clean(
     if source is None:
         fill = cv2.dilate(fill.astype(np.uint8), grow) > 0
         _decide_hard(m, remove_u8, fill.astype(np.uint8), (w, h))
-    else:
-        _decide_smooth(m, remove_u8, fill.astype(np.uint8), source)
+    elif not _decide_smooth(m, remove_u8, fill.astype(np.uint8), source):
+        return "recoloured" if recoloured else ""
     return "reshaped"
