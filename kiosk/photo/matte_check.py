@@ -223,11 +223,11 @@ def measure(
         thick, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
     )
     cloth_bite = (closed_thick > 0) & (not_bg == 0) & (cloth > 0) & ~bite
-    bite = (bite | cloth_bite).astype(np.uint8)
-    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
+    bites = (bite | cloth_bite).astype(np.uint8)
+    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bites, connectivity=8)
     # In the cloth a small wedge is the wall seen where collar and lapel part; a notch is larger.
-    in_cloth = np.bincount(lab_b[cloth_bite], minlength=n_b) > 0
-    need = np.where(in_cloth, m["cloth_bite_min_area"], m["bite_min_area"])
+    cloth_part = np.bincount(lab_b[cloth_bite], minlength=n_b) > 0
+    need = np.where(cloth_part, m["cloth_bite_min_area"], m["bite_min_area"])
     is_bite = stats_b[:, cv2.CC_STAT_AREA] >= need
     is_bite[0] = False
     big_bites = stats_b[is_bite, cv2.CC_STAT_AREA]
@@ -289,9 +289,9 @@ def _haze(
     lum = cv2.GaussianBlur(channels.mean(im), (3, 3), 0.8)
     texture = cv2.blur(np.abs(cv2.Laplacian(lum, cv2.CV_32F, ksize=3)), (3, 3))[ys, xs]
     ok = (a > 0.08) & (a < 0.85) & (unexplained < m["haze_delta"]) & (texture < m["haze_texture"])
-    smooth = np.zeros((y1, w), np.uint8)
-    smooth[ys[ok], xs[ok]] = 1
-    smooth = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mixed = np.zeros((y1, w), np.uint8)
+    mixed[ys[ok], xs[ok]] = 1
+    smooth: NDArray[Any] = cv2.morphologyEx(mixed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(smooth, connectivity=8)
     if n <= 1:
         return 0, none
@@ -365,7 +365,7 @@ def _outline(
     # Not in the collar and the cloth beside the neck: the outline there runs along collar
     # shadows and lapel seams that no mix of the cloth and the background explains, and
     # the old backdrop left there is a bite (given back as the person, or counted).
-    judged = person & (1 - cloth_zone(face, person.shape))
+    judged = person & (1 - cloth_zone(face, (person.shape[0], person.shape[1])))
     spill, spill_mask = _spill(img, judged, to_bg, depth, bg, m)
     foreign = _foreign_in_hair(img, person, to_bg, face, bg, m)
     if foreign.any():
