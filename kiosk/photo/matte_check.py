@@ -13,7 +13,18 @@ either that colour, the person, or a mix of the two along the outline:
 - **rim**: a dark or light line along the outline, a pixel that is darker (or
   lighter) than both the person beside it and the background;
 - **spill**: colour along the outline that is neither the person's nor the new
-  background's, i.e. the old background left in the hair.
+  background's, i.e. the old background left in the hair;
+- **haze**: a thick, smooth zone along the hair top whose colour lies between
+  the hair and the new background with none of the hair's texture -- a dark
+  lump of the old backdrop (a shadow, a coat) kept as soft alpha. The mix
+  explains each of its pixels, so rim and spill do not see it; its width
+  (hair mixes with the background over a pixel or two) and its smoothness
+  (strands make texture, a haze none) do.
+
+Holes and bites are looked for in the face, ears, neck and chest, and in the
+collar and shoulder cloth below the chin; there only where the person is
+thick on both sides (a gap beside a thin strand of long hair is the
+background, a notch between collar and lapel is not).
 
 Rim and spill compare each outline pixel with the mix ``a F + (1 - a) B`` of
 the nearby person colour F and the background B that explains it best; what
@@ -38,6 +49,9 @@ from kiosk.photo.report import Item, at_most, make_item
 from kiosk.photo.spec import Spec
 
 SECTORS = 16  # outline sectors around the face centre
+# The cloth zone: from this fraction of the face's height above the chin, this many face
+# widths either side of the face centre, widening by this many px per px down.
+CLOTH_TOP, CLOTH_HALF, CLOTH_SLOPE = 0.15, 0.6, 0.25
 
 
 @dataclass
@@ -52,11 +66,13 @@ class MatteFaults:
     rim: float  # worst sector: fraction of outline pixels darker/lighter than both sides
     rim_kind: str  # "dark" | "light" | ""
     spill: float  # largest patch (px) of outer-hair colour the person and background cannot explain
+    haze: int  # largest thick, smooth patch (px) of hair/background mix along the hair top
     # uint8 masks: what the pipeline removes (islands, spill) or gives back (holes, bites)
     islands: NDArray[Any]
     holes: NDArray[Any]
     spilled: NDArray[Any]
     bites: NDArray[Any]
+    hazy: NDArray[Any]
 
 
 def core_zone(face: Face, shape: tuple[int, int]) -> NDArray[Any]:
@@ -78,6 +94,33 @@ def core_zone(face: Face, shape: tuple[int, int]) -> NDArray[Any]:
         trapezoid = np.array([[cx - half, y0], [cx + half, y0], [cx + d, h], [cx - d, h]], np.int32)
         cv2.fillPoly(zone, [trapezoid], (1,))
     return zone
+
+
+def cloth_zone(face: Face, shape: tuple[int, int]) -> NDArray[Any]:
+    """Collar, lapels and the cloth beside the neck, down to the shoulders.
+
+    A wider trapezoid than the core zone's neck and chest, from the jaw down,
+    beside the core zone: the notch between collar and lapel is here. Long hair
+    falls further out, over the shoulders.
+    """
+    h, w = shape
+    zone = np.zeros((h, w), np.uint8)
+    face_h = max(1.0, face.chin_y - face.forehead_y)
+    y0 = int(min(h, max(0.0, face.chin_y - CLOTH_TOP * face_h)))
+    cx, half = face.face_cx, CLOTH_HALF * face.face_width
+    if y0 < h:
+        d = half + CLOTH_SLOPE * (h - y0)
+        trapezoid = np.array([[cx - half, y0], [cx + half, y0], [cx + d, h], [cx - d, h]], np.int32)
+        cv2.fillPoly(zone, [trapezoid], (1,))
+    zone[core_zone(face, shape) > 0] = 0
+    return zone
+
+
+def _thick(not_bg: NDArray[Any], radius: int) -> NDArray[Any]:
+    """The person without what is thinner than ``2 * radius + 1`` px (strands of hair)."""
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    thick: NDArray[Any] = cv2.morphologyEx(not_bg, cv2.MORPH_OPEN, ker)
+    return thick
 
 
 def _member(labels: NDArray[Any], n: int, chosen: NDArray[Any] | list[int]) -> NDArray[Any]:
@@ -153,18 +196,43 @@ def measure(
     is_hole[edge_labels] = False
     hole_mask = is_hole[lab_bg].astype(np.uint8)
     hole_areas = in_zone[is_hole].tolist()
+    # In the cloth: background enclosed by the thick person only (strands do not enclose).
+    cloth = cloth_zone(face, (h, w))
+    thick = _thick(not_bg, int(m["cloth_radius"]))
+    if cloth.any():
+        n_c, lab_c = cv2.connectedComponents((1 - thick).astype(np.uint8), connectivity=4)
+        outer_c = np.unique(np.concatenate([lab_c[0], lab_c[:, 0], lab_c[:, -1]]))
+        counted = (is_bg > 0) & (cloth > 0)
+        in_cloth = np.bincount(lab_c[counted], minlength=n_c)
+        hole_c = in_cloth >= m["hole_min_area"]
+        hole_c[0] = False
+        hole_c[outer_c] = False
+        if hole_c.any():
+            hole_mask |= (hole_c[lab_c] & counted).astype(np.uint8)
+            hole_areas += in_cloth[hole_c].tolist()
     # Bites: background cut into the face, ears, neck or chest from outside (a notch
     # in a temple, a torn cheek line) -- what closing the outline would give back.
     r = int(m["bite_radius"])
     closed = cv2.morphologyEx(
         not_bg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
     )
-    bite = ((closed > 0) & (not_bg == 0) & (zone > 0)).astype(np.uint8)
-    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bite, connectivity=8)
-    is_bite = stats_b[:, cv2.CC_STAT_AREA] >= m["bite_min_area"]
+    bite = (closed > 0) & (not_bg == 0) & (zone > 0)
+    # In the cloth, what closing the thick person gives back: a notch between collar and
+    # lapel is a bite, the gap beside a strand of long hair is not.
+    closed_thick = cv2.morphologyEx(
+        thick, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    )
+    cloth_bite = (closed_thick > 0) & (not_bg == 0) & (cloth > 0) & ~bite
+    bites = (bite | cloth_bite).astype(np.uint8)
+    n_b, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(bites, connectivity=8)
+    # In the cloth a small wedge is the wall seen where collar and lapel part; a notch is larger.
+    cloth_part = np.bincount(lab_b[cloth_bite], minlength=n_b) > 0
+    need = np.where(cloth_part, m["cloth_bite_min_area"], m["bite_min_area"])
+    is_bite = stats_b[:, cv2.CC_STAT_AREA] >= need
     is_bite[0] = False
     big_bites = stats_b[is_bite, cv2.CC_STAT_AREA]
     rim, kind, spill, spill_mask = _outline(img, dist, main_bg, lab_fg, anchor, face, bg, m)
+    haze, haze_mask = _haze(img, dist, not_bg, face, bg, m)
     return MatteFaults(
         island_area=max(island_areas, default=0),
         island_count=len(island_areas),
@@ -174,11 +242,66 @@ def measure(
         rim=rim,
         rim_kind=kind,
         spill=spill,
+        haze=haze,
         islands=island_mask,
         holes=hole_mask,
         spilled=spill_mask,
         bites=is_bite[lab_b].astype(np.uint8),
+        hazy=haze_mask,
     )
+
+
+def _haze(
+    img: NDArray[Any],
+    dist: NDArray[Any],
+    not_bg: NDArray[Any],
+    face: Face,
+    bg: NDArray[Any],
+    m: dict[str, float],
+) -> tuple[int, NDArray[Any]]:
+    """Largest thick, smooth patch of hair/background mix above the eyes, and its pixels.
+
+    Each outer-hair pixel is explained as ``a F + (1 - a) B`` with F the hair's
+    colour deeper inside; a patch of such mixed pixels (a well between 0 and 1,
+    little left unexplained) without texture (the Laplacian of the luminance
+    stays low: no strands) counts when it is at least ``haze_min_width`` px
+    thick. Hair mixes with the background over a pixel or two and is full of
+    texture; a kept lump of a dark backdrop is a smooth ramp many pixels wide.
+    """
+    h, w = not_bg.shape
+    none = np.zeros((h, w), np.uint8)
+    y1 = int(min(h, max(0.0, face.eye_y)))
+    if y1 < 8:
+        return 0, none
+    im, nb = img[:y1], not_bg[:y1]
+    to_bg = cv2.distanceTransform(nb, cv2.DIST_L2, 3)
+    core = (to_bg > m["haze_depth"]).astype(np.float32)
+    den, num = _local_mean(im, core, m["haze_sigma"])
+    band = (to_bg > 0) & (to_bg <= m["haze_band"]) & (den > 0.02) & (dist[:y1] > 10)
+    ys, xs = np.nonzero(band)
+    if ys.size < 20:
+        return 0, none
+    f = num[ys, xs] / den[ys, xs, None]
+    px = im[ys, xs]
+    fb = f - bg
+    a = np.clip(channels.dot(px - bg, fb) / np.maximum(channels.dot(fb, fb), 1.0), 0.0, 1.0)
+    unexplained = channels.norm(px - (a[:, None] * f + (1 - a[:, None]) * bg))
+    lum = cv2.GaussianBlur(channels.mean(im), (3, 3), 0.8)
+    texture = cv2.blur(np.abs(cv2.Laplacian(lum, cv2.CV_32F, ksize=3)), (3, 3))[ys, xs]
+    ok = (a > 0.08) & (a < 0.85) & (unexplained < m["haze_delta"]) & (texture < m["haze_texture"])
+    mixed = np.zeros((y1, w), np.uint8)
+    mixed[ys[ok], xs[ok]] = 1
+    smooth: NDArray[Any] = cv2.morphologyEx(mixed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(smooth, connectivity=8)
+    if n <= 1:
+        return 0, none
+    depth = cv2.distanceTransform(smooth, cv2.DIST_L2, 3)
+    thick = np.unique(lab[depth >= m["haze_min_width"] / 2])
+    thick = thick[thick > 0]
+    if thick.size == 0:
+        return 0, none
+    none[:y1] = _member(lab, n, thick).astype(np.uint8)
+    return int(stats[thick, cv2.CC_STAT_AREA].max()), none
 
 
 def _outline(
@@ -239,7 +362,11 @@ def _outline(
 
     d, lt = worst(dark), worst(light)
     kind = "" if max(d, lt) == 0 else ("dark" if d >= lt else "light")
-    spill, spill_mask = _spill(img, person, to_bg, depth, bg, m)
+    # Not in the collar and the cloth beside the neck: the outline there runs along collar
+    # shadows and lapel seams that no mix of the cloth and the background explains, and
+    # the old backdrop left there is a bite (given back as the person, or counted).
+    judged = person & (1 - cloth_zone(face, (person.shape[0], person.shape[1])))
+    spill, spill_mask = _spill(img, judged, to_bg, depth, bg, m)
     foreign = _foreign_in_hair(img, person, to_bg, face, bg, m)
     if foreign.any():
         spill_mask = spill_mask | foreign
@@ -353,7 +480,7 @@ def background_estimate(rgb: NDArray[Any], spec: Spec) -> NDArray[Any] | None:
 
 
 def matte_items(rgb: NDArray[Any], face: Face, spec: Spec) -> list[Item]:
-    """Report items for islands, holes, rim and spill, measured in the spec's pixel frame."""
+    """Report items for islands, holes, rim, spill and haze, measured in the spec's pixel frame."""
     h = rgb.shape[0]
     k = spec.height / h
     if abs(k - 1.0) > 1e-3:
@@ -364,7 +491,7 @@ def matte_items(rgb: NDArray[Any], face: Face, spec: Spec) -> list[Item]:
     if bg is None:  # no flat allowed background: the background items already fail
         return [
             make_item(name, None, "-", "pass", "unmeasured")
-            for name in ("matte_islands", "matte_holes", "matte_rim", "matte_spill")
+            for name in ("matte_islands", "matte_holes", "matte_rim", "matte_spill", "matte_haze")
         ]
     f = measure(rgb, face, bg, spec)
     return [
@@ -372,6 +499,7 @@ def matte_items(rgb: NDArray[Any], face: Face, spec: Spec) -> list[Item]:
         at_most("matte_holes", max(f.hole_area, f.bite_area), m["hole_max_area"], None, " px"),
         _with_reason(at_most("matte_rim", f.rim, m["rim_max"], m["rim_warn"]), f.rim_kind),
         at_most("matte_spill", f.spill, m["spill_max"], m["spill_warn"], " px"),
+        at_most("matte_haze", f.haze, m["haze_max"], m["haze_warn"], " px"),
     ]
 
 

@@ -2,8 +2,8 @@
 
 The composite is looked at the way ``matte_check`` judges a finished file, at
 the file's own size: pieces of the old background floating in the new one
-(islands) and patches of its colour left in the hair's edge (spill) are taken
-out of the matte; background colour enclosed in the face, ears, neck or chest
+(islands), patches of its colour left in the hair's edge (spill) and a soft
+haze of a dark backdrop kept over the hair top are taken out of the matte; background colour enclosed in the face, ears, neck or chest
 (holes) is given back to the person, with the picture's own pixels. The
 change is made on the master's alpha, so prints and the file agree.
 """
@@ -32,6 +32,8 @@ SPILL_BESIDE = 0.5  # a colour this much nearer some old-backdrop pixel beside i
 BITE_REACH = 8  # px of the 480x640 picture around a bite where the old backdrop is sampled
 BITE_BACKDROP = 18.0  # RGB distance from that backdrop beyond which a bitten pixel is the person
 BITE_PERSON = 0.5  # share of a bite's pixels that must be the person for it to be given back
+HAZE_FRINGE = 2  # px of the 480x640 picture: the thin edge of a haze taken out with it ...
+HAZE_SOFT = 0.6  # ... where the matte's alpha is below this (the fainter half of the ramp)
 
 
 def _old_backdrop(
@@ -133,6 +135,34 @@ def _not_backdrop(bites: NDArray[Any], source: NDArray[Any], alpha: NDArray[Any]
     return out
 
 
+def _haze(
+    hazy: NDArray[Any],
+    alpha: NDArray[Any],
+    source: NDArray[Any],
+    face: Face,
+    size: tuple[int, int],
+    texture: float,
+) -> NDArray[Any]:
+    """Of the haze over the hair top and its thin fringe, what the picture shows smooth.
+
+    What the report measures is the thick part of a smooth patch; its edges are
+    the same haze, thinner, so the patch is grown by ``HAZE_FRINGE`` px over
+    pixels the matte left soft. Only pixels without texture in the picture
+    itself are taken out (a lump of backdrop, or the dark backdrop itself beside
+    dark hair): strands under the haze are textured and stay, so the hair keeps
+    its own outline rather than one cut along the haze. Never the face.
+    """
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * HAZE_FRINGE + 1,) * 2)
+    grown = cv2.dilate(hazy.astype(np.uint8), ker) > 0
+    soft = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA) < HAZE_SOFT
+    src = cv2.resize(source, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    lum = cv2.GaussianBlur(src.mean(axis=2), (3, 3), 0.8)
+    smooth = cv2.blur(np.abs(cv2.Laplacian(lum, cv2.CV_32F, ksize=3)), (3, 3)) < texture
+    core = matte_check.core_zone(face, (size[1], size[0])) > 0
+    out: NDArray[Any] = grown & soft & smooth & ~core
+    return out
+
+
 def _large_patches(mask: NDArray[Any], min_area: float) -> NDArray[Any]:
     """Only the patches a reviewer could notice: a few tinted pixels are left alone."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(
@@ -173,6 +203,78 @@ def _recolour(
     return changed
 
 
+def _decide_hard(m: Matte, remove: NDArray[Any], fill: NDArray[Any], size: tuple[int, int]) -> None:
+    """Remove and fill enlarged pixel for pixel (no source to give filled pixels a colour)."""
+    remove_big = cv2.resize(remove, size, interpolation=cv2.INTER_NEAREST) > 0
+    fill_big = cv2.resize(fill, size, interpolation=cv2.INTER_NEAREST) > 0
+    remove_big &= ~fill_big
+    m.alpha[remove_big] = 0.0
+    m.inside[remove_big] = 0
+    m.alpha[fill_big] = 1.0
+    m.inside[fill_big] = 1
+    # The band keeps its own list: drop the pixels now decided either way.
+    keep = ~(remove_big[m.ys, m.xs] | fill_big[m.ys, m.xs])
+    m.ys, m.xs, m.fg = m.ys[keep], m.xs[keep], m.fg[keep]
+    if m.recoloured is not None:
+        m.recoloured = m.recoloured[keep]
+
+
+def _decide_smooth(m: Matte, remove: NDArray[Any], fill: NDArray[Any], source: NDArray[Any]) -> bool:
+    """Remove and fill with the masks enlarged smoothly onto the master.
+
+    The decisions are made at the file's size; enlarged pixel for pixel they
+    would cut the master (and every print made from it) in steps of the scale
+    factor (2.5 px at 1600 px). Enlarged bilinearly they are a ramp one file
+    pixel wide: alpha is capped by what is kept, raised to what is filled, and
+    the pixels left between 0 and 1 join the band, filled ones with the
+    picture's own colour. False when no pixel's alpha changed (a patch judged
+    again is the same decision, not a new shape).
+    """
+    h, w = m.alpha.shape
+    # A fill first grown over the person around it, so its ramp lies there (where alpha
+    # is 1 already) and a hole is filled whole; only where it meets the background does
+    # the ramp show, as a soft edge.
+    sh, sw = fill.shape
+    person = cv2.resize(m.alpha, (sw, sh), interpolation=cv2.INTER_AREA) > 0.5
+    fill = fill | (cv2.dilate(fill, np.ones((3, 3), np.uint8)) & person.astype(np.uint8))
+    rem = cv2.resize(remove.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    fil = cv2.resize(fill.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    ys, xs = np.nonzero((rem > 0) | (fil > 0))
+    if ys.size == 0:
+        return False
+    old = m.alpha[ys, xs]
+    r, f = rem[ys, xs], fil[ys, xs]
+    new = np.maximum(np.minimum(old, 1.0 - r), f)  # the same decision twice changes nothing
+    new[new < 1e-3] = 0.0
+    new[new > 1.0 - 1e-3] = 1.0
+    if not (np.abs(new - old) > 0.02).any():
+        return False
+    # Colours: the band's own where it was band, the picture's where it was solid or filled.
+    fg = source[ys, xs].astype(np.float32)
+    rec = np.zeros(ys.size, bool)
+    if m.recoloured is None or len(m.recoloured) != len(m.ys):
+        m.recoloured = np.zeros(len(m.ys), bool)
+    touched = np.zeros((h, w), bool)
+    touched[ys, xs] = True
+    in_band = touched[m.ys, m.xs]
+    if in_band.any():
+        pos = np.full((h, w), -1, np.int32)
+        pos[ys, xs] = np.arange(ys.size, dtype=np.int32)
+        j = pos[m.ys[in_band], m.xs[in_band]]
+        given = f[j] <= old[j]  # not raised by a fill: keeps its solved colour
+        fg[j[given]] = m.fg[in_band][given]
+        rec[j[given]] = m.recoloured[in_band][given]
+    m.alpha[ys, xs] = new
+    m.inside[ys, xs] = (new >= 1.0).astype(np.uint8)
+    soft = (new > 0.0) & (new < 1.0)
+    keep = ~in_band
+    m.ys = np.concatenate([m.ys[keep], ys[soft]])
+    m.xs = np.concatenate([m.xs[keep], xs[soft]])
+    m.fg = np.concatenate([m.fg[keep], fg[soft]])
+    m.recoloured = np.concatenate([m.recoloured[keep], rec[soft]])
+    return True
+
+
 def clean(
     m: Matte,
     composite: NDArray[Any],
@@ -209,31 +311,30 @@ def clean(
         src_s = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         alpha_s = cv2.resize(m.alpha, size, interpolation=cv2.INTER_AREA)
     if source is not None and spilled.any():
-        zone = matte_check.core_zone(face_s, (small.shape[0], small.shape[1]))
+        # Never into face, neck or chest, nor the collar and cloth beside the neck: a
+        # white collar by a pale wall is not spill, and following its colour eats it.
+        shape_s = (small.shape[0], small.shape[1])
+        zone = matte_check.core_zone(face_s, shape_s) | matte_check.cloth_zone(face_s, shape_s)
         backdrop, recolour = _old_backdrop(spilled, src_s, alpha_s, zone)
         remove = remove | backdrop
-    if source is not None and bitten.any():
+        # There, a tinted patch is a soft alpha where the person is solid (the shadow
+        # between neck and collar against a grey wall): judged like a bite below.
+        bitten = bitten | (spilled & zone)
+    if source is not None and bitten.any():  # (src_s and alpha_s were made above)
         # Holes and bites are given back where the picture shows the person there, never
         # the old backdrop (a wall seen between collar and neck would stay a pale scrap).
         grown = cv2.dilate(bitten, np.ones((3, 3), np.uint8))  # the soft edge too ...
         fill = _not_backdrop(grown, src_s, alpha_s)  # ... where it is not the backdrop
+    if f.hazy.any() and source is not None:
+        remove = remove | _haze(f.hazy, m.alpha, source, face_s, size, spec.matte["haze_texture"])
     recoloured = _recolour(m, recolour, (w, h))
     if not remove.any() and not fill.any():
         return "recoloured" if recoloured else ""
     grow = np.ones((3, 3), np.uint8)
-    remove_big = cv2.resize(cv2.dilate(remove.astype(np.uint8), grow), (w, h),
-                            interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
+    remove_u8 = cv2.dilate(remove.astype(np.uint8), grow)
     if source is None:
         fill = cv2.dilate(fill.astype(np.uint8), grow) > 0
-    fill_big = cv2.resize(fill.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-    remove_big &= ~fill_big
-    m.alpha[remove_big] = 0.0
-    m.inside[remove_big] = 0
-    m.alpha[fill_big] = 1.0
-    m.inside[fill_big] = 1
-    # The band keeps its own list: drop the pixels now decided either way.
-    keep = ~(remove_big[m.ys, m.xs] | fill_big[m.ys, m.xs])
-    m.ys, m.xs, m.fg = m.ys[keep], m.xs[keep], m.fg[keep]
-    if m.recoloured is not None:
-        m.recoloured = m.recoloured[keep]
+        _decide_hard(m, remove_u8, fill.astype(np.uint8), (w, h))
+    elif not _decide_smooth(m, remove_u8, fill.astype(np.uint8), source):
+        return "recoloured" if recoloured else ""
     return "reshaped"

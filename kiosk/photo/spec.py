@@ -183,6 +183,9 @@ MATTE_KEYS = (
     ("spill_delta", 1, 442), ("spill_warn", 0, 1e5), ("spill_max", 0, 1e5),
     ("foreign_saturation", 1, 255), ("foreign_distance", 1, 442), ("foreign_sigma", 1, 50),
     ("spill_clean_area", 1, 1e5), ("spill_width", 1, 40), ("spill_depth", 1, 60), ("spill_sigma", 0.5, 50),
+    ("haze_band", 1, 60), ("haze_depth", 1, 60), ("haze_sigma", 0.5, 50), ("haze_delta", 1, 442),
+    ("haze_texture", 0.1, 1000), ("haze_min_width", 1, 60), ("haze_warn", 0, 1e5), ("haze_max", 0, 1e5),
+    ("cloth_radius", 1, 20), ("cloth_bite_min_area", 1, 1e5),
 )  # fmt: skip
 QUALITY_KEYS += (("flat_block_range", 0, 255), ("flat_max_fraction", 0, 1))  # kiosk/photo/flatness
 
@@ -218,7 +221,7 @@ def parse_spec(path: Path, name: str | None = None) -> Spec:
     }
     quality["exposure"] = r.band("quality.exposure", 0, 255)
     matte = {k: float(r.num(f"matte.{k}", lo, hi)) for k, lo, hi in MATTE_KEYS}
-    for a, b in (("rim_warn", "rim_max"), ("spill_warn", "spill_max")):
+    for a, b in (("rim_warn", "rim_max"), ("spill_warn", "spill_max"), ("haze_warn", "haze_max")):
         if matte[a] > matte[b]:
             raise r._fail(f"matte.{a}", f"must be <= matte.{b}")
     faces: dict[str, Any] = {

@@ -177,13 +177,20 @@ def _hair_top(alpha: np.ndarray) -> tuple[int, int, int]:
     return top, int(xs.mean()), int((xs[-1] - xs[0]) / 2)
 
 
-def _dark_lump(fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A dark studio backdrop with a darker blob (a coat on a hook, a shadow) touching the hair top."""
+def _dark_lump(
+    fg: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, lump: bool = True
+) -> np.ndarray:
+    """A dark studio backdrop with a darker blob (a coat on a hook, a shadow) touching the hair top.
+
+    Without ``lump``, the same backdrop alone: the control a test compares with.
+    """
     h, w = alpha.shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     img = np.empty((h, w, 3), np.float32)
     img[:] = (34, 33, 36)
     img += 10 * np.exp(-(((xx - w / 2) / w) ** 2 + ((yy - h / 3) / h) ** 2) * 4)[..., None]
+    if not lump:
+        return np.clip(img + rng.normal(0, 2, img.shape), 0, 255)
     top, cx, half = _hair_top(alpha)
     hair = np.median(fg[(alpha > 0.95) & (yy < top + h // 15)], axis=0)
     blob = np.zeros((h, w), np.float32)
@@ -240,13 +247,16 @@ def flyaways(
 
 
 def miss_jpeg(fg: np.ndarray, alpha: np.ndarray, kind: str, seed: int = 11) -> bytes:
-    """One known miss: the sitter cut from a sample portrait over the backdrop made for it."""
+    """One known miss: the sitter cut from a sample portrait over the backdrop made for it.
+
+    ``dark_plain`` is ``dark_lump``'s backdrop without the lump (its control).
+    """
     rng = np.random.default_rng(seed)
     if kind == "red_strands":
         fg, alpha = flyaways(fg, alpha, rng)
         bg = _coloured(*alpha.shape, rng).astype(np.float32)
-    elif kind == "dark_lump":
-        bg = _dark_lump(fg, alpha, rng)
+    elif kind in ("dark_lump", "dark_plain"):
+        bg = _dark_lump(fg, alpha, rng, lump=kind == "dark_lump")
     elif kind == "white_collar":
         bg = _white_collar(fg, alpha, rng)
     else:

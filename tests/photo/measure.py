@@ -182,3 +182,74 @@ def matte_faults(data: bytes) -> MatteFaults:
         red_edge=int((near_bg & red & (solid > 0)).sum()),
         red_hair=int((hair & red).sum()),
     )
+
+
+
+def haze_px(data: bytes) -> int:
+    """Pixels of a thick, textureless haze along the outline above the brow.
+
+    Rules of this file's own: near the background (within 10 px of it), a pixel
+    is part-way between it and the hair beside it (farther than 25 from the
+    background, nearer than 0.7 of the farthest colour within 7 px), its
+    luminance bends little (second differences along rows and columns under 4:
+    strands of hair bend it a lot, a smooth ramp not at all), and such pixels
+    fill a 5x5 square (a mixed edge of real hair is 1-3 px wide).
+    """
+    rgb = decode(data)
+    _, pts = landmarks(rgb)
+    assert pts is not None, "no face found again on the output"
+    brow = int(pts[10, 1])
+    img = rgb[:brow].astype(np.float32)
+    bg = np.median(img[:4].reshape(-1, 3), axis=0)
+    dist = np.linalg.norm(img - bg, axis=2)
+    beside = cv2.dilate(dist, np.ones((15, 15), np.uint8))
+    near = cv2.distanceTransform((dist >= 20).astype(np.uint8), cv2.DIST_L2, 3) <= 10
+    g = cv2.blur(img.mean(axis=2), (2, 2))
+    bend = np.full(g.shape, 255.0, np.float32)
+    dxx = np.abs(g[1:-1, 2:] + g[1:-1, :-2] - 2 * g[1:-1, 1:-1])
+    dyy = np.abs(g[2:, 1:-1] + g[:-2, 1:-1] - 2 * g[1:-1, 1:-1])
+    bend[1:-1, 1:-1] = cv2.blur(np.maximum(dxx, dyy), (3, 3))
+    mixed = (near & (dist > 25) & (dist < 0.7 * beside) & (bend < 4)).astype(np.uint8)
+    return int(cv2.morphologyEx(mixed, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).sum())
+
+
+def hard_steps(rgb: np.ndarray) -> int:
+    """Pixels where the picture jumps from the flat background to solid colour in one pixel.
+
+    A matte edge always mixes the two over a pixel or more; a mask enlarged
+    pixel for pixel (2.5 px blocks on the 1600 px master) jumps, in steps.
+    """
+    img = rgb.astype(np.float32)
+    bg = np.median(img[:8].reshape(-1, 3), axis=0)
+    d = np.linalg.norm(img - bg, axis=2)
+    back, solid = d < 12, d > 100
+    step = np.zeros(d.shape, bool)
+    step[:, :-1] |= (back[:, :-1] & solid[:, 1:]) | (solid[:, :-1] & back[:, 1:])
+    step[:-1] |= (back[:-1] & solid[1:]) | (solid[:-1] & back[1:])
+    return int(step.sum())
+
+
+def notch_px(data: bytes) -> int:
+    """Background-coloured pixels cut into the collar and the cloth beside the neck.
+
+    Under the chin, within 0.7 face widths of the face's centre, a background
+    pixel counts when, along its row, the person is within 6 px on both sides
+    of it and it lies under solid person colour within 12 px above: a slot
+    into the cloth, not the open background beside the shoulders.
+    """
+    rgb = decode(data)
+    _, pts = landmarks(rgb)
+    assert pts is not None, "no face found again on the output"
+    h, w = rgb.shape[:2]
+    img = rgb.astype(np.float32)
+    bg = np.median(img[:4].reshape(-1, 3), axis=0)
+    dist = np.linalg.norm(img - bg, axis=2)
+    back, person = dist < 20, (dist > 50).astype(np.uint8)
+    cx = (pts[234, 0] + pts[454, 0]) / 2
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    chin = pts[152, 1]
+    region = np.zeros((h, w), bool)
+    region[int(chin - 0.15 * fw) : int(chin + 0.5 * fw), int(max(0, cx - 0.7 * fw)) : int(cx + 0.7 * fw)] = True
+    left = cv2.dilate(person, np.concatenate([np.zeros((1, 6), np.uint8), np.ones((1, 7), np.uint8)], axis=1))
+    right = cv2.dilate(person, np.concatenate([np.ones((1, 7), np.uint8), np.zeros((1, 6), np.uint8)], axis=1))
+    return int((region & back & (left > 0) & (right > 0)).sum())

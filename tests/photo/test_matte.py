@@ -21,10 +21,10 @@ from kiosk.photo.pipeline import PhotoRefused, PhotoResult
 
 from . import hostile
 from .conftest import run
-from .measure import decode, landmarks, matte_faults
+from .measure import decode, haze_px, landmarks, matte_faults, notch_px
 
 SITTERS = ("asian_girl_indoor.jpg", "asian_woman_street.jpg")
-MATTE_ITEMS = ("matte_islands", "matte_holes", "matte_rim", "matte_spill")
+MATTE_ITEMS = ("matte_islands", "matte_holes", "matte_rim", "matte_spill", "matte_haze")
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +169,45 @@ def test_red_letter_seen_deep_in_the_hair_is_spill(made) -> None:
     item = check_jpeg(data).get("matte_spill")
     assert item.verdict == "fail", item
     assert check_jpeg(made["asian_girl_indoor.jpg"].jpeg).get("matte_spill").verdict == "pass"
+
+
+def test_haze_over_the_hair_top_fails(finished) -> None:
+    """A soft, textureless dark lump over the hair (a kept piece of a dark backdrop): every
+    pixel of it is a plausible mix of hair and background, so only its width and its
+    smoothness give it away."""
+    out, pts, bg = finished
+    img = out.astype(np.float32)
+    dist = np.linalg.norm(img - np.array(bg, np.float32), axis=2)
+    top = int(np.flatnonzero((dist > 60).sum(axis=1) >= 3)[0])
+    hair = np.median(img[top + 4 : top + 12][dist[top + 4 : top + 12] > 60], axis=0)
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    blob = np.zeros(dist.shape, np.float32)
+    cx = int(pts[10, 0] + 0.1 * fw)
+    cv2.ellipse(blob, (cx, top + 4), (int(0.25 * fw), 12), 0, 0, 360, 1.0, -1)
+    blob = cv2.GaussianBlur(blob, (0, 0), 4)[..., None] * 0.8
+    img = blob * hair + (1 - blob) * img
+    data = _jpeg(np.clip(img + 0.5, 0, 255).astype(np.uint8))
+    assert haze_px(data) > 150  # the independent measure sees it
+    item = check_jpeg(data).get("matte_haze")
+    assert item is not None and item.verdict == "fail", item
+    assert not _failed(_jpeg(out)) & {"matte_haze"}
+
+
+def test_notch_between_collar_and_lapel_counts_as_a_hole(finished) -> None:
+    """A slot of background cut down into the cloth beside the neck, below the face zone."""
+    out, pts, bg = finished
+    img = out.copy()
+    fw = float(np.linalg.norm(pts[454] - pts[234]))
+    dist = np.linalg.norm(img.astype(np.float32) - np.array(bg, np.float32), axis=2)
+    # Beside the jaw, the background by the neck; a little further out the cloth (the
+    # lapel) rises under it: the slot is cut down into that cloth.
+    row = int(pts[152, 1] - 0.25 * fw)
+    cx = int((pts[234, 0] + pts[454, 0]) / 2)
+    x = cx + int(np.flatnonzero(dist[row, cx:] < 20)[0]) + 6
+    y0 = row + int(np.flatnonzero(dist[row:, x] > 60)[0])
+    assert y0 < pts[152, 1]  # beside the neck, not out on the shoulder
+    cv2.rectangle(img, (x - 3, y0 - 2), (x + 3, y0 + 30), bg, -1)
+    data = _jpeg(img)
+    assert notch_px(data) > 50
+    item = check_jpeg(data).get("matte_holes")
+    assert item.verdict == "fail" and item.value >= 60, item
