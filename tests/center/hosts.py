@@ -111,6 +111,11 @@ class Host:
 
     def start(self, timeout: float = 60.0) -> Host:
         self.launch()
+        return self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 60.0) -> Host:
+        """Until ``/healthz`` answers (``serve``), so several hosts can be launched
+        first and then waited for together."""
         if self.command != "serve":
             return self
         deadline = time.monotonic() + timeout
