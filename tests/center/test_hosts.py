@@ -9,8 +9,8 @@ One pair of hosts serves every test that neither kills nor reconfigures a
 host (module fixture ``pair``, behind real nginx running the shipped
 deploy/nginx/kiosk-center-proxy.conf); each such test has its own kiosk,
 students and reviewer (fixture ``own``), so none depends on what another
-left behind. The tests that kill a host get two hosts of their own on the
-same database, behind the small TCP proxy (tests/center/proxy.py): nginx
+left behind. A test that kills a host starts that host of its own, beside the
+shared host A, behind the small TCP proxy (tests/center/proxy.py): nginx
 cannot stop forwarding an upload half-way or swallow a host's answer on cue.
 """
 
@@ -71,17 +71,12 @@ class Pair:
     tests that kill a host); quacks like tests.center.conftest.Running for the API
     flow (``client``, ``url``, ``server.db``, ``token``)."""
 
-    def __init__(self, root: Path, conf: dict[str, Any], front: str,
-                 secrets_from: Host | None = None, names: tuple[str, str] = ("host-a", "host-b"),
-                 ) -> None:
+    def __init__(self, root: Path, conf: dict[str, Any], front: str) -> None:
         self.conf = conf
-        self.a = Host(root, names[0], PG_URL, self.conf)
-        self.b = Host(root, names[1], PG_URL, self.conf)
+        self.a = Host(root, "host-a", PG_URL, self.conf)
+        self.b = Host(root, "host-b", PG_URL, self.conf)
         self.hosts = [self.a, self.b]
-        if secrets_from is None:
-            first_start(self.a)
-        else:
-            self.a.copy_secrets_from(secrets_from)
+        first_start(self.a)
         self.b.copy_secrets_from(self.a)
         for h in self.hosts:
             h.launch()
@@ -360,7 +355,7 @@ def test_host_with_other_secrets_refuses_to_start(pair: Pair, tmp_path: Path) ->
     stray.start(timeout=60).stop()
 
 
-def _versions(pair: Pair, code: str) -> int:
+def _versions(pair: Pair | KillPair, code: str) -> int:
     with pair.server.db.read() as conn:
         return int(
             conn.execute(
@@ -374,17 +369,35 @@ def _versions(pair: Pair, code: str) -> int:
 
 
 # -- a host killed mid-upload ------------------------------------------------------
+class KillPair:
+    """A host of the test's own, the one to be killed, and the shared pair's host A
+    (never killed), behind the small proxy; the victim is backend 0."""
+
+    def __init__(self, pair: Pair, root: Path) -> None:
+        self.victim = Host(root, "host-victim", PG_URL, pair.conf)
+        self.victim.copy_secrets_from(pair.a)
+        self.victim.start()
+        self.a, self.conf, self.server = pair.a, pair.conf, pair.server
+        self.hosts = [self.victim, pair.a]
+        self.front = Proxy([("127.0.0.1", h.port) for h in self.hosts]).start()
+
+    @property
+    def url(self) -> str:
+        return self.front.url
+
+    def close(self) -> None:
+        self.front.stop()
+        self.victim.stop()
+
+
 @pytest.fixture
-def fresh_pair(pair: Pair, tmp_path: Path) -> Iterator[Pair]:
-    """Two hosts of the test's own (one will be killed) on the shared database and
-    store, behind the small proxy."""
-    p = Pair(tmp_path, pair.conf, front="proxy", secrets_from=pair.a,
-             names=("host-k1", "host-k2"))
+def kill_pair(pair: Pair, tmp_path: Path) -> Iterator[KillPair]:
+    p = KillPair(pair, tmp_path)
     yield p
     p.close()
 
 
-def _kiosk_upload_killing_host(pair: Pair, own: Own, photo: bytes, plan: Plan,
+def _kiosk_upload_killing_host(pair: KillPair, own: Own, photo: bytes, plan: Plan,
                                key: str) -> dict[str, Any]:
     """The booth's own client uploads; the host the proxy chose dies on the way.
 
@@ -396,7 +409,6 @@ def _kiosk_upload_killing_host(pair: Pair, own: Own, photo: bytes, plan: Plan,
     from kiosk.link.grants import GrantBook
 
     who = own.students[0]
-    assert isinstance(pair.front, Proxy)
     book = GrantBook()
     with CenterClient(pair.url, own.token, grants=book) as c:
         c.identify(who["code"], who["last4"], "EK43", {"kind": "batch", "id": "GD2026-01"})
@@ -424,7 +436,7 @@ def _kiosk_upload_killing_host(pair: Pair, own: Own, photo: bytes, plan: Plan,
     return {"answer": out, "versions_when_killed": held_versions}
 
 
-def _stored_once(pair: Pair, own: Own, photo: bytes) -> None:
+def _stored_once(pair: KillPair, own: Own, photo: bytes) -> None:
     from center.settings import CenterSettings
     from center.storage import open_store
 
@@ -459,21 +471,21 @@ def _photo_of_its_own(quality: int) -> bytes:
     return data
 
 
-def test_host_killed_mid_upload_body_loses_nothing(fresh_pair: Pair, pair: Pair) -> None:
+def test_host_killed_mid_upload_body_loses_nothing(kill_pair: KillPair, pair: Pair) -> None:
     own, photo = make_own(pair.server.db), _photo_of_its_own(68)
     out = _kiosk_upload_killing_host(
-        fresh_pair, own, photo, Plan(backend=0, request_bytes=len(photo) // 2), "k-killed-mid-body"
+        kill_pair, own, photo, Plan(backend=0, request_bytes=len(photo) // 2), "k-killed-mid-body"
     )
     assert out["versions_when_killed"] == 0
     assert out["answer"]["order"]["version"] == 1 and out["answer"]["order"]["state"] == "pending_review"
-    _stored_once(fresh_pair, own, photo)
+    _stored_once(kill_pair, own, photo)
 
 
-def test_host_killed_before_its_answer_doubles_nothing(fresh_pair: Pair, pair: Pair) -> None:
+def test_host_killed_before_its_answer_doubles_nothing(kill_pair: KillPair, pair: Pair) -> None:
     own, photo = make_own(pair.server.db), _photo_of_its_own(70)
     out = _kiosk_upload_killing_host(
-        fresh_pair, own, photo, Plan(backend=1, hold_answer=True), "k-killed-after-commit"
+        kill_pair, own, photo, Plan(backend=0, hold_answer=True), "k-killed-after-commit"
     )
-    assert out["versions_when_killed"] == 1  # host B had committed it, then died
+    assert out["versions_when_killed"] == 1  # the victim had committed it, then died
     assert out["answer"]["order"]["version"] == 1  # the retry on host A is a replay
-    _stored_once(fresh_pair, own, photo)
+    _stored_once(kill_pair, own, photo)
