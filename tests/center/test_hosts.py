@@ -368,6 +368,38 @@ def _versions(pair: Pair | KillPair, code: str) -> int:
         )
 
 
+def test_nginx_sends_calls_past_a_dead_host(pair: Pair, own: Own, tmp_path: Path) -> None:
+    """The shipped proxy rules' fail-over: with one host killed, a booth's upload
+    through nginx succeeds on its first attempt (nginx tried the other host)."""
+    from kiosk.link.client import CenterClient
+    from kiosk.link.grants import GrantBook
+
+    if nginx_binary() is None:
+        pytest.skip("nginx not installed (apt: nginx-light)")
+    victim = Host(tmp_path, "host-dead", PG_URL, pair.conf)
+    victim.copy_secrets_from(pair.a)
+    victim.start()
+    front = Nginx([("127.0.0.1", victim.port), ("127.0.0.1", pair.a.port)]).start()
+    try:
+        victim.kill()
+        before = front.served  # nginx's own start-up probe
+        who, photo = own.students[0], _photo_of_its_own(66)
+        book = GrantBook()
+        with CenterClient(front.url, own.token, grants=book, timeout=(3, 60)) as c:
+            c.identify(who["code"], who["last4"], "EK43", {"kind": "batch", "id": "GD2026-01"})
+            out = c.upload(who["code"], photo, f"k-nginx-{own.tag}",
+                           ticket=book.upload_ticket(who["code"]))
+            assert out["order"]["version"] == 1
+            for _ in range(6):
+                assert c.status(who["code"])["order"]["version"] == 1
+        # every call answered by the live host
+        assert [n - b for n, b in zip(front.served, before, strict=True)] == [0, 8]
+        assert _versions(pair, who["code"]) == 1
+    finally:
+        front.stop()
+        victim.stop()
+
+
 # -- a host killed mid-upload ------------------------------------------------------
 class KillPair:
     """A host of the test's own, the one to be killed, and the shared pair's host A
