@@ -22,20 +22,30 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from center.db import Database
-from center.jobs import Job, JobQueue
+from center.jobs import Job, JobListener, JobQueue
 from center.storage import PhotoStore
 
 log = logging.getLogger("center.checks")
 
 # photo_versions.check_state; the queue itself is center/jobs.py
 QUEUED, RUNNING, DONE, UNAVAILABLE, OFF = "queued", "running", "done", "unavailable", "off"
+TICK_SECONDS = 1.0  # the loop's longest wait between two ``on_tick`` calls
+
+
+class CheckObserver(Protocol):
+    """What a runner reports as it goes (``kiosk center worker``'s /metrics)."""
+
+    def claimed(self, jobs: list[Job], now: float) -> None: ...
+
+    def finished(self, outcome: str, seconds: float | None) -> None: ...
 
 
 def _lower_priority() -> None:
@@ -90,6 +100,7 @@ def run_check(
         from kiosk.photo.spec import load_spec
     except Exception as exc:  # noqa: BLE001 - the photo package may be missing or broken
         return {"unavailable": f"kiosk.photo.check not importable: {type(exc).__name__}"}
+    started = time.monotonic()
     try:
         data = photo if isinstance(photo, bytes) else Path(photo).read_bytes()
         report = check_jpeg(data, load_spec(spec_name))
@@ -98,7 +109,7 @@ def run_check(
         return {"unavailable": f"check failed: {type(exc).__name__}: {exc}"[:300]}
     if prev is not None:
         out["retake"] = _compare_faces(data, prev, face_threshold)
-    return {"report": out, "ok": bool(report.ok)}
+    return {"report": out, "ok": bool(report.ok), "seconds": time.monotonic() - started}
 
 
 def _compare_faces(data: bytes, prev: bytes | str, threshold: float) -> dict[str, Any]:
@@ -135,6 +146,8 @@ class CheckRunner:
         poll_seconds: float = 5.0,
         sole_runner: bool = True,
         spec_name: str | None = None,
+        on_tick: Callable[[], None] | None = None,
+        observer: CheckObserver | None = None,
     ) -> None:
         self.db = db
         self.face_threshold = face_threshold
@@ -153,22 +166,40 @@ class CheckRunner:
         self._thread: threading.Thread | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._held: list[int] = []
+        # called at least every TICK_SECONDS while the loop lives (systemd watchdog)
+        self.on_tick = on_tick
+        self.observer = observer
+        self._listener: JobListener | None = None
 
     @property
     def enabled(self) -> bool:
         return self.workers > 0
 
     def start(self) -> None:
+        """Start the loop; on PostgreSQL also LISTEN for queued jobs (any host's
+        uploads), returning once the listener is in effect (bounded wait)."""
         if not self.enabled:
             return
         if self.sole_runner:  # a previous run died mid-check; no lease to wait for
             self.queue.requeue_all_running()
+        self._listener = JobListener.for_database(self.db, self.wake)
+        if self._listener is not None:
+            self._listener.start()
         self._thread = threading.Thread(target=self._loop, name="center-checks", daemon=True)
         self._thread.start()
+
+    def wake(self) -> None:
+        """A job was queued (a NOTIFY from any host): look now, without the upload
+        pause ``poke`` asks for."""
+        self._wake.set()
 
     def run_forever(self) -> None:
         """``kiosk center worker``: run until ``stop()`` (a signal handler calls it)."""
         self.start()
+        self.join()
+
+    def join(self) -> None:
+        """Until the loop ends (after ``stop()``)."""
         while self._thread is not None and self._thread.is_alive():
             self._thread.join(0.5)
 
@@ -197,6 +228,9 @@ class CheckRunner:
         """End the loop and the worker processes; jobs in hand go back to the queue."""
         self._stop.set()
         self._wake.set()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         pool, self._pool = self._pool, None
         if pool is not None:
             processes = list((getattr(pool, "_processes", None) or {}).values())
@@ -216,10 +250,25 @@ class CheckRunner:
         except Exception as exc:  # noqa: BLE001 - the lease hands them on anyway
             log.warning("could not release %d check jobs: %s", len(held), type(exc).__name__)
 
-    def _loop(self) -> None:
+    def _tick(self) -> None:
+        if self.on_tick is not None:
+            self.on_tick()
+
+    def _wait_for_work(self) -> None:
+        """Until woken (upload, NOTIFY) or ``poll_seconds`` passed, ticking meanwhile."""
+        deadline = time.monotonic() + self.poll_seconds
         while not self._stop.is_set():
-            self._wake.wait(timeout=self.poll_seconds)
-            self._wake.clear()
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(timeout=min(left, TICK_SECONDS)):
+                break
+            self._tick()
+        self._wake.clear()
+
+    def _loop(self) -> None:
+        # look at once on start (jobs queued while no runner was up), then on
+        # every wake-up or poll
+        while not self._stop.is_set():
+            self._tick()
             while not self._stop.is_set():
                 self._wait_for_quiet()
                 try:
@@ -229,8 +278,11 @@ class CheckRunner:
                     break
                 if not batch:
                     break
+                if self.observer is not None:
+                    self.observer.claimed(batch, time.time())
                 self._held = [job.id for job in batch]  # stop() hands back what is left
                 self._run_batch(batch)
+            self._wait_for_work()
 
     def _run_batch(self, batch: list[Job]) -> None:
         if self._pool is None:
@@ -239,15 +291,19 @@ class CheckRunner:
             )
         futures = [(job, self._submit(job.sha256, job.prev_sha256)) for job in batch]
         renew_every = max(0.2, self.queue.lease / 3)
+        renewed = time.monotonic()
         for job, fut in futures:
             while True:
                 try:
-                    result = fut.result(timeout=renew_every)
+                    result = fut.result(timeout=min(renew_every, TICK_SECONDS))
                     break
                 except FuturesTimeout:
                     if self._stop.is_set():
                         return  # stop() hands the jobs back
-                    self._renew()
+                    self._tick()
+                    if time.monotonic() - renewed >= renew_every:
+                        self._renew()
+                        renewed = time.monotonic()
                 except Exception as exc:  # noqa: BLE001 - a dead worker: record, move on
                     result = {"unavailable": f"worker failed: {type(exc).__name__}"}
                     if self._pool is not None:
@@ -258,6 +314,10 @@ class CheckRunner:
                 return
             self._record(job, result)
             self._held.remove(job.id)
+            self._tick()
+            if self._held and time.monotonic() - renewed >= renew_every:
+                self._renew()  # results came quickly, yet the batch took a third of a lease
+                renewed = time.monotonic()
 
     def _renew(self) -> None:
         try:
@@ -295,5 +355,9 @@ class CheckRunner:
                 "check_state": UNAVAILABLE,
                 "check_report": json.dumps({"unavailable": result["unavailable"]}),
             }
-        if not self.queue.finish(job, values):
+        kept = self.queue.finish(job, values)
+        if not kept:
             log.warning("check job %s was taken over by another worker; result dropped", job.id)
+        if self.observer is not None:
+            outcome = "lost" if not kept else "done" if "report" in result else "failed"
+            self.observer.finished(outcome, result.get("seconds"))

@@ -16,20 +16,28 @@ host, claim jobs from the one database:
   lost its lease cannot write a second report: a version ends in exactly one
   checked state;
 - a photo that kills its checker every time is not retried forever: after
-  ``max_attempts`` claims the version is marked ``unavailable``.
+  ``max_attempts`` claims the version is marked ``unavailable``;
+- PostgreSQL: queuing a job sends ``NOTIFY kiosk_check_jobs`` (in the same
+  statement as the insert, delivered when the upload commits); every worker
+  LISTENs (``JobListener``) and claims at once, so a job waits for a worker's
+  poll (``check_poll_seconds``) only when a notification was lost (listener
+  reconnecting) or a lease ran out.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, or_, select, update
 
 from center import schema as t
 from center.db import Database
@@ -38,6 +46,9 @@ QUEUED, RUNNING, DONE = "queued", "running", "done"
 # version check states (photo_versions.check_state), shown by the console
 V_QUEUED, V_RUNNING, V_DONE, V_UNAVAILABLE = "queued", "running", "done", "unavailable"
 KEEP_DONE_SECONDS = 86400.0
+CHANNEL = "kiosk_check_jobs"  # PostgreSQL NOTIFY channel: a job was queued
+
+log = logging.getLogger("center.jobs")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Job:
     version_id: int
     sha256: str
     prev_sha256: str | None  # the order's version before this one (retake comparison)
+    queued_at: float | None = None  # when the upload queued it (the metrics' claim age)
 
 
 def owner_id() -> str:
@@ -54,15 +66,23 @@ def owner_id() -> str:
 
 
 def enqueue(conn: Connection, version_id: int, now: float | None = None) -> None:
-    """A job for a new version, inside the upload's own transaction."""
-    conn.execute(
-        insert(t.check_jobs).values(
-            version_id=version_id,
-            state=QUEUED,
-            attempts=0,
-            created_at=time.time() if now is None else now,
-        )
+    """A job for a new version, inside the upload's own transaction.
+
+    PostgreSQL: the insert and ``pg_notify`` are one statement (a CTE), so
+    waking the workers costs the upload no extra round trip; the notification
+    leaves when the upload commits, and not at all if it rolls back.
+    """
+    row = insert(t.check_jobs).values(
+        version_id=version_id,
+        state=QUEUED,
+        attempts=0,
+        created_at=time.time() if now is None else now,
     )
+    if conn.dialect.name != "postgresql":
+        conn.execute(row)
+        return
+    queued = row.returning(t.check_jobs.c.id).cte("queued")
+    conn.execute(select(func.pg_notify(literal(CHANNEL), literal(""))).select_from(queued))
 
 
 class JobQueue:
@@ -133,7 +153,10 @@ class JobQueue:
             pv = t.photo_versions
             prev = pv.alias("prev")
             rows = conn.execute(
-                select(j.c.id, j.c.version_id, pv.c.sha256, prev.c.sha256.label("prev_sha"))
+                select(
+                    j.c.id, j.c.version_id, j.c.created_at, pv.c.sha256,
+                    prev.c.sha256.label("prev_sha"),
+                )
                 .join(pv, pv.c.id == j.c.version_id)
                 .join(
                     prev,
@@ -148,7 +171,7 @@ class JobQueue:
                 .where(pv.c.id.in_([r.version_id for r in rows]))
                 .values(check_state=V_RUNNING)
             )
-        return [Job(r.id, r.version_id, r.sha256, r.prev_sha) for r in rows]
+        return [Job(r.id, r.version_id, r.sha256, r.prev_sha, r.created_at) for r in rows]
 
     def _give_up(self, conn: Connection, job_ids: list[int], now: float) -> None:
         j, pv = t.check_jobs, t.photo_versions
@@ -243,3 +266,64 @@ def purge_done(conn: Connection, now: float | None = None) -> int:
         ).rowcount
         or 0
     )
+
+
+class JobListener:
+    """PostgreSQL: ``LISTEN kiosk_check_jobs`` on a connection of its own, in a thread.
+
+    Calls ``on_job`` for every notification (a job was queued on any host).
+    Why a raw psycopg connection and not one from the pool: it stays open and
+    idle for the process's life, in autocommit (LISTEN inside a transaction
+    hears nothing until it ends). A lost connection is opened again after
+    ``retry_seconds``; meanwhile the runner's poll finds the jobs.
+    """
+
+    def __init__(
+        self, url: str, on_job: Callable[[], None], retry_seconds: float = 5.0
+    ) -> None:
+        self.url = url
+        self.on_job = on_job
+        self.retry_seconds = retry_seconds
+        self.listening = threading.Event()  # set while LISTEN is in effect
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_database(cls, db: Database, on_job: Callable[[], None]) -> JobListener | None:
+        """A listener for ``db``, or None on SQLite (one process: uploads poke the runner)."""
+        if db.is_sqlite:
+            return None
+        url = db.engine.url.set(drivername="postgresql")
+        return cls(url.render_as_string(hide_password=False), on_job)
+
+    def start(self, wait_seconds: float = 10.0) -> JobListener:
+        """Start listening; waits (bounded) until LISTEN is in effect, so a caller
+        that reports ready after this misses no job queued after it."""
+        self._thread = threading.Thread(target=self._run, name="check-jobs-listen", daemon=True)
+        self._thread.start()
+        self.listening.wait(wait_seconds)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    self.on_job()  # jobs queued while not listening: look once
+                    while not self._stop.is_set():
+                        # short timeouts: stop() is heard within a second
+                        for _note in conn.notifies(timeout=1.0, stop_after=1):
+                            self.on_job()
+            except Exception as exc:  # noqa: BLE001 - the poll goes on; listen again later
+                log.warning("listening for check jobs failed: %s", type(exc).__name__)
+            self.listening.clear()
+            self._stop.wait(self.retry_seconds)

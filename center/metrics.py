@@ -223,3 +223,51 @@ def metrics(request: Request) -> Response:
     if registry is None:
         registry = request.app.state.metrics_registry = registry_for(center.db)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+WORKER_PREFIX = "kiosk_center_worker_"
+
+
+class WorkerMetrics:
+    """``kiosk center worker``'s own figures, counted in its memory (a ``CheckObserver``).
+
+    Why not from the database like the center's: these say what this one
+    worker did (its checks' durations, how long jobs waited until it took
+    them), which no table keeps; each worker is scraped on its own port
+    (``[center_worker] metrics_port``), and Prometheus sums them.
+    """
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.jobs = Counter(
+            WORKER_PREFIX + "jobs",
+            "Check jobs this worker ended: done (report written), failed (check "
+            "unavailable: photo unreadable, checker crashed), lost (lease taken over)",
+            ["outcome"], registry=self.registry,
+        )
+        for outcome in ("done", "failed", "lost"):
+            self.jobs.labels(outcome)  # present at 0 from the start
+        self.check_seconds = Histogram(
+            WORKER_PREFIX + "check_duration_seconds",
+            "CPU-bound compliance check of one photo, in the checker process",
+            buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+            registry=self.registry,
+        )
+        self.claim_age = Histogram(
+            WORKER_PREFIX + "claim_age_seconds",
+            "Seconds a job waited in the queue until this worker claimed it",
+            buckets=(0.1, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 1800.0, 7200.0),
+            registry=self.registry,
+        )
+
+    def claimed(self, claimed_jobs: list[jobs.Job], now: float) -> None:
+        for job in claimed_jobs:
+            if job.queued_at is not None:
+                self.claim_age.observe(max(0.0, now - job.queued_at))
+
+    def finished(self, outcome: str, seconds: float | None) -> None:
+        self.jobs.labels(outcome).inc()
+        if seconds is not None:
+            self.check_seconds.observe(seconds)

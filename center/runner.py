@@ -39,6 +39,7 @@ class ServerThread:
             lifespan="on",
             timeout_graceful_shutdown=5,
             timeout_keep_alive=int(settings.get("limits.keep_alive_seconds", 5)),
+            forwarded_allow_ips=[str(a) for a in settings.get("trusted_proxies", ["127.0.0.1"])],
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

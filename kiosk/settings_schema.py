@@ -29,6 +29,18 @@ def _finite(value: float) -> float:
     return value
 
 
+def _proxy_address(value: str) -> str:
+    """An address or network (``10.0.0.5``, ``10.0.0.0/24``); never ``*`` (anyone
+    could then choose the address the console's login throttle counts)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network") from None
+    return value
+
+
 Seconds = Annotated[float, Field(gt=0), AfterValidator(_finite)]
 SecondsOrZero = Annotated[float, Field(ge=0), AfterValidator(_finite)]
 Count = Annotated[int, Field(ge=0)]
@@ -286,6 +298,7 @@ class CenterServer(_Table):
     host: str
     port: Port
     workers: Annotated[int, Field(ge=1, le=64)]
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_address)]]
     db_url: str
     data_dir: str
     public_url: Url
@@ -303,6 +316,12 @@ class CenterServer(_Table):
     smtp: Smtp
     reprint: Reprint
     review: Review
+
+
+class CenterWorker(_Table):
+    metrics_host: Annotated[str, Field(min_length=1, max_length=255)]
+    metrics_port: PortOrAny
+    metrics_token: Annotated[str, Field(pattern=r"^([A-Za-z0-9._~+/=-]{16,200})?$")]
 
 
 # -- doctor ----------------------------------------------------------------------
@@ -571,6 +590,7 @@ class KioskSettings(_Table):
     camera: Camera
     center: Center
     center_server: CenterServer
+    center_worker: CenterWorker
     doctor: Doctor
     logging: Logging
     operator: Operator

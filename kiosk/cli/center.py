@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from kiosk import notices
-from kiosk.cli.center_setup import center_settings, open_center, settings_from_args
+from kiosk.cli.center_setup import center_settings, open_center, proxy_options, settings_from_args
 from kiosk.errors import KioskError
 
 
@@ -77,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,
             timeout_keep_alive=keep_alive,
             http="center.http_protocol:NoDelayH11Protocol",
+            **proxy_options(settings),
         )
         return 0
     from center.app import create_app
@@ -89,6 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         timeout_keep_alive=keep_alive,
         http=NoDelayH11Protocol,
+        **proxy_options(settings),
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -4,6 +4,7 @@ The ``[center_server]`` table and the state directory come from this program's
 parsed settings; the command's ``--data``, ``--db``, ``--host``, ``--port`` and
 ``--workers`` win. Tests and benchmarks that start a center use
 ``center_settings`` too, so they get it the way the command does.
+``proxy_options`` is what uvicorn is told of the reverse proxies in front.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - CenterSettin
         if value is not None:
             over[key] = value
     return center_settings(data_dir=args.data, db_url=args.db, overrides=over)
+
+
+def proxy_options(settings) -> dict:  # noqa: ANN001 - CenterSettings, lazily
+    """uvicorn's options for ``[center_server] trusted_proxies``.
+
+    X-Forwarded-For is believed only from these addresses (the TLS proxy:
+    loopback by default, the proxy's LAN address when it runs on another host);
+    from anyone else it is ignored, so a caller cannot pick the address the
+    console's per-address login throttle counts. Passed explicitly, so the
+    process environment (uvicorn's FORWARDED_ALLOW_IPS) plays no part.
+    """
+    trusted = [str(a) for a in settings.get("trusted_proxies", ["127.0.0.1"])]
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def open_center(args: argparse.Namespace):  # noqa: ANN201 - center.service.Center

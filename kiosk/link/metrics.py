@@ -67,12 +67,14 @@ class WorkerCollector(Collector):
         yield g
 
 
-class MetricsServer:
-    """``GET /metrics`` on (host, port) in a daemon thread; optional bearer token."""
+class RegistryServer:
+    """``GET /metrics`` of ``registry`` on (host, port) in a daemon thread; optional
+    bearer token. Also serves ``kiosk center worker``'s own figures."""
 
-    def __init__(self, worker: Any, host: str, port: int, token: str = "") -> None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(WorkerCollector(worker))
+    def __init__(
+        self, registry: CollectorRegistry, host: str, port: int, token: str = "",
+        name: str = "worker-metrics",
+    ) -> None:
         expected = f"Bearer {token}".encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,14 +102,21 @@ class MetricsServer:
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="worker-metrics", daemon=True
-        )
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=name, daemon=True)
 
-    def start(self) -> MetricsServer:
+    def start(self) -> RegistryServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class MetricsServer(RegistryServer):
+    """The upload worker's /metrics (``kiosk worker``)."""
+
+    def __init__(self, worker: Any, host: str, port: int, token: str = "") -> None:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(WorkerCollector(worker))
+        super().__init__(registry, host, port, token)

@@ -26,9 +26,11 @@ KIOSK = Path(sys.executable).with_name("kiosk")
 
 
 def toml_text(section: str, conf: dict[str, Any]) -> str:
-    """A small TOML writer for nested tables of strings, numbers and booleans."""
+    """A small TOML writer for nested tables of strings, numbers, booleans and lists."""
 
     def value(v: Any) -> str:
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, int | float):
@@ -54,9 +56,14 @@ class Host:
     """One machine's center process (``serve``) or check worker (``worker``)."""
 
     def __init__(
-        self, root: Path, name: str, db_url: str, conf: dict[str, Any], command: str = "serve"
+        self, root: Path, name: str, db_url: str, conf: dict[str, Any], command: str = "serve",
+        sections: dict[str, dict[str, Any]] | None = None, env: dict[str, str] | None = None,
     ) -> None:
+        """``conf``: its ``[center_server]`` table; ``sections``: other tables of its
+        kiosk.toml (e.g. ``center_worker``); ``env``: added to its environment."""
         self.name = name
+        self.sections = sections or {}
+        self.env = env or {}
         self.dir = root / name
         self.db_url = db_url
         self.command = command
@@ -80,8 +87,10 @@ class Host:
     def launch(self, *extra: str) -> subprocess.Popen:
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "kiosk.toml"
-        config.write_text(toml_text("center_server", self.conf), encoding="utf-8")
-        env = {**os.environ, "KIOSK_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+        text = toml_text("center_server", self.conf)
+        text += "".join(toml_text(name, table) for name, table in self.sections.items())
+        config.write_text(text, encoding="utf-8")
+        env = {**os.environ, "KIOSK_CONFIG": str(config), "PYTHONUNBUFFERED": "1", **self.env}
         argv = [str(KIOSK), "center", self.command, "--data", str(self.dir / "data"),
                 "--db", self.db_url, *extra]
         if self.command == "serve":
@@ -102,6 +111,11 @@ class Host:
 
     def start(self, timeout: float = 60.0) -> Host:
         self.launch()
+        return self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 60.0) -> Host:
+        """Until ``/healthz`` answers (``serve``), so several hosts can be launched
+        first and then waited for together."""
         if self.command != "serve":
             return self
         deadline = time.monotonic() + timeout

@@ -4,11 +4,14 @@ on PostgreSQL claim jobs for a lease; one killed mid-check leaves its job to ano
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -17,6 +20,7 @@ from center import schema as t
 from center.demo import seed
 from tests.center.conftest import PG_URL, STUDENT, STUDENT_X, KioskHttp, identify, reset_pg, upload
 from tests.center.hosts import KIOSK, Host, Side
+from tests.center.s3 import free_port
 
 pg_only = pytest.mark.skipif(
     not PG_URL, reason="KIOSK_TEST_PG_URL not set (scripts/test.d/postgres.sh starts PostgreSQL)"
@@ -148,6 +152,129 @@ def test_claims_skip_each_other_and_leases_run_out(tmp_path: Path, photo: bytes)
     finally:
         api.stop()
         side.db.dispose()
+
+
+class NotifySocket:
+    """systemd's end of sd_notify: a datagram socket a worker's NOTIFY_SOCKET names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.messages: list[str] = []
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """Until a message holding ``text`` arrives (after those already matched)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                message = self.sock.recv(4096).decode()
+            except TimeoutError:
+                break
+            self.messages.append(message)
+            if text in message:
+                return True
+        return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _checked(side: Side):  # noqa: ANN202
+    j = _job(side)
+    return j if j[3] not in ("queued", "running") else None
+
+
+@pg_only
+def test_upload_wakes_a_worker_at_once_though_it_polls_rarely(tmp_path: Path, photo: bytes) -> None:
+    """LISTEN/NOTIFY: a worker that looks at the queue only every 10 minutes checks a
+    photo uploaded on an API host (another process) as soon as it is queued."""
+    pytest.importorskip("kiosk.photo.check")
+    reset_pg(PG_URL)
+    api = Host(tmp_path, "api", PG_URL, CONF).start()
+    side = Side(PG_URL)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    rare = {**CONF, "upload": {**CONF["upload"], "check_poll_seconds": 600.0}}
+    worker = Host(tmp_path, "worker", PG_URL, rare, command="worker",
+                  env={"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        token = seed(side.db, "test-kiosk") or ""
+        worker.start()
+        assert notify.wait_for("READY=1", 90), (notify.messages, worker.output())
+        time.sleep(1.0)  # its start-up look at the queue is over: only a wake-up helps now
+        c = KioskHttp(base_url=api.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        assert upload(c, STUDENT["code"], photo, "k-wake-1").status_code == 201
+        row = _wait(lambda: _checked(side), 120)
+        assert row is not None, (_job(side), worker.output())
+        assert row[3] == "done" and json.loads(row[4])["items"], row
+    finally:
+        worker.stop()
+        api.stop()
+        side.db.dispose()
+        notify.close()
+
+
+def _scrape(url: str, token: str = "") -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``{(sample name, labels): value}`` of a real HTTP scrape."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = httpx.get(url, headers=headers, timeout=10)
+    r.raise_for_status()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+
+
+@pg_only
+def test_worker_pings_the_watchdog_and_serves_its_own_metrics(tmp_path: Path, photo: bytes) -> None:
+    """``kiosk center worker`` under systemd: READY, then WATCHDOG pings while it lives,
+    STOPPING on SIGTERM; its /metrics (own port, bearer token) counts the check it ran."""
+    pytest.importorskip("kiosk.photo.check")
+    reset_pg(PG_URL)
+    api = Host(tmp_path, "api", PG_URL, CONF).start()
+    side = Side(PG_URL)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    port, secret = free_port(), "scrape-token-0123456789"
+    worker = Host(
+        tmp_path, "worker", PG_URL, CONF, command="worker",
+        sections={"center_worker": {"metrics_port": port, "metrics_token": secret}},
+        env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": ""},
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        token = seed(side.db, "test-kiosk") or ""
+        c = KioskHttp(base_url=api.url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        assert upload(c, STUDENT["code"], photo, "k-metrics-1").status_code == 201
+        worker.start()
+        assert notify.wait_for("READY=1", 90), (notify.messages, worker.output())
+        for _ in range(2):  # pings go on (one per second at WATCHDOG_USEC = 2 s)
+            assert notify.wait_for("WATCHDOG=1", 5), (notify.messages, worker.output())
+        assert httpx.get(url, timeout=10).status_code == 401  # no token, no figures
+        row = _wait(lambda: _checked(side), 120)
+        assert row is not None and row[3] == "done", (_job(side), worker.output())
+        figures = _wait(lambda: (f := _scrape(url, secret)).get(
+            ("kiosk_center_worker_jobs_total", (("outcome", "done"),))) and f, 10)
+        assert figures, _scrape(url, secret)
+        assert figures[("kiosk_center_worker_jobs_total", (("outcome", "done"),))] == 1
+        assert figures[("kiosk_center_worker_jobs_total", (("outcome", "failed"),))] == 0
+        assert figures[("kiosk_center_worker_check_duration_seconds_count", ())] == 1
+        assert figures[("kiosk_center_worker_check_duration_seconds_sum", ())] > 0
+        assert figures[("kiosk_center_worker_claim_age_seconds_count", ())] == 1
+        # the job was queued before the worker started: it waited at least that long
+        assert figures[("kiosk_center_worker_claim_age_seconds_sum", ())] > 0.5
+        assert worker.proc is not None
+        worker.proc.send_signal(signal.SIGTERM)
+        assert worker.proc.wait(30) == 0, worker.output()
+        assert notify.wait_for("STOPPING=1", 5), notify.messages
+    finally:
+        worker.stop()
+        api.stop()
+        side.db.dispose()
+        notify.close()
 
 
 def test_worker_refuses_sqlite(tmp_path: Path) -> None:
