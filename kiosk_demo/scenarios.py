@@ -62,11 +62,17 @@ class Player:
         sm = self.app.sm
         yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
         yield (lambda: not drawing(sm.current_screen), 30.0, lambda: "texts rendered")
-        yield 0.25  # a frame or two after the last change
+        # Two frames after the last change: the kv rules and triggers it set off have
+        # run and the window has drawn it (a fixed pause only waits longer).
+        yield from self.d.frames(2)
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
         meant = {"screen": self.app.sm.current, "language": self.app.lang,
                  "texts": self.d.meant_texts(), "widgets": self.d.tagged_boxes()}
-        (self.out / f"{name}.json").write_text(json.dumps(meant, ensure_ascii=False, indent=0))
+        # Written whole, after the picture: a reader watching the folder may take the
+        # pair as soon as the .json is there (tests/ui/conftest.py reads them by OCR).
+        tmp = self.out / f"{name}.json.tmp"
+        tmp.write_text(json.dumps(meant, ensure_ascii=False, indent=0))
+        tmp.replace(self.out / f"{name}.json")
 
     def in_thread(self, fn: Callable[[], Any], what: str) -> Step:
         """Harness work (DB, files) off the UI thread, so it never counts as a stall."""
