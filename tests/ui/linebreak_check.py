@@ -2,9 +2,9 @@
 
 Renders, with the review screen's own code (``screens._report_text``, the items
 label's style, ``textrender.render`` as the render thread does), the list of
-check items for many reports: every item passed, each one left out in turn,
-and with a warning and a failure, in Chinese, each at every width given on the command
-line (the items label's widths on the real screen). Also renders, alone, each
+check items for many reports (every item passed, each one left out in turn, the
+first few left out, and with a warning and a failure), in Chinese, each at every
+width given on the command line (the items label's widths on the real screen). Also renders, alone, each
 closing mark at the passed list's size and colour: the shapes the test looks
 for at the start of each drawn line. PNGs (RGBA) go into argv[1]; one JSON line
 on stdout lists them.
@@ -54,6 +54,8 @@ names = list(_messages()["items"])
 reports = {"all": [item(n, "pass") for n in names]}
 for i, n in enumerate(names):
     reports[f"without_{n}"] = [item(m, "pass") for j, m in enumerate(names) if j != i]
+for k in range(1, len(names) - 3):  # fewer items passed: shorter lists, other breaks
+    reports[f"from_{names[k]}"] = [item(m, "pass") for m in names[k:]]
 reports["warn_fail"] = [item(n, "warn" if n == "sharpness" else
                              "fail" if n in ("hair_top", "background") else "pass")
                         for n in names]
