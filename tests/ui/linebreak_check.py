@@ -4,9 +4,9 @@ Renders, with the review screen's own code (``screens._report_text``, the items
 label's style, ``textrender.render`` as the render thread does), the list of
 check items for many reports (every item passed, each one left out in turn, the
 first few left out, and with a warning and a failure), in Chinese, each at every
-width given on the command line (the items label's widths on the real screen). Also renders, alone, each
-closing mark at the passed list's size and colour: the shapes the test looks
-for at the start of each drawn line. PNGs (RGBA) go into argv[1]; one JSON line
+width given on the command line (the items label's widths on the real screen).
+Also renders, alone, each closing mark at the passed list's size and colour:
+the shapes the test looks for at the start of each drawn line. PNGs (RGBA) go into argv[1]; one JSON line
 on stdout lists them.
 """
 
