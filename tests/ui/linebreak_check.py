@@ -2,12 +2,13 @@
 
 Renders, with the review screen's own code (``screens._report_text``, the items
 label's style, ``textrender.render`` as the render thread does), the list of
-check items for many reports (every item passed, each one left out in turn, the
-first few left out, and with a warning and a failure), in Chinese, each at every
-width given on the command line (the items label's widths on the real screen).
-Also renders, alone, each closing mark at the passed list's size and colour:
-the shapes the test looks for at the start of each drawn line. PNGs (RGBA) go into argv[1]; one JSON line
-on stdout lists them.
+check items for many reports (every item passed, each one left out in turn, two
+near each other left out, the first few left out, and with a warning and a
+failure), in Chinese, each at every width given on the command line (the items
+label's widths on the real screen). Also renders, alone, each closing mark at
+the passed list's size and colour: the shapes the test looks for at the start
+of each drawn line. PNGs (RGBA) go into argv[1]; one JSON line on stdout lists
+them.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ names = list(_messages()["items"])
 reports = {"all": [item(n, "pass") for n in names]}
 for i, n in enumerate(names):
     reports[f"without_{n}"] = [item(m, "pass") for j, m in enumerate(names) if j != i]
+for i, n in enumerate(names):  # two left out: the breaks fall elsewhere in the list
+    for m in names[i + 1:i + 7]:
+        reports[f"without_{n}_{m}"] = [item(x, "pass") for x in names if x not in (n, m)]
 for k in range(1, len(names) - 3):  # fewer items passed: shorter lists, other breaks
     reports[f"from_{names[k]}"] = [item(m, "pass") for m in names[k:]]
 reports["warn_fail"] = [item(n, "warn" if n == "sharpness" else
