@@ -5,6 +5,8 @@ display (Xvfb, 1280×800, the window fills it): while it runs, a thread here
 answers the gallery's grab requests by reading the display from outside the
 app (``mss``, XGetImage), so a test can compare what the X server shows with
 the app's own off-screen screenshot. Without Xvfb the run uses SDL offscreen.
+Another thread reads each screenshot by OCR as soon as it is written
+(``ocrcheck.READ``), so the reading overlaps the drawing instead of following it.
 """
 
 from __future__ import annotations
