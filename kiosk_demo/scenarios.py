@@ -340,8 +340,7 @@ def operator_panel(p: Player) -> Step:
     for ch in "2468":
         yield from d.tap(f"pin_{ch}")
     yield from d.tap("pin_ok")
-    yield from d.wait_state("operator")
-    yield 2.2  # the panel refreshes device states every 2 s
+    yield from d.wait_state("operator")  # the panel fills its device states as it opens
     devices = d.text("devices")
     for device in ("camera", "printer", "network", "disk", "outbox"):
         word = p.tr(f"device_{device}")
