@@ -242,7 +242,7 @@ class KioskApp(App):
                                                      "identify_hint_feature")
                                for lang in langs], self.text_fonts["body"])
         # Words that change on a tap: copies (-/+), retakes left, submit greyed out.
-        limits = self.session.config
+        limits = self.session.config if self.session is not None else SessionConfig()
         n += CachedLabel.warm([tr("reprint_copies", lang, n=i) for lang in langs
                                for i in range(1, limits.max_copies + 1)], self.text_fonts["body"])
         n += CachedLabel.warm([tr("review_retake", lang, n=i) for lang in langs
