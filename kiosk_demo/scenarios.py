@@ -62,11 +62,17 @@ class Player:
         sm = self.app.sm
         yield (lambda: not sm.transition.is_active, 5.0, lambda: "screen change finished")
         yield (lambda: not drawing(sm.current_screen), 30.0, lambda: "texts rendered")
-        yield 0.25  # a frame or two after the last change
+        # Two frames after the last change: the kv rules and triggers it set off have
+        # run and the window has drawn it (a fixed pause only waits longer).
+        yield from self.d.frames(2)
         self.shots[name] = self.d.screenshot(self.out / f"{name}.png")
         meant = {"screen": self.app.sm.current, "language": self.app.lang,
                  "texts": self.d.meant_texts(), "widgets": self.d.tagged_boxes()}
-        (self.out / f"{name}.json").write_text(json.dumps(meant, ensure_ascii=False, indent=0))
+        # Written whole, after the picture: a reader watching the folder may take the
+        # pair as soon as the .json is there (tests/ui/conftest.py reads them by OCR).
+        tmp = self.out / f"{name}.json.tmp"
+        tmp.write_text(json.dumps(meant, ensure_ascii=False, indent=0))
+        tmp.replace(self.out / f"{name}.json")
 
     def in_thread(self, fn: Callable[[], Any], what: str) -> Step:
         """Harness work (DB, files) off the UI thread, so it never counts as a stall."""
@@ -334,8 +340,7 @@ def operator_panel(p: Player) -> Step:
     for ch in "2468":
         yield from d.tap(f"pin_{ch}")
     yield from d.tap("pin_ok")
-    yield from d.wait_state("operator")
-    yield 2.2  # the panel refreshes device states every 2 s
+    yield from d.wait_state("operator")  # the panel fills its device states as it opens
     devices = d.text("devices")
     for device in ("camera", "printer", "network", "disk", "outbox"):
         word = p.tr(f"device_{device}")

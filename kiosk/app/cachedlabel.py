@@ -28,6 +28,8 @@ from kivy.properties import (
 )
 from kivy.uix.widget import Widget
 
+from kiosk.app.linebreak import laid_out
+
 
 class CachedLabel(Widget):
     """One line or a wrapped paragraph, centred; ``wrap_width`` 0 means no wrapping.
@@ -104,7 +106,13 @@ class CachedLabel(Widget):
             if outline_width:
                 opts["outline_width"] = int(outline_width)
                 opts["outline_color"] = (0.05, 0.05, 0.06)
-            core = CoreLabel(**opts)
+            def make(t: str) -> Any:
+                label = CoreLabel(**{**opts, "text": t})
+                label.resolve_font_name()
+                return label
+
+            # Chinese line breaking (no 、 first on a line) on top of Kivy's wrapping.
+            core, _size = laid_out(make, text, False)
             core.refresh()
             tex = cls._cache[key] = core.texture
         return tex

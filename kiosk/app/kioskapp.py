@@ -163,7 +163,8 @@ class KioskApp(App):
                               "outline": dp(4),  # around the digit over the live picture
                               "advice_width": panel - dp(40)}  # the panel's inner width
         self.entry_font = sp(44)  # the characters of the 4-character entries
-        self.text_fonts = {"title": sp(36), "body": sp(22)}  # as Title / KLabel in the .kv
+        # As Title, KLabel and KButton in the .kv.
+        self.text_fonts = {"title": sp(36), "body": sp(22), "button": sp(26)}
         Builder.load_file(str(KV))
         self.sm = ScreenManager(transition=NoTransition())
         self.sm.bind(current=self._set_background)
@@ -240,6 +241,14 @@ class KioskApp(App):
         n += CachedLabel.warm([tr(k, lang) for k in ("identify_busy", "identify_hint_last4",
                                                      "identify_hint_feature")
                                for lang in langs], self.text_fonts["body"])
+        # Words that change on a tap: copies (-/+), retakes left, submit greyed out.
+        limits = self.session.config if self.session is not None else SessionConfig()
+        n += CachedLabel.warm([tr("reprint_copies", lang, n=i) for lang in langs
+                               for i in range(1, limits.max_copies + 1)], self.text_fonts["body"])
+        n += CachedLabel.warm([tr("review_retake", lang, n=i) for lang in langs
+                               for i in range(limits.retakes + 1)]
+                              + [tr("review_submit", lang) for lang in langs],
+                              self.text_fonts["button"])
         notices = [v for lang in langs for k, v in table(lang).items()
                    if k.startswith(("err_", "oos_", "info_")) and "{" not in v]
         n += CachedLabel.warm(notices, f["notice"], wrap_width=f["advice_width"])

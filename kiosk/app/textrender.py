@@ -17,6 +17,10 @@ and one on the UI thread never run SDL_ttf at the same time; the rest is plain
 Python on the label's own objects. ``tests/ui/test_textrender.py`` checks that
 the pixels are the same as a ``Label`` rendered on the UI thread. Nothing here
 creates or touches a texture outside the UI thread.
+
+Wrapped texts follow Chinese line breaking (``kiosk.app.linebreak``): where
+Kivy's wrapping would start a line with 、 or end one with （, the text is
+broken one character earlier; elsewhere the lines are Kivy's own.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from kiosk.app.linebreak import laid_out
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +107,13 @@ def render(spec: TextSpec) -> Any:
         from kivy.core.text.markup import MarkupLabel as Core
     else:
         from kivy.core.text import Label as Core
-    core = Core(**spec.options())
-    core.resolve_font_name()
-    w, h = core.render()
+    def make(text: str) -> Any:
+        core = Core(**{**spec.options(), "text": text})
+        core.resolve_font_name()
+        return core
+
+    # Chinese line breaking (no 、 first on a line) on top of Kivy's wrapping.
+    core, (w, h) = laid_out(make, spec.text, spec.markup)
     if w <= 1 or h <= 1:
         return None
     core._size_texture = core._size = (w, h)

@@ -245,14 +245,14 @@ def operator_pages(p: Player) -> Step:
         yield from d.tap(f"pin_{ch}")
     yield from p.shot("g_operator_pin_typing")
     yield from d.tap("pin_cancel")
+    # The panel fills its device states as it opens (the app refreshes the screen it
+    # switches to), then every 2 s: the shot needs no wait for a refresh.
     yield from open_operator_panel(p)
-    yield 2.2  # device states refresh every 2 s
     yield from p.shot("g_operator")
     yield from d.tap("op_close")
     yield from d.wait_state("welcome")
     yield from d.tap("lang")
     yield from open_operator_panel(p)
-    yield 2.2
     yield from p.shot("g_en_operator")
     yield from d.tap("op_close")
     yield from d.wait_state("welcome")

@@ -18,6 +18,7 @@ the countdown digit, which sits on the live picture, must be read by OCR.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -76,6 +77,22 @@ def read(image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> 
         lines.append(Line(text, (int(min(xs)) + x0, int(min(ys)) + y0,
                                  int(max(xs)) + x0, int(max(ys)) + y0)))
     return lines
+
+
+# Lines read per screenshot (path -> lines), filled while the run still draws
+# (conftest.ui_run) so the tests find most shots already read.
+READ: dict[str, list[Line]] = {}
+
+
+def read_shot(png: Path) -> tuple[np.ndarray, dict, list[Line]]:
+    """A screenshot, the texts its screen meant to show, and the lines OCR reads in
+    their region (read once per screenshot and process)."""
+    meant = json.loads(png.with_suffix(".json").read_text())
+    img = load(png)
+    key = str(png)
+    if key not in READ:
+        READ[key] = read(img, text_region(meant, img.shape))
+    return img, meant, READ[key]
 
 
 def read_one(image: np.ndarray, box: list[int]) -> str:

@@ -61,19 +61,10 @@ REACHED = CAPTURE_STATES + [
     "17_email_sent", "18_submitted_queued"]
 
 
-@pytest.fixture(scope="module")
-def shots(ui_run: dict) -> dict[str, Path]:
-    out = Path(ui_run["out"])
-    return {p.stem: p for p in out.glob("*.png") if p.with_suffix(".json").exists()}
-
-
 @cache
 def _checked(png: str) -> tuple[list[str], list[oc.Line]]:
     """OCR once per screenshot: (problems, lines read)."""
-    path = Path(png)
-    meant = json.loads(path.with_suffix(".json").read_text())
-    img = oc.load(path)
-    lines = oc.read(img, oc.text_region(meant, img.shape))
+    img, meant, lines = oc.read_shot(Path(png))
     return oc.problems(img, meant, lines), lines
 
 
