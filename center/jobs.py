@@ -29,10 +29,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from center import schema as t
-from center.db import Database
+from center.db import Database, Precompiled
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 # version check states (photo_versions.check_state), shown by the console
@@ -53,16 +53,21 @@ def owner_id() -> str:
     return f"{socket.gethostname()[:60]}/{os.getpid()}/{uuid.uuid4().hex[:6]}"
 
 
+_ENQUEUE = Precompiled(  # on every upload: compiled once (center/db.py)
+    insert(t.check_jobs)
+    .values(
+        version_id=bindparam("version_id"),
+        state=QUEUED,
+        attempts=0,
+        created_at=bindparam("created_at"),
+    )
+    .inline()
+)
+
+
 def enqueue(conn: Connection, version_id: int, now: float | None = None) -> None:
     """A job for a new version, inside the upload's own transaction."""
-    conn.execute(
-        insert(t.check_jobs).values(
-            version_id=version_id,
-            state=QUEUED,
-            attempts=0,
-            created_at=time.time() if now is None else now,
-        )
-    )
+    _ENQUEUE.run(conn, version_id=version_id, created_at=time.time() if now is None else now)
 
 
 class JobQueue:

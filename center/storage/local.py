@@ -37,8 +37,8 @@ class LocalStore(PhotoStore):
                 h.update(piece)
         return h.hexdigest()
 
-    def put(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, sha: str | None = None) -> str:
+        sha = sha or hashlib.sha256(data).hexdigest()
         path = self.path(sha)
         try:
             if path.exists() and path.stat().st_size == len(data) and self._digest(path) == sha:

@@ -93,10 +93,10 @@ class S3Store(PhotoStore):
         check_key(sha)
         return f"{self.prefix}{sha[:2]}/{sha}.jpg"
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, sha: str | None = None) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        sha = hashlib.sha256(data).hexdigest()
+        sha = check_key(sha or hashlib.sha256(data).hexdigest())
         md5 = hashlib.md5(data, usedforsecurity=False)
         try:
             resp = self.client.put_object(
