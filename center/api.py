@@ -18,12 +18,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from center import grants, jobs, links, orders
 from center import schema as t
 from center.checks import OFF, QUEUED
+from center.db import Precompiled
 from center.errors import ApiError, bad_request, not_found, order_locked, unauthorized
 from center.grants import Grant
 from center.identify import check_identity, count_refusal
@@ -62,7 +64,9 @@ def _err(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def get_center(request: Request) -> Center:
+# Dependencies are coroutines: FastAPI runs a plain-function dependency in its
+# thread pool, a hand-off to another thread and back for each one on every call.
+async def get_center(request: Request) -> Center:
     center: Center = request.app.state.center
     return center
 
@@ -70,7 +74,7 @@ def get_center(request: Request) -> Center:
 CenterDep = Annotated[Center, Depends(get_center)]
 
 
-def require_kiosk(
+async def require_kiosk(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> tuple[int, str]:
@@ -79,7 +83,8 @@ def require_kiosk(
         return known
     if creds is None or creds.scheme.lower() != "bearer":
         raise unauthorized()
-    kiosk = get_center(request).authenticate(creds.credentials)
+    center: Center = request.app.state.center
+    kiosk = await run_in_threadpool(center.authenticate, creds.credentials)  # a database read
     if kiosk is None:
         raise unauthorized()
     return kiosk
@@ -105,7 +110,7 @@ def _grant(
     token = grants.header_token(request.headers)
     grant = None
     if token:
-        with center.db.read() as conn:
+        with center.db.lookup() as conn:
             grant = grants.resolve(conn, token, kiosk[0], kinds)
     if grant is None or not hmac.compare_digest(grant.collection_code.encode(), code.encode()):
         with center.db.write() as conn:
@@ -171,18 +176,77 @@ def identify(body: IdentifyIn, center: CenterDep, kiosk: Kiosk) -> Any:
     }
 
 
-def _replay(conn: Connection, key: str, fingerprint: str) -> JSONResponse | None:
-    """The stored answer of an earlier upload with this idempotency key, if any."""
-    row = conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
-    if row is None:
-        return None
-    if row.fingerprint != fingerprint:
+# The upload's statements, compiled once (center/db.py ``Precompiled``).
+_REPLAY = Precompiled(
+    select(t.idempotency.c.fingerprint, t.idempotency.c.status_code, t.idempotency.c.response)
+    .where(t.idempotency.c.key == bindparam("key"))
+)
+# The order, locked, and an earlier upload with this key (if any) in one round trip.
+_ORDER_AND_REPLAY = Precompiled(
+    select(
+        t.orders,
+        t.idempotency.c.key.label("replay_key"),
+        t.idempotency.c.fingerprint.label("replay_fingerprint"),
+        t.idempotency.c.status_code.label("replay_status"),
+        t.idempotency.c.response.label("replay_response"),
+    )
+    .select_from(t.orders.outerjoin(t.idempotency, t.idempotency.c.key == bindparam("key")))
+    .where(t.orders.c.id == bindparam("order_id"))
+    .with_for_update(of=t.orders)
+)
+_NEW_VERSION = Precompiled(
+    insert(t.photo_versions)
+    .values(
+        order_id=bindparam("order_id"),
+        version_no=bindparam("version_no"),
+        sha256=bindparam("sha256"),
+        size=bindparam("size"),
+        kiosk_id=bindparam("kiosk_id"),
+        created_at=bindparam("created_at"),
+        check_state=bindparam("check_state"),
+    )
+    .returning(t.photo_versions.c.id)
+)
+_TO_PENDING = Precompiled(
+    update(t.orders)
+    .where(t.orders.c.id == bindparam("order_id"))
+    .values(
+        state=orders.PENDING,
+        version=bindparam("version"),
+        reason_code=None,
+        reason_text=None,
+        updated_at=bindparam("now"),
+    )
+)
+_REMEMBER = Precompiled(
+    insert(t.idempotency).values(
+        key=bindparam("key"),
+        kiosk_id=bindparam("kiosk_id"),
+        fingerprint=bindparam("fingerprint"),
+        status_code=bindparam("status_code"),
+        response=bindparam("response"),
+        created_at=bindparam("now"),
+    )
+)
+
+
+def _answer(fingerprint: str, stored: str, status: int, response: str) -> JSONResponse:
+    """The stored answer of an earlier upload with this idempotency key."""
+    if stored != fingerprint:
         raise ApiError(
             409,
             "idempotency_key_reused",
             *said("idempotency_key_reused"),
         )
-    return JSONResponse(json.loads(row.response), status_code=row.status_code)
+    return JSONResponse(json.loads(response), status_code=status)
+
+
+def _replay(conn: Connection, key: str, fingerprint: str) -> JSONResponse | None:
+    """The stored answer of an earlier upload with this idempotency key, if any."""
+    row = _REPLAY.first(conn, key=key)
+    if row is None:
+        return None
+    return _answer(fingerprint, row.fingerprint, row.status_code, row.response)
 
 
 @router.post(
@@ -207,20 +271,27 @@ def upload_photo(
     grant = _grant(center, request, kiosk, collection_code, (grants.SESSION, grants.UPLOAD))
     max_bytes = int(center.conf("upload.max_bytes"))
     data = photo.file.read(max_bytes + 1)
+    digest = hashlib.sha256(data)  # once: the store's key and the idempotency fingerprint
     fingerprint = hashlib.sha256(
-        collection_code.encode() + b"\0" + hashlib.sha256(data).digest()
+        collection_code.encode() + b"\0" + digest.digest()
     ).hexdigest()
     refuse_outside_hard_limits(data, str(center.conf("upload.spec")))
-    sha = center.store.put(data)  # verified; StoreUnavailable -> 503, the outbox retries
+    # verified; StoreUnavailable -> 503, the outbox retries
+    sha = center.store.put(data, sha=digest.hexdigest())
     now = time.time()
-    # One transaction, few round trips: replay check, the order row (locked),
-    # four writes. The file is durable before the row that names it commits.
+    # One transaction, few round trips: the order row (locked) together with any
+    # earlier upload under this key, then four writes. The file is durable
+    # before the row that names it commits.
     try:
         with center.db.write() as conn:
-            replay = _replay(conn, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
-            order = _order(conn, grant, lock=True)
+            order = _ORDER_AND_REPLAY.first(conn, key=idempotency_key, order_id=grant.order_id)
+            if order.replay_key is not None:
+                return _answer(
+                    fingerprint,
+                    order.replay_fingerprint,
+                    order.replay_status,
+                    order.replay_response,
+                )
             if order.state not in orders.UPLOADABLE:
                 # A concurrent retry of this very upload may have committed while we
                 # waited for the row lock (PostgreSQL): then it is a replay, not a 409.
@@ -229,40 +300,28 @@ def upload_photo(
                     return replay
                 raise order_locked(orders.LABELS[order.state])
             version = order.version + 1
-            version_id = conn.execute(
-                insert(t.photo_versions).values(
-                    order_id=order.id,
-                    version_no=version,
-                    sha256=sha,
-                    size=len(data),
-                    kiosk_id=kiosk[0],
-                    created_at=now,
-                    check_state=QUEUED if center.check_queued else OFF,
-                )
-            ).inserted_primary_key[0]
+            version_id = _NEW_VERSION.scalar(
+                conn,
+                order_id=order.id,
+                version_no=version,
+                sha256=sha,
+                size=len(data),
+                kiosk_id=kiosk[0],
+                created_at=now,
+                check_state=QUEUED if center.check_queued else OFF,
+            )
             if center.check_queued:
                 jobs.enqueue(conn, version_id, now)  # any worker on any host runs it
-            conn.execute(
-                update(t.orders)
-                .where(t.orders.c.id == order.id)
-                .values(
-                    state=orders.PENDING,
-                    version=version,
-                    reason_code=None,
-                    reason_text=None,
-                    updated_at=now,
-                )
-            )
+            _TO_PENDING.run(conn, order_id=order.id, version=version, now=now)
             body = {"order": orders.order_view(order, state=orders.PENDING, version=version)}
-            conn.execute(
-                insert(t.idempotency).values(
-                    key=idempotency_key,
-                    kiosk_id=kiosk[0],
-                    fingerprint=fingerprint,
-                    status_code=201,
-                    response=json.dumps(body, ensure_ascii=False),
-                    created_at=now,
-                )
+            _REMEMBER.run(
+                conn,
+                key=idempotency_key,
+                kiosk_id=kiosk[0],
+                fingerprint=fingerprint,
+                status_code=201,
+                response=json.dumps(body, ensure_ascii=False),
+                now=now,
             )
             orders.audit(conn, _actor(kiosk), "upload", order.order_no, f"version {version}")
     except IntegrityError:

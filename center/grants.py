@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from center import schema as t
+from center.db import Precompiled
 from center.errors import ApiError
 from center.security import token_digest
 from center.words import said
@@ -39,6 +40,22 @@ UPLOAD = "upload"
 # An ended or expired row is kept this long after expiry before purge removes it
 # (so a late call still gets "grant expired", not a different answer).
 KEEP_AFTER_EXPIRY = 3600.0
+
+
+# every order call: the grant a token names, with its student's collection code
+_BY_DIGEST = Precompiled(
+    select(
+        t.grants.c.kind,
+        t.grants.c.kiosk_id,
+        t.grants.c.student_id,
+        t.grants.c.order_id,
+        t.grants.c.expires_at,
+        t.grants.c.ended_at,
+        t.students.c.collection_code,
+    )
+    .join(t.students, t.students.c.id == t.grants.c.student_id)
+    .where(t.grants.c.token_hash == bindparam("digest"))
+)
 
 
 @dataclass(frozen=True)
@@ -89,19 +106,7 @@ def resolve(
     """The live grant ``token`` names for this kiosk, or None."""
     if not token or len(token) > 100:
         return None
-    row = conn.execute(
-        select(
-            t.grants.c.kind,
-            t.grants.c.kiosk_id,
-            t.grants.c.student_id,
-            t.grants.c.order_id,
-            t.grants.c.expires_at,
-            t.grants.c.ended_at,
-            t.students.c.collection_code,
-        )
-        .join(t.students, t.students.c.id == t.grants.c.student_id)
-        .where(t.grants.c.token_hash == token_digest(token))
-    ).first()
+    row = _BY_DIGEST.first(conn, digest=token_digest(token))
     if (
         row is None
         or row.kiosk_id != kiosk_id

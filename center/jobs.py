@@ -37,10 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, or_, select, update
 
 from center import schema as t
-from center.db import Database
+from center.db import Database, Precompiled
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 # version check states (photo_versions.check_state), shown by the console
@@ -65,24 +65,35 @@ def owner_id() -> str:
     return f"{socket.gethostname()[:60]}/{os.getpid()}/{uuid.uuid4().hex[:6]}"
 
 
-def enqueue(conn: Connection, version_id: int, now: float | None = None) -> None:
-    """A job for a new version, inside the upload's own transaction.
-
-    PostgreSQL: the insert and ``pg_notify`` are one statement (a CTE), so
-    waking the workers costs the upload no extra round trip; the notification
-    leaves when the upload commits, and not at all if it rolls back.
-    """
-    row = insert(t.check_jobs).values(
-        version_id=version_id,
+_QUEUE_ROW = (
+    insert(t.check_jobs)
+    .values(
+        version_id=bindparam("version_id"),
         state=QUEUED,
         attempts=0,
-        created_at=time.time() if now is None else now,
+        created_at=bindparam("created_at"),
     )
-    if conn.dialect.name != "postgresql":
-        conn.execute(row)
-        return
-    queued = row.returning(t.check_jobs.c.id).cte("queued")
-    conn.execute(select(func.pg_notify(literal(CHANNEL), literal(""))).select_from(queued))
+    .inline()
+)
+# On every upload, so compiled once (center/db.py). PostgreSQL: the insert and
+# ``pg_notify`` are one statement (a CTE), so waking the workers costs the upload
+# no extra round trip; the notification leaves when the upload commits, and not
+# at all if it rolls back.
+_ENQUEUE = Precompiled(_QUEUE_ROW)
+_ENQUEUE_NOTIFY = Precompiled(
+    select(func.pg_notify(literal(CHANNEL), literal(""))).select_from(
+        _QUEUE_ROW.returning(t.check_jobs.c.id).cte("queued")
+    )
+)
+
+
+def enqueue(conn: Connection, version_id: int, now: float | None = None) -> None:
+    """A job for a new version, inside the upload's own transaction."""
+    created = time.time() if now is None else now
+    if conn.dialect.name == "postgresql":
+        _ENQUEUE_NOTIFY.first(conn, version_id=version_id, created_at=created)
+    else:
+        _ENQUEUE.run(conn, version_id=version_id, created_at=created)
 
 
 class JobQueue:

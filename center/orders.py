@@ -11,11 +11,12 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from center import schema as t
+from center.db import Precompiled
 from center.words import said, said_zh
 from kiosk.errors import KioskError
 
@@ -94,14 +95,25 @@ def ensure_order(conn: Connection, student_id: int) -> Any:
     raise RuntimeError("could not allocate an order number")
 
 
+_AUDIT = Precompiled(
+    insert(t.audit_log)
+    .values(
+        at=bindparam("at"),
+        actor=bindparam("actor"),
+        action=bindparam("action"),
+        order_no=bindparam("order_no"),
+        detail=bindparam("detail"),
+    )
+    .inline()  # no RETURNING of the id nobody reads
+)
+
+
 def audit(
     conn: Connection, actor: str, action: str, order_no: str | None, detail: str = ""
 ) -> None:
     """One audit line. ``detail`` holds no personal data (no codes, names, digits)."""
-    conn.execute(
-        insert(t.audit_log).values(
-            at=time.time(), actor=actor, action=action, order_no=order_no, detail=detail
-        )
+    _AUDIT.run(
+        conn, at=time.time(), actor=actor, action=action, order_no=order_no, detail=detail
     )
 
 

@@ -9,12 +9,12 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from center import grants, jobs
 from center import schema as t
 from center.checks import CheckRunner
-from center.db import Database
+from center.db import Database, Precompiled
 from center.identify import Limits, purge_limits
 from center.keys import KEY_FILE, load_or_create_signing_key, public_key_b64
 from center.mailer import Mailer
@@ -24,6 +24,13 @@ from center.settings import CenterSettings
 from center.storage import open_store
 
 log = logging.getLogger("center")
+
+# every API call: the kiosk's row by the id its token names
+_KIOSK = Precompiled(
+    select(t.kiosks.c.id, t.kiosks.c.name, t.kiosks.c.token_hash, t.kiosks.c.disabled).where(
+        t.kiosks.c.id == bindparam("id")
+    )
+)
 
 
 def protect_data_dir(settings: CenterSettings) -> None:
@@ -148,12 +155,8 @@ class Center:
         parts = split_token(token)
         if parts is None or parts[0] > 2**62:
             return None
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(
-                    t.kiosks.c.id, t.kiosks.c.name, t.kiosks.c.token_hash, t.kiosks.c.disabled
-                ).where(t.kiosks.c.id == parts[0])
-            ).first()
+        with self.db.lookup() as conn:
+            row = _KIOSK.first(conn, id=parts[0])
         if row is None or row.disabled or not verify_token(token, row.token_hash):
             return None
         if not row.token_hash.startswith("sha256$"):  # an old scrypt hash: upgrade it

@@ -53,8 +53,14 @@ class PhotoStore(ABC):
     name: str = "?"
 
     @abstractmethod
-    def put(self, data: bytes) -> str:
-        """Store ``data`` durably and verified; return its SHA-256 (the key)."""
+    def put(self, data: bytes, sha: str | None = None) -> str:
+        """Store ``data`` durably and verified; return its SHA-256 (the key).
+
+        ``sha``: the hex SHA-256 of ``data`` when the caller has it already (the
+        upload hashes its bytes once). What was stored is verified against the
+        key either way, so a wrong ``sha`` ends in ``StoreCorrupt``, never in
+        bytes filed under another photo's key.
+        """
 
     @abstractmethod
     def size(self, sha: str) -> int | None:

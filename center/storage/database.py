@@ -47,8 +47,8 @@ class DatabaseStore(PhotoStore):
         ).scalar()
         return stored
 
-    def put(self, data: bytes) -> str:
-        sha = sha256_hex(data)
+    def put(self, data: bytes, sha: str | None = None) -> str:
+        sha = check_key(sha or sha256_hex(data))
         try:
             with self.db.write() as conn:
                 found = self._stored_hash(conn, sha)

@@ -93,10 +93,14 @@ class S3Store(PhotoStore):
         check_key(sha)
         return f"{self.prefix}{sha[:2]}/{sha}.jpg"
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, sha: str | None = None) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        sha = hashlib.sha256(data).hexdigest()
+        actual = hashlib.sha256(data).hexdigest()
+        if sha is not None and check_key(sha) != actual:
+            # not left to the server: S3 checks ChecksumSHA256, not every compatible store does
+            raise StoreCorrupt(f"s3 put of {sha[:12]}: the bytes hash to something else")
+        sha = actual
         md5 = hashlib.md5(data, usedforsecurity=False)
         try:
             resp = self.client.put_object(

@@ -110,6 +110,20 @@ def test_store_contract_chunks_delete_and_bad_keys(store_center):
         store.size("../../etc/passwd")
 
 
+def test_a_key_that_is_not_the_bytes_hash_is_refused(store_center):
+    """The upload hashes its bytes once and hands the key to the store: a key
+    that does not match the bytes must never file them under it."""
+    store = store_center.server.center.store
+    data = os.urandom(30_000)
+    wrong = hashlib.sha256(b"another photo").hexdigest()
+    with pytest.raises(StoreCorrupt):
+        store.put(data, sha=wrong)
+    assert not store.exists(wrong)
+    assert list(store.keys()) == []
+    right = hashlib.sha256(data).hexdigest()
+    assert store.put(data, sha=right) == right and store.verify(right)
+
+
 def test_local_store_detects_a_damaged_file(tmp_path):
     store = LocalStore(tmp_path / "photos")
     sha = store.put(b"x" * 5000)
